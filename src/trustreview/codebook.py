@@ -1,0 +1,122 @@
+"""The coding frame as data: domains with definitions and signal terms, plus allowed values.
+
+Nothing else in the package names a domain: every domain list comes from a :class:`Codebook`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from trustreview.errors import InputError
+
+DEFAULT_COUNTRIES = ("England", "US", "Netherlands", "Sweden", "multi")
+DEFAULT_DESIGNS = ("quantitative", "qualitative", "mixed", "review", "theory")
+WEIGHTS = ("high", "medium", "low")
+NO_DOMAIN = "none"
+_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One domain of the codebook."""
+
+    id: str
+    label: str
+    definition: str
+    boundary_notes: str = ""
+    signal_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """The domains, in codebook order, and the allowed countries and designs."""
+
+    domains: tuple[Domain, ...]
+    name: str = ""
+    countries: tuple[str, ...] = DEFAULT_COUNTRIES
+    designs: tuple[str, ...] = DEFAULT_DESIGNS
+    weights: tuple[str, ...] = field(default=WEIGHTS)
+
+    @property
+    def domain_ids(self) -> list[str]:
+        return [domain.id for domain in self.domains]
+
+    def label(self, domain_id: str) -> str:
+        for domain in self.domains:
+            if domain.id == domain_id:
+                return domain.label
+        raise KeyError(domain_id)
+
+
+def _text(value: Any, where: str, source: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return " ".join(str(value).split())
+    raise InputError(f"{source}: {where} must be text, found {type(value).__name__}; "
+                     "write it as a plain string")
+
+
+def _string_list(value: Any, where: str, source: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"{source}: {where} must be a list, found {type(value).__name__}; "
+                         "write it as [a, b, c] or as '- item' lines")
+    return tuple(_text(item, where, source) for item in value if _text(item, where, source))
+
+
+def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
+    """Build a :class:`Codebook` from parsed YAML, checking its structure.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the domain and the field, when the structure is wrong.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("domains"), list):
+        raise InputError(f"{source}: expected a mapping with a 'domains:' list; see "
+                         "corpus/README.md for the codebook format")
+    if not data["domains"]:
+        raise InputError(f"{source}: field 'domains' is empty; list at least one domain")
+    domains: list[Domain] = []
+    seen: set[str] = set()
+    for position, item in enumerate(data["domains"], start=1):
+        where = f"domain #{position}"
+        if not isinstance(item, dict):
+            raise InputError(f"{source}: {where} must be a mapping with id, label, definition")
+        domain_id = _text(item.get("id"), f"{where} field 'id'", source)
+        if not _ID.match(domain_id) or domain_id == NO_DOMAIN:
+            raise InputError(
+                f"{source}: {where} field 'id' is {domain_id!r}; use lower-case letters, digits, "
+                f"'_' or '-', starting with a letter (and not the reserved {NO_DOMAIN!r})")
+        if domain_id in seen:
+            raise InputError(f"{source}: domain {domain_id!r} field 'id' appears twice; "
+                             "give each domain a unique id")
+        seen.add(domain_id)
+        label = _text(item.get("label"), f"domain {domain_id!r} field 'label'", source)
+        definition = _text(item.get("definition"), f"domain {domain_id!r} field 'definition'",
+                           source)
+        if not label or not definition:
+            missing = "label" if not label else "definition"
+            raise InputError(f"{source}: domain {domain_id!r} field {missing!r} is empty; "
+                             "write one")
+        domains.append(Domain(
+            id=domain_id,
+            label=label,
+            definition=definition,
+            boundary_notes=_text(item.get("boundary_notes"),
+                                 f"domain {domain_id!r} field 'boundary_notes'", source),
+            signal_terms=_string_list(item.get("signal_terms"),
+                                      f"domain {domain_id!r} field 'signal_terms'", source),
+        ))
+    countries = _string_list(data.get("countries"), "field 'countries'", source)
+    designs = _string_list(data.get("designs"), "field 'designs'", source)
+    return Codebook(
+        domains=tuple(domains),
+        name=_text(data.get("name"), "field 'name'", source),
+        countries=countries or DEFAULT_COUNTRIES,
+        designs=designs or DEFAULT_DESIGNS,
+    )

@@ -1,0 +1,40 @@
+"""The package's exception types.
+
+Every message says where the problem is (file, line or record, field), what was found, and how
+to fix it. The CLI prints the message of a :class:`TrustreviewError` and exits non-zero, without
+a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TrustreviewError(Exception):
+    """Base class of every error trustreview raises on purpose."""
+
+
+class InputError(TrustreviewError):
+    """An input file cannot be read or has the wrong structure."""
+
+
+class ValidationError(TrustreviewError):
+    """The corpus has errors; ``issues`` lists every problem found (errors and warnings)."""
+
+    def __init__(self, issues: list) -> None:
+        self.issues = list(issues)
+        errors = [issue for issue in self.issues if issue.severity == "error"]
+        lines = [issue.format() for issue in errors]
+        super().__init__(
+            f"the corpus has {len(errors)} error(s); fix them and run again:\n" + "\n".join(lines)
+        )
+
+
+class ParameterError(TrustreviewError):
+    """A run parameter has an unknown name or a value of the wrong type."""
+
+
+class RunError(TrustreviewError):
+    """A notebook failed while the review was being run."""
+
+
+class OutputError(TrustreviewError):
+    """The output folder cannot be used or written."""

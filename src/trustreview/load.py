@@ -1,0 +1,306 @@
+"""Read the corpus files: studies and codes tables (CSV or XLSX), the codebook, the BibTeX file.
+
+Readers only read and keep where each value came from (the ``line`` column holds the line or
+row number in the source file); checking the values is :mod:`trustreview.validate`'s job.
+Problems that stop a file from being read at all raise :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from trustreview.codebook import Codebook, parse_codebook
+from trustreview.errors import InputError
+
+STUDIES_COLUMNS = ("study_id", "country", "design", "sample", "summary", "included",
+                   "exclusion_reason", "weight")
+CODES_COLUMNS = ("study_id", "coder", "domain")
+BIB_FIELDS = ("author", "title", "year", "journal", "booktitle", "institution", "school",
+              "publisher", "howpublished", "volume", "number", "pages", "doi", "url",
+              "keywords", "abstract", "editor", "month", "crossref")
+
+
+@dataclass
+class Table:
+    """A table read from CSV or XLSX: string cells, a ``line`` column, and its source path."""
+
+    path: str
+    frame: pd.DataFrame
+
+
+@dataclass
+class Bibliography:
+    """Entries of a BibTeX file (one row each, ``line`` = first line) and its failed blocks."""
+
+    path: str
+    entries: pd.DataFrame
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+
+@dataclass
+class RawCorpus:
+    """Everything read from a corpus folder and bib file, before validation.
+
+    ``file_errors`` holds :class:`InputError` messages for files that could not be read;
+    the matching attribute is then ``None``.
+    """
+
+    studies: Table | None
+    codes: Table | None
+    codebook: Codebook | None
+    bib: Bibliography | None
+    file_errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A path as the user gave it, relative to the working directory when it is below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{display_path(path)}: file not found; check the path "
+                         "(see --corpus and --bib)")
+    if path.is_dir():
+        raise InputError(f"{display_path(path)}: is a folder, expected a file; give the "
+                         "path of the file itself")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{display_path(path)}: cannot be read (permission denied); "
+                         "make it readable (chmod +r)")
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Decode UTF-8 (a BOM is dropped, CRLF line endings become LF).
+
+    Raises
+    ------
+    InputError
+        When the bytes are not UTF-8, naming the line and the encoding to save as.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        guess = ""
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            guess = " (it looks like UTF-16)"
+        else:
+            try:
+                data.decode("cp1252")
+                guess = " (it looks like Windows-1252 / Latin-1)"
+            except UnicodeDecodeError:
+                pass
+        raise InputError(
+            f"{source}:{line}: the file is not UTF-8{guess}: byte 0x{data[error.start]:02x} "
+            "cannot be decoded; save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(f"{source}:{line}: the file contains NUL bytes, so it is not a text "
+                         "table; save it as UTF-8 CSV")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _csv_frame(text: str, source: str) -> pd.DataFrame:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise InputError(f"{source}: the file is empty; it needs a header row "
+                             "and one row per record")
+        header = [cell.strip() for cell in header]
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        start = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(f"{source}:{reader.line_num}: the CSV cannot be parsed ({error}); "
+                         "check the quotes on that line") from None
+    return _frame(header, rows, lines, source)
+
+
+def _frame(header: list[str], rows: list[list[str]], lines: list[int],
+           source: str) -> pd.DataFrame:
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise InputError(f"{source}:1: column {name!r} appears twice in the header; "
+                             "delete or rename one of them")
+        seen.add(name)
+    width = len(header)
+    for row, line in zip(rows, lines):
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise InputError(f"{source}:{line}: the row has {len(row)} cells but the header "
+                             f"has {width}; quote cells that contain commas")
+    columns = {name: [(row[i] if i < len(row) else "").strip() for row in rows]
+               for i, name in enumerate(header) if name}
+    frame = pd.DataFrame(columns, dtype="str")
+    frame.insert(0, "line", pd.array(lines, dtype="int64"))
+    return frame
+
+
+def _xlsx_frame(path: Path, source: str) -> pd.DataFrame:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+        raise InputError(f"{source}: cannot be opened as an Excel workbook ({error}); save "
+                         "it as .xlsx or export it as UTF-8 CSV") from None
+    try:
+        sheet = workbook.worksheets[0]
+        raw = [["" if cell is None else _cell_text(cell) for cell in row]
+               for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    if not raw or not any(cell.strip() for cell in raw[0]):
+        raise InputError(f"{source}: the first sheet is empty; it needs a header row "
+                         "and one row per record")
+    header = [cell.strip() for cell in raw[0]]
+    rows, lines = [], []
+    for number, row in enumerate(raw[1:], start=2):
+        if any(cell.strip() for cell in row):
+            rows.append(row)
+            lines.append(number)
+    return _frame(header, rows, lines, source)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_table(path: str | os.PathLike) -> Table:
+    """Read a CSV (UTF-8) or XLSX table into string columns plus a ``line`` column."""
+    path = Path(path)
+    source = display_path(path)
+    _check_file(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return Table(source, _xlsx_frame(path, source))
+    text = decode_text(path.read_bytes(), source)
+    return Table(source, _csv_frame(text, source))
+
+
+def read_codebook(path: str | os.PathLike) -> Codebook:
+    """Read ``codebook.yml`` (safely: plain YAML only, no Python objects)."""
+    path = Path(path)
+    source = display_path(path)
+    _check_file(path)
+    text = decode_text(path.read_bytes(), source)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{source}{line}: not valid YAML ({getattr(error, 'problem', error)}); "
+                         "fix the indentation or quoting there") from None
+    return parse_codebook(data, source)
+
+
+def read_bib(path: str | os.PathLike) -> Bibliography:
+    """Read a BibTeX file with bibtexparser 2.x (``@string`` macros resolved).
+
+    Entries become rows (``key``, ``entry_type``, ``line`` and the fields of
+    :data:`BIB_FIELDS`, raw LaTeX kept); blocks that fail to parse and duplicate keys are
+    returned in ``failed`` with their line numbers instead of raising.
+    """
+    import bibtexparser
+
+    path = Path(path)
+    source = display_path(path)
+    _check_file(path)
+    text = decode_text(path.read_bytes(), source)
+    logger = logging.getLogger("bibtexparser")
+    previous = logger.disabled
+    logger.disabled = True  # failures are reported below, with line numbers
+    try:
+        library = bibtexparser.parse_string(text)
+    except Exception as error:  # bibtexparser raises assorted types on pathological input
+        raise InputError(f"{source}: the BibTeX file cannot be parsed ({error}); check it "
+                         "in your reference manager and export it again") from None
+    finally:
+        logger.disabled = previous
+    failed = []
+    for block in library.failed_blocks:
+        line = block.start_line + 1
+        reason = str(getattr(block, "error", "") or "").split("\n")[0]
+        if type(block).__name__ == "DuplicateBlockKeyBlock":
+            message = f"duplicate key {getattr(block, 'key', '')!r}"
+        else:
+            message = f"block cannot be parsed ({reason or 'syntax error'})"
+        failed.append((line, message))
+    rows = []
+    for entry in library.entries:
+        values = {f.key.lower(): f.value for f in entry.fields}
+        row = {"key": entry.key, "entry_type": entry.entry_type.lower(),
+               "line": entry.start_line + 1}
+        for name in BIB_FIELDS:
+            value = values.get(name, "")
+            row[name] = " ".join(str(value).split())
+        rows.append(row)
+    columns = ["key", "entry_type", "line", *BIB_FIELDS]
+    entries = pd.DataFrame(rows, columns=columns).astype({name: "str" for name in columns
+                                                          if name != "line"})
+    entries["line"] = entries["line"].astype("int64")
+    return Bibliography(source, entries, failed)
+
+
+def find_table(corpus_dir: Path, stem: str) -> Path | None:
+    """``corpus_dir/stem.csv`` or ``stem.xlsx``, whichever exists (CSV first)."""
+    for suffix in (".csv", ".xlsx"):
+        candidate = corpus_dir / f"{stem}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> RawCorpus:
+    """Read every file of a corpus, collecting file-level errors instead of stopping at one."""
+    corpus_dir = Path(corpus_dir)
+    errors: list[tuple[str, str]] = []
+    if not corpus_dir.is_dir():
+        raise InputError(f"{display_path(corpus_dir)}: corpus folder not found (or not a "
+                         "folder); give the folder that holds studies.csv, codes.csv and "
+                         "codebook.yml with --corpus")
+
+    def attempt(reader, path):
+        try:
+            return reader(path)
+        except InputError as error:
+            errors.append((display_path(path), str(error)))
+            return None
+
+    studies_path = find_table(corpus_dir, "studies")
+    if studies_path is None:
+        errors.append((display_path(corpus_dir / "studies.csv"),
+                       f"{display_path(corpus_dir / 'studies.csv')}: file not found; the "
+                       "corpus needs studies.csv (or studies.xlsx), one row per study"))
+        studies = None
+    else:
+        studies = attempt(read_table, studies_path)
+    codes_path = find_table(corpus_dir, "codes")
+    codes = attempt(read_table, codes_path) if codes_path is not None else None
+    codebook = attempt(read_codebook, corpus_dir / "codebook.yml")
+    bib = attempt(read_bib, Path(bib_path))
+    return RawCorpus(studies, codes, codebook, bib, errors)

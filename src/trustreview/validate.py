@@ -1,0 +1,401 @@
+"""Check a read corpus and account for every record.
+
+Every row of the studies table ends up ``included``, ``excluded`` (with its reason) or
+``error`` (with at least one :class:`Issue` naming file, line, study, field and fix). All
+problems are collected, not just the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import pandas as pd
+
+from trustreview.codebook import NO_DOMAIN, Codebook
+from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
+
+STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.\-+/]*$")
+YEAR_RANGE = (1900, 2100)
+VENUE_FIELDS = ("journal", "booktitle", "institution", "school", "publisher", "howpublished")
+RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
+                  "sample", "summary", "title", "authors", "year", "venue", "entry_type",
+                  "volume", "number", "pages", "doi", "url", "keywords", "line"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in the corpus."""
+
+    severity: str  # "error" or "warning"
+    file: str
+    line: int | None
+    study_id: str
+    field: str
+    found: str
+    allowed: str
+    fix: str
+
+    def format(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        parts = [f"{self.severity}: {where}"]
+        if self.study_id:
+            parts.append(f"study {self.study_id!r}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        text = ", ".join(parts) + f": {self.found}"
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        return text + f"; fix: {self.fix}"
+
+
+@dataclass
+class ValidatedCorpus:
+    """The outcome of validation.
+
+    ``records``: one row per studies-table row, ``status`` in included/excluded/error, with
+    bibliographic fields merged from the bib. ``codes``: the valid code rows (study_id, coder,
+    domain) of included studies. ``bib_only``: bib keys with no study row.
+    """
+
+    records: pd.DataFrame
+    codes: pd.DataFrame
+    codebook: Codebook | None
+    issues: list[Issue]
+    bib_only: list[str]
+    bib_entries: int
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.severity == "warning"]
+
+    @property
+    def included(self) -> pd.DataFrame:
+        return self.records[self.records["status"] == "included"].reset_index(drop=True)
+
+
+def _allowed(values) -> str:
+    return ", ".join(values)
+
+
+def _column_issues(frame: pd.DataFrame, path: str, required: tuple[str, ...],
+                   exact: bool) -> list[Issue]:
+    issues = []
+    present = [c for c in frame.columns if c != "line"]
+    lowered = {c.lower().replace(" ", "_"): c for c in present}
+    for name in required:
+        if name not in present:
+            near = lowered.get(name)
+            fix = (f"rename column {near!r} to {name!r}" if near
+                   else f"add a column {name!r} to the header row")
+            issues.append(Issue("error", path, 1, "", name, f"required column {name!r} is "
+                                "missing", _allowed(required), fix))
+    if exact:
+        for name in present:
+            if name not in required:
+                issues.append(Issue("warning", path, 1, "", name, f"unexpected column "
+                                    f"{name!r} is ignored", _allowed(required),
+                                    "delete the column or rename it"))
+    return issues
+
+
+def normalise_title(title: str) -> str:
+    """Lower-case alphanumeric words of a title, LaTeX braces and punctuation removed."""
+    return " ".join(re.sub(r"[^\w]+", " ", title.lower().replace("{", "").replace("}", ""))
+                    .split())
+
+
+def normalise_doi(doi: str) -> str:
+    doi = doi.strip().lower()
+    return re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi)
+
+
+def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> list[tuple[str, str]]:
+    """Pairs of keys (index labels) whose titles are the same or nearly so.
+
+    Blocking keeps this near-linear: titles are compared only within blocks that share their
+    normalised first 30 characters or their sorted set of longer words, and blocks larger than
+    50 are skipped (too generic to mean a duplicate).
+    """
+    blocks: dict[str, list] = defaultdict(list)
+    normalised = {}
+    for key, title in titles.items():
+        text = normalise_title(str(title))
+        if len(text) < 8:
+            continue
+        normalised[key] = text
+        blocks["p:" + text[:30]].append(key)
+        words = sorted({w for w in text.split() if len(w) > 3})
+        if len(words) >= 2:
+            blocks["w:" + " ".join(words)].append(key)
+    pairs: set[tuple[str, str]] = set()
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > 50:
+            continue
+        for i, first in enumerate(members):
+            for second in members[i + 1:]:
+                a, b = normalised[first], normalised[second]
+                if a == b or SequenceMatcher(None, a, b).ratio() >= threshold:
+                    pairs.add(tuple(sorted((str(first), str(second)))))
+    return sorted(pairs)
+
+
+def _bib_issues(raw: RawCorpus) -> list[Issue]:
+    bib = raw.bib
+    issues = [Issue("error", bib.path, line, "", "", message, "",
+                    "correct the entry (or export it again from your reference manager)"
+                    if "duplicate" not in message else "give each entry a unique key")
+              for line, message in bib.failed]
+    entries = bib.entries
+    for row in entries.itertuples(index=False):
+        year = row.year.strip()
+        if not year:
+            issues.append(Issue("warning", bib.path, row.line, row.key, "year", "no year; "
+                                "citations will show 'n.d.'", "", "add the year if known"))
+        elif not (year.isdigit() and YEAR_RANGE[0] <= int(year) <= YEAR_RANGE[1]):
+            issues.append(Issue("error", bib.path, row.line, row.key, "year", f"year is "
+                                f"{year!r}", f"a four-digit year from {YEAR_RANGE[0]} to "
+                                f"{YEAR_RANGE[1]}", "correct the year"))
+        if not row.title.strip():
+            issues.append(Issue("warning", bib.path, row.line, row.key, "title", "no title",
+                                "", "add the title"))
+    dois = entries.assign(norm=entries["doi"].map(normalise_doi))
+    dois = dois[dois["norm"] != ""]
+    for norm, group in dois.groupby("norm", sort=True):
+        if len(group) > 1:
+            keys = ", ".join(group["key"])
+            for row in group.itertuples(index=False):
+                issues.append(Issue("warning", bib.path, row.line, row.key, "doi",
+                                    f"DOI {norm} is shared by {keys}", "",
+                                    "check whether these are the same study; merge them if so"))
+    lines = dict(zip(entries["key"], entries["line"]))
+    titles = entries.drop_duplicates("key").set_index("key")["title"]
+    for first, second in find_near_duplicate_titles(titles):
+        issues.append(Issue("warning", bib.path, lines[second], second, "title",
+                            f"title is the same as or close to that of {first!r} "
+                            f"(line {lines[first]})", "",
+                            "check whether these are the same study; merge them if so"))
+    return issues
+
+
+def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
+    issues = []
+    sid = row["study_id"]
+
+    def error(field, found, allowed, fix, severity="error"):
+        issues.append(Issue(severity, path, row["line"], sid, field, found, allowed, fix))
+
+    if codebook is not None:
+        if row["country"] not in codebook.countries:
+            error("country", f"country is {row['country']!r}", _allowed(codebook.countries),
+                  "use one of the allowed values (multi for several countries)")
+        if row["design"] not in codebook.designs:
+            error("design", f"design is {row['design']!r}", _allowed(codebook.designs),
+                  "use one of the allowed values")
+    included = row["included"].lower()
+    if included not in ("yes", "no"):
+        error("included", f"included is {row['included']!r}", "yes, no",
+              "write yes or no")
+        return issues
+    weights = codebook.weights if codebook is not None else ("high", "medium", "low")
+    if included == "no":
+        if not row["exclusion_reason"]:
+            error("exclusion_reason", "the study is excluded (included=no) but has no "
+                  "exclusion_reason", "a short reason, e.g. not-empirical, "
+                  "out-of-scope-topic, out-of-scope-country", "write the reason")
+        if row["weight"]:
+            error("weight", f"an excluded study has weight {row['weight']!r}", "empty when "
+                  "excluded", "delete the weight", "warning")
+    else:
+        if row["exclusion_reason"]:
+            error("exclusion_reason", f"an included study has exclusion_reason "
+                  f"{row['exclusion_reason']!r}", "empty when included",
+                  "delete the reason, or set included to no", "warning")
+        if row["weight"] not in weights:
+            found = f"weight is {row['weight']!r}" if row["weight"] else "weight is empty"
+            error("weight", found, _allowed(weights), "rate the weight of evidence")
+        if not row["summary"]:
+            error("summary", "summary is empty; the tagger will see only the title", "",
+                  "write a summary", "warning")
+    return issues
+
+
+def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
+    table = raw.studies
+    frame = table.frame
+    column_issues = _column_issues(frame, table.path, STUDIES_COLUMNS, exact=False)
+    issues.extend(column_issues)
+    for name in STUDIES_COLUMNS:
+        if name not in frame.columns:
+            frame = frame.assign(**{name: ""})
+    missing_columns = any(i.severity == "error" for i in column_issues)
+    status = []
+    seen: dict[str, int] = {}
+    for row in frame.to_dict("records"):
+        sid = row["study_id"]
+        row_issues = []
+        if not sid:
+            row_issues.append(Issue("error", table.path, row["line"], "", "study_id",
+                                    "study_id is empty", "the study's BibTeX key",
+                                    "fill in the key of the study's references.bib entry"))
+        elif not STUDY_ID.match(sid):
+            row_issues.append(Issue("error", table.path, row["line"], sid, "study_id",
+                                    f"study_id {sid!r} is not a valid BibTeX key",
+                                    "letters, digits and _ : . - + /, no spaces",
+                                    "use the study's BibTeX key"))
+        elif sid in seen:
+            row_issues.append(Issue("error", table.path, row["line"], sid, "study_id",
+                                    f"study_id {sid!r} already appears on line {seen[sid]}",
+                                    "one row per study", "merge or delete the duplicate row"))
+        else:
+            seen[sid] = row["line"]
+        row_issues.extend(_study_issues(row, table.path, raw.codebook))
+        issues.extend(row_issues)
+        bad = missing_columns or any(i.severity == "error" for i in row_issues)
+        status.append("error" if bad else
+                      "included" if row["included"].lower() == "yes" else "excluded")
+    return frame.assign(status=pd.array(status, dtype="str"))
+
+
+def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in CODES_COLUMNS})
+    if raw.codes is None:
+        return empty
+    table = raw.codes
+    frame = table.frame
+    column_issues = _column_issues(frame, table.path, CODES_COLUMNS, exact=True)
+    issues.extend(column_issues)
+    if any(i.severity == "error" for i in column_issues):
+        return empty
+    status = dict(zip(studies["study_id"], studies["status"]))
+    allowed = (raw.codebook.domain_ids if raw.codebook is not None else []) + [NO_DOMAIN]
+    keep = []
+    seen: set[tuple[str, str, str]] = set()
+    for row in frame.to_dict("records"):
+        sid, coder, domain = row["study_id"], row["coder"], row["domain"]
+
+        def report(field, found, allowed_text, fix, severity="error"):
+            issues.append(Issue(severity, table.path, row["line"], sid, field, found,
+                                allowed_text, fix))
+
+        if not sid:
+            report("study_id", "study_id is empty", "a study_id of studies.csv",
+                   "fill in the study's key")
+            continue
+        if sid not in status:
+            report("study_id", f"codes for {sid!r}, which is not in the studies table",
+                   "a study_id of studies.csv", "add the study or correct the key")
+            continue
+        if status[sid] == "excluded":
+            report("domain", f"the study is excluded but has a domain code {domain!r}",
+                   "no codes for excluded studies",
+                   "delete its codes, or set included to yes")
+            continue
+        if not coder:
+            report("coder", "coder is empty", "A, B, reconciled or your coder's name",
+                   "fill in who coded it")
+            continue
+        if raw.codebook is not None and domain not in allowed:
+            report("domain", f"domain is {domain!r}", _allowed(allowed),
+                   "use a codebook id (or none)")
+            continue
+        if (sid, coder, domain) in seen:
+            report("domain", f"coder {coder!r} codes {domain!r} twice", "",
+                   "delete the repeated row", "warning")
+            continue
+        seen.add((sid, coder, domain))
+        if status[sid] == "included":
+            keep.append({"study_id": sid, "coder": coder, "domain": domain})
+    codes = pd.DataFrame(keep, columns=list(CODES_COLUMNS)).astype("str")
+    mixed = codes.groupby(["study_id", "coder"])["domain"].agg(
+        lambda d: NO_DOMAIN in set(d) and len(set(d)) > 1) if len(codes) else pd.Series()
+    for (sid, coder), bad in mixed.items():
+        if bad:
+            issues.append(Issue("warning", table.path, None, sid, "domain", f"coder {coder!r} "
+                                f"codes both {NO_DOMAIN!r} and domains", "", f"drop the "
+                                f"{NO_DOMAIN!r} row or the domain rows"))
+    return codes.sort_values(["study_id", "coder", "domain"], kind="stable",
+                             ignore_index=True)
+
+
+def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tuple[pd.DataFrame, list[str]]:
+    entries = raw.bib.entries.drop_duplicates("key") if raw.bib is not None else None
+    if entries is None:
+        entries = pd.DataFrame(columns=["key"]).astype("str")
+    bib_keys = set(entries["key"])
+    study_keys = set(studies["study_id"])
+    statuses = list(studies["status"])
+    for i, row in enumerate(studies.itertuples(index=False)):
+        if row.study_id and row.study_id not in bib_keys and raw.bib is not None:
+            close = sorted(k for k in bib_keys if k.lower() == row.study_id.lower())
+            fix = (f"the bib has {close[0]!r}: make the two keys identical" if close
+                   else "add its entry to the bib file, keyed by the study_id")
+            issues.append(Issue("error", raw.studies.path, row.line, row.study_id,
+                                "study_id", "no entry with this key in "
+                                f"{raw.bib.path}", "", fix))
+            statuses[i] = "error"
+    bib_only = sorted(bib_keys - study_keys)
+    for key in bib_only:
+        line = int(entries.loc[entries["key"] == key, "line"].iloc[0])
+        issues.append(Issue("warning", raw.bib.path, line, key, "key", "bib entry with no "
+                            "row in the studies table", "", "add the study to studies.csv "
+                            "(or remove the entry)"))
+    bib = entries.rename(columns={"key": "study_id", "author": "authors", "line": "bib_line"})
+    for name in ("title", "authors", "year", "entry_type", "volume", "number", "pages", "doi",
+                 "url", "keywords", *VENUE_FIELDS):
+        if name not in bib.columns:
+            bib[name] = ""
+    venue = bib[list(VENUE_FIELDS)].apply(lambda r: next((v for v in r if v), ""), axis=1) \
+        if len(bib) else pd.Series(dtype="str")
+    bib = bib.assign(venue=venue.astype("str"))
+    keep = ["study_id", "title", "authors", "year", "venue", "entry_type", "volume", "number",
+            "pages", "doi", "url", "keywords"]
+    merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
+    for name in keep[1:]:
+        merged[name] = merged[name].fillna("").astype("str")
+    return merged, bib_only
+
+
+def _file_issue(path: str, message: str) -> Issue:
+    match = re.match(r"^(?P<file>.*?)(?::(?P<line>\d+))?: (?P<found>.*?)(?:; (?P<fix>[^;]*))?$",
+                     message, re.S)
+    line = int(match["line"]) if match and match["line"] else None
+    found = match["found"] if match else message
+    fix = match["fix"] if match and match["fix"] else "see the message"
+    return Issue("error", path, line, "", "file", found, "", fix)
+
+
+def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
+    """Check every file and row; return records with a status and every issue found."""
+    issues: list[Issue] = [_file_issue(path, message) for path, message in raw.file_errors]
+    if raw.studies is None:
+        empty = pd.DataFrame(columns=RECORD_COLUMNS)
+        return ValidatedCorpus(empty, pd.DataFrame(columns=list(CODES_COLUMNS)), raw.codebook,
+                               issues, [], 0 if raw.bib is None else len(raw.bib.entries))
+    studies = _studies_rows(raw, issues)
+    if raw.bib is not None:
+        issues.extend(_bib_issues(raw))
+    merged, bib_only = _merge_bib(studies, raw, issues)
+    codes = _code_rows(raw, merged, issues)
+    if raw.codebook is None or raw.bib is None:
+        merged = merged.assign(status="error")
+    merged = merged.assign(exclusion_reason=merged["exclusion_reason"].where(
+        merged["status"] == "excluded", ""))
+    records = merged[RECORD_COLUMNS].sort_values("study_id", kind="stable", ignore_index=True)
+    issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
+    return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
+                           0 if raw.bib is None else len(raw.bib.entries))
+
+
+def issues_frame(issues: list[Issue]) -> pd.DataFrame:
+    """The issues as a table (one row each), for display and export."""
+    columns = ["severity", "file", "line", "study_id", "field", "found", "allowed", "fix"]
+    rows = [[i.severity, i.file, i.line or "", i.study_id, i.field, i.found, i.allowed, i.fix]
+            for i in issues]
+    return pd.DataFrame(rows, columns=columns).astype("str")
