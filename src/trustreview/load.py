@@ -254,12 +254,12 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
     for entry in library.entries:
         values = {f.key.lower(): f.value for f in entry.fields}
         row = {"key": entry.key, "entry_type": entry.entry_type.lower(),
-               "line": entry.start_line + 1}
+               "line": entry.start_line + 1, "raw": entry.raw}
         for name in BIB_FIELDS:
             value = values.get(name, "")
             row[name] = " ".join(str(value).split())
         rows.append(row)
-    columns = ["key", "entry_type", "line", *BIB_FIELDS]
+    columns = ["key", "entry_type", "line", "raw", *BIB_FIELDS]
     entries = pd.DataFrame(rows, columns=columns).astype({name: "str" for name in columns
                                                           if name != "line"})
     entries["line"] = entries["line"].astype("int64")

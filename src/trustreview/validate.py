@@ -22,7 +22,7 @@ YEAR_RANGE = (1900, 2100)
 VENUE_FIELDS = ("journal", "booktitle", "institution", "school", "publisher", "howpublished")
 RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
                   "sample", "summary", "title", "authors", "year", "venue", "entry_type",
-                  "volume", "number", "pages", "doi", "url", "keywords", "line"]
+                  "volume", "number", "pages", "doi", "url", "keywords", "bib_raw", "line"]
 
 
 @dataclass(frozen=True)
@@ -346,16 +346,17 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
         issues.append(Issue("warning", raw.bib.path, line, key, "key", "bib entry with no "
                             "row in the studies table", "", "add the study to studies.csv "
                             "(or remove the entry)"))
-    bib = entries.rename(columns={"key": "study_id", "author": "authors", "line": "bib_line"})
+    bib = entries.rename(columns={"key": "study_id", "author": "authors", "line": "bib_line",
+                                  "raw": "bib_raw"})
     for name in ("title", "authors", "year", "entry_type", "volume", "number", "pages", "doi",
-                 "url", "keywords", *VENUE_FIELDS):
+                 "url", "keywords", "bib_raw", *VENUE_FIELDS):
         if name not in bib.columns:
             bib[name] = ""
     venue = bib[list(VENUE_FIELDS)].apply(lambda r: next((v for v in r if v), ""), axis=1) \
         if len(bib) else pd.Series(dtype="str")
     bib = bib.assign(venue=venue.astype("str"))
     keep = ["study_id", "title", "authors", "year", "venue", "entry_type", "volume", "number",
-            "pages", "doi", "url", "keywords"]
+            "pages", "doi", "url", "keywords", "bib_raw"]
     merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
     for name in keep[1:]:
         merged[name] = merged[name].fillna("").astype("str")

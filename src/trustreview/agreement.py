@@ -1,0 +1,110 @@
+"""Agreement statistics: Cohen's kappa, percent agreement, precision, recall and F1 per domain.
+
+All functions take 0/1 indicator matrices (studies x domains) and return DataFrames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+RECONCILED = "reconciled"
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's kappa of two binary ratings; 1.0 when both raters agree on a constant rating.
+
+    kappa = (p_o - p_e) / (1 - p_e), with p_e from each rater's marginal rate.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if len(a) == 0:
+        return float("nan")
+    observed = float(np.mean(a == b))
+    pa, pb = a.mean(), b.mean()
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    if expected >= 1.0:
+        return 1.0 if observed == 1.0 else 0.0
+    return float((observed - expected) / (1 - expected))
+
+
+def code_matrix(codes: pd.DataFrame, coder: str, domains: list[str],
+                studies: list[str] | None = None) -> pd.DataFrame:
+    """0/1 matrix (study_id x domain) of one coder's codes; ``none`` rows give all zeros.
+
+    Only studies the coder coded are rows, unless ``studies`` fixes the rows.
+    """
+    mine = codes[codes["coder"] == coder]
+    ids = sorted(set(mine["study_id"])) if studies is None else list(studies)
+    matrix = pd.DataFrame(0, index=pd.Index(ids, name="study_id"), columns=list(domains),
+                          dtype="int64")
+    known = mine[mine["domain"].isin(domains) & mine["study_id"].isin(ids)]
+    for sid, domain in zip(known["study_id"], known["domain"]):
+        matrix.loc[sid, domain] = 1
+    return matrix
+
+
+def compare_matrices(predicted: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Per-domain agreement of ``predicted`` against ``reference`` on their shared studies.
+
+    Columns: domain, n, support (reference positives), predicted (positives), precision,
+    recall, f1, kappa, agreement (share of studies on which both agree). Two summary rows
+    follow: ``macro`` (mean over domains) and ``micro`` (pooled counts).
+    """
+    shared = predicted.index.intersection(reference.index)
+    p = predicted.loc[shared, reference.columns].to_numpy()
+    r = reference.loc[shared].to_numpy()
+    rows = []
+    for j, domain in enumerate(reference.columns):
+        rows.append({"domain": domain, **_scores(p[:, j], r[:, j])})
+    per_domain = pd.DataFrame(rows)
+    macro = {"domain": "macro", "n": len(shared), "support": int(r.sum()),
+             "predicted": int(p.sum())}
+    for name in ("precision", "recall", "f1", "kappa", "agreement"):
+        macro[name] = float(per_domain[name].mean())
+    micro = {"domain": "micro", **_scores(p.ravel(), r.ravel())}
+    micro["n"] = len(shared)
+    return pd.concat([per_domain, pd.DataFrame([macro, micro])], ignore_index=True)
+
+
+def _scores(p: np.ndarray, r: np.ndarray) -> dict:
+    tp = int(((p == 1) & (r == 1)).sum())
+    fp = int(((p == 1) & (r == 0)).sum())
+    fn = int(((p == 0) & (r == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = (2 * precision * recall / (precision + recall)) if precision + recall else 0.0
+    return {"n": len(r), "support": int(r.sum()), "predicted": int(p.sum()),
+            "precision": precision, "recall": recall, "f1": f1,
+            "kappa": cohen_kappa(p, r), "agreement": float(np.mean(p == r)) if len(r) else
+            float("nan")}
+
+
+def compute_coder_agreement(codes: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
+    """Per domain: kappa, percent agreement and prevalence for every pair of coders.
+
+    Pairs are each coder against each other coder, reconciled last. Rows are limited to
+    studies both coders coded. Columns: pair, domain, n, prevalence_1, prevalence_2, agreement
+    (percent), kappa.
+    """
+    coders = sorted(set(codes["coder"]) - {RECONCILED})
+    pairs = [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
+    if RECONCILED in set(codes["coder"]):
+        pairs += [(coder, RECONCILED) for coder in coders]
+    rows = []
+    for first, second in pairs:
+        m1 = code_matrix(codes, first, domains)
+        m2 = code_matrix(codes, second, domains)
+        shared = m1.index.intersection(m2.index)
+        for domain in domains:
+            a = m1.loc[shared, domain].to_numpy()
+            b = m2.loc[shared, domain].to_numpy()
+            rows.append({
+                "pair": f"{first} vs {second}", "domain": domain, "n": len(shared),
+                "prevalence_1": float(a.mean()) if len(a) else float("nan"),
+                "prevalence_2": float(b.mean()) if len(b) else float("nan"),
+                "agreement": 100.0 * float(np.mean(a == b)) if len(a) else float("nan"),
+                "kappa": cohen_kappa(a, b),
+            })
+    return pd.DataFrame(rows, columns=["pair", "domain", "n", "prevalence_1", "prevalence_2",
+                                       "agreement", "kappa"])

@@ -1,0 +1,137 @@
+"""How far the tagger agrees with the human coders: repeated cross-validation, a learning
+curve, the coders' own agreement beside it, and the lists a reviewer acts on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold
+
+from trustreview.agreement import code_matrix, compare_matrices
+from trustreview.review import TaggedStudies, coded_matrix, reference_coder
+from trustreview.tagging import DomainTagger, study_texts
+from trustreview.validate import ValidatedCorpus
+
+METRICS = ["precision", "recall", "f1", "kappa"]
+
+
+def _coded_texts(corpus: ValidatedCorpus) -> tuple[pd.DataFrame, np.ndarray]:
+    coded = coded_matrix(corpus)
+    included = corpus.included.set_index("study_id")
+    texts = np.array(study_texts(included.loc[list(coded.index)].reset_index()), dtype=object)
+    return coded, texts
+
+
+def _oof_predictions(corpus, texts, Y, folds, seed, train_size=None, **tagger_params):
+    pred = np.zeros_like(Y)
+    rng = np.random.default_rng(seed)
+    for train, test in KFold(folds, shuffle=True, random_state=seed).split(texts):
+        if train_size is not None:
+            train = np.sort(rng.choice(train, size=min(train_size, len(train)), replace=False))
+        model = DomainTagger(corpus.codebook, random_state=seed, cv_folds=folds,
+                             **tagger_params)
+        model.fit(list(texts[train]), Y[train])
+        pred[test] = model.predict(list(texts[test]))
+    return pred
+
+
+def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int = 3,
+                          seed: int = 0, **tagger_params) -> pd.DataFrame:
+    """Repeated k-fold cross-validation against the reference codes.
+
+    Each repeat predicts every coded study once from a model that did not see it (thresholds
+    chosen inside the training folds); metrics are computed per repeat and averaged.
+    Columns: domain, support, precision, recall, f1, kappa (rows: domains, macro, micro).
+    """
+    coded, texts = _coded_texts(corpus)
+    Y = coded.to_numpy()
+    if len(Y) < folds:
+        raise ValueError(f"cross-validation needs at least {folds} coded studies; "
+                         f"there are {len(Y)}")
+    results = []
+    for repeat in range(repeats):
+        pred = _oof_predictions(corpus, texts, Y, folds, seed + repeat, **tagger_params)
+        frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
+        results.append(compare_matrices(frame, coded).set_index("domain"))
+    mean = sum(r[METRICS] for r in results) / len(results)
+    mean.insert(0, "support", results[0]["support"])
+    return mean.reset_index()
+
+
+def compare_coders(corpus: ValidatedCorpus) -> pd.DataFrame:
+    """Each human coder against the reference codes (long: coder, domain, metrics)."""
+    reference = reference_coder(corpus.codes)
+    domains = corpus.codebook.domain_ids
+    truth = coded_matrix(corpus)
+    frames = []
+    for coder in sorted(set(corpus.codes["coder"]) - {reference}):
+        matrix = code_matrix(corpus.codes, coder, domains)
+        matrix = matrix[matrix.index.isin(truth.index)]
+        if len(matrix):
+            frames.append(compare_matrices(matrix, truth).assign(coder=coder))
+    if not frames:
+        return pd.DataFrame(columns=["coder", "domain", "support", *METRICS])
+    return pd.concat(frames, ignore_index=True)[["coder", "domain", "support", *METRICS]]
+
+
+def model_vs_coders(model_scores: pd.DataFrame, coder_scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per domain: the model's F1 and kappa beside each coder's."""
+    table = model_scores[["domain", "support", "precision", "recall", "f1", "kappa"]].rename(
+        columns={name: f"model_{name}" for name in METRICS})
+    for coder, scores in coder_scores.groupby("coder", sort=True):
+        table = table.merge(scores[["domain", "f1", "kappa"]].rename(
+            columns={"f1": f"coder_{coder}_f1", "kappa": f"coder_{coder}_kappa"}),
+            on="domain", how="left")
+    return table
+
+
+def learning_curve(corpus: ValidatedCorpus, sizes: list[int], folds: int = 5,
+                   repeats: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Macro- and micro-F1 on held-out studies against the number of coded training studies.
+
+    Size 0 is the codebook-only tagger. Columns: n_coded, macro_f1, micro_f1.
+    """
+    coded, texts = _coded_texts(corpus)
+    Y = coded.to_numpy()
+    rows = []
+    for size in sizes:
+        macro, micro = [], []
+        for repeat in range(repeats):
+            pred = _oof_predictions(corpus, texts, Y, folds, seed + repeat, train_size=size)
+            frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
+            scores = compare_matrices(frame, coded).set_index("domain")["f1"]
+            macro.append(scores["macro"])
+            micro.append(scores["micro"])
+        rows.append({"n_coded": size, "macro_f1": float(np.mean(macro)),
+                     "micro_f1": float(np.mean(micro))})
+    return pd.DataFrame(rows)
+
+
+def check_these(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
+    """Coded studies where the out-of-fold model disagrees most with the human code."""
+    human = tagged.predictions[tagged.predictions["source"] == "human"].dropna(
+        subset=["oof_probability"])
+    gap = (human["tagged"] - human["oof_probability"]).abs()
+    table = human.assign(disagreement=gap, human_code=human["tagged"])
+    table = table.sort_values(["disagreement", "study_id", "domain"],
+                              ascending=[False, True, True], kind="stable")
+    return table[table["disagreement"] >= 0.5].head(n)[
+        ["study_id", "domain", "human_code", "oof_probability", "disagreement"]
+    ].reset_index(drop=True)
+
+
+def code_next(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
+    """Uncoded studies ranked by how unsure the model is (mean closeness to 0.5)."""
+    model_rows = tagged.predictions[tagged.predictions["source"] == "model"]
+    if model_rows.empty:
+        return pd.DataFrame(columns=["study_id", "uncertainty", "most_uncertain_domain"])
+    certainty = (model_rows["probability"] - 0.5).abs() * 2
+    table = model_rows.assign(uncertainty=1 - certainty)
+    summary = table.groupby("study_id", sort=True).agg(
+        uncertainty=("uncertainty", "mean"))
+    worst = table.sort_values(["study_id", "uncertainty", "domain"],
+                              ascending=[True, False, True]).groupby("study_id").first()
+    summary["most_uncertain_domain"] = worst["domain"]
+    return summary.reset_index().sort_values(["uncertainty", "study_id"],
+                                             ascending=[False, True],
+                                             kind="stable").head(n).reset_index(drop=True)

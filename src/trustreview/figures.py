@@ -1,0 +1,133 @@
+"""Figures as matplotlib Figure objects (saving is :mod:`trustreview.export`'s job).
+
+Figures are built with the object API (no pyplot state), so they never pop up twice in a
+notebook and never depend on the backend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch, Wedge
+
+from trustreview.synthesis import WEIGHT_ORDER
+
+# Greys distinguishable in print and greyscale, plus hatching so colour is never the only cue.
+WEIGHT_STYLE = {"high": ("#1a1a1a", ""), "medium": ("#8c8c8c", "////"),
+                "low": ("#e0e0e0", "....")}
+
+
+def plot_learning_curve(curve: pd.DataFrame) -> Figure:
+    """Macro- and micro-F1 against the number of coded training studies."""
+    fig = Figure(figsize=(6, 3.6), dpi=100)
+    ax = fig.add_subplot()
+    ax.plot(curve["n_coded"], curve["macro_f1"], marker="o", color="black", label="macro-F1")
+    ax.plot(curve["n_coded"], curve["micro_f1"], marker="s", color="grey", linestyle="--",
+            label="micro-F1")
+    ax.set_xlabel("coded studies used for training (0 = codebook only)")
+    ax.set_ylabel("F1 on held-out studies")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
+    """Domain (rows) by country (columns): a circle per cell, area proportional to the number
+    of studies, split into pie slices by weight of evidence (black = high, grey hatched =
+    medium, light dotted = low); the count is printed beside it. Empty cells show a dash.
+
+    ``data`` is a :class:`trustreview.synthesis.SynthesisInput`.
+    """
+    labels = labels or {}
+    merged = data.tags.merge(data.studies, on="study_id", how="inner")
+    counts = merged.groupby(["domain", "country", "weight"]).size()
+    domains, countries = data.domains, data.countries
+    totals = {(d, c): int(counts.loc[(d, c)].sum()) if (d, c) in counts.index.droplevel(2)
+              else 0 for d in domains for c in countries}
+    largest = max(totals.values(), default=0) or 1
+    fig = Figure(figsize=(1.5 * len(countries) + 3.2, 0.85 * len(domains) + 1.8), dpi=100)
+    ax = fig.add_subplot()
+    ax.set_xlim(-0.5, len(countries) - 0.5)
+    ax.set_ylim(len(domains) - 0.5, -0.5)
+    ax.set_aspect("equal")
+    for i, domain in enumerate(domains):
+        for j, country in enumerate(countries):
+            total = totals[(domain, country)]
+            if total == 0:
+                ax.text(j, i, "–", ha="center", va="center", color="#555555", fontsize=10)
+                continue
+            radius = 0.42 * np.sqrt(total / largest)
+            radius = max(radius, 0.09)
+            start = 90.0
+            for weight in WEIGHT_ORDER:
+                n = int(counts.get((domain, country, weight), 0))
+                if n == 0:
+                    continue
+                extent = 360.0 * n / total
+                colour, hatch = WEIGHT_STYLE[weight]
+                ax.add_patch(Wedge((j, i), radius, start, start + extent, facecolor=colour,
+                                   edgecolor="black", linewidth=0.6, hatch=hatch))
+                start += extent
+            ax.text(j + radius + 0.04, i - radius, str(total), fontsize=8, ha="left",
+                    va="bottom")
+    ax.set_xticks(range(len(countries)), countries)
+    ax.set_yticks(range(len(domains)), [labels.get(d, d) for d in domains])
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.grid(False)
+    for k in range(len(countries) + 1):
+        ax.axvline(k - 0.5, color="#cccccc", linewidth=0.5)
+    for k in range(len(domains) + 1):
+        ax.axhline(k - 0.5, color="#cccccc", linewidth=0.5)
+    handles = [Wedge((0, 0), 1, 0, 360, facecolor=WEIGHT_STYLE[w][0], edgecolor="black",
+                     hatch=WEIGHT_STYLE[w][1], label=f"{w} weight") for w in WEIGHT_ORDER]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3,
+              frameon=False, fontsize=8, title="circle area = number of studies",
+              title_fontsize=8)
+    ax.set_title("Evidence gap map: studies per domain and country", pad=28, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_screening_flow(flow: pd.DataFrame) -> Figure:
+    """A simple top-down flow diagram of the screening counts."""
+    lookup = dict(zip(flow["count_of"], flow["n"]))
+    boxes = [f"Records identified\n(studies table): {lookup.get('records in the studies table', 0)}"]
+    reasons = [f"{k.split(': ', 1)[1]}: {v}" for k, v in zip(flow["count_of"], flow["n"])
+               if k.startswith("excluded: ")]
+    boxes.append(f"Included in the synthesis: {lookup.get('included in the synthesis', 0)}")
+    tail = f"Coded by humans: {lookup.get('coded by humans', 0)}"
+    if "tagged by the model" in lookup:
+        tail += f"\nTagged by the model: {lookup['tagged by the model']}"
+    boxes.append(tail)
+    fig = Figure(figsize=(7, 4.2), dpi=100)
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.axis("off")
+    ys = [8.6, 5.0, 1.4]
+    for y, text in zip(ys, boxes):
+        ax.add_patch(FancyBboxPatch((0.3, y - 0.8), 4.6, 1.6, boxstyle="round,pad=0.05",
+                                    facecolor="white", edgecolor="black"))
+        ax.text(2.6, y, text, ha="center", va="center", fontsize=9)
+    for top, bottom in zip(ys[:-1], ys[1:]):
+        ax.annotate("", xy=(2.6, bottom + 0.85), xytext=(2.6, top - 0.85),
+                    arrowprops={"arrowstyle": "->", "color": "black"})
+    excluded = lookup.get("excluded", 0)
+    errors = lookup.get("records with validation errors", 0)
+    side = f"Excluded: {excluded}\n" + "\n".join(reasons)
+    if errors:
+        side += f"\nWith errors: {errors}"
+    ax.add_patch(FancyBboxPatch((5.6, 5.4), 4.1, 2.9, boxstyle="round,pad=0.05",
+                                facecolor="#f0f0f0", edgecolor="black"))
+    ax.text(7.65, 6.85, side, ha="center", va="center", fontsize=8.5)
+    ax.annotate("", xy=(5.55, 6.85), xytext=(2.6, 6.85),
+                arrowprops={"arrowstyle": "->", "color": "black"})
+    fig.tight_layout()
+    return fig
+

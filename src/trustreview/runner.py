@@ -1,0 +1,130 @@
+"""Run the review's notebooks in order with papermill, and normalise executed notebooks so
+the same inputs give the same bytes (no timings, fixed cell ids)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+
+from trustreview.errors import ParameterError, RunError
+
+KERNEL = "python3"
+INJECTED_ID = "injected-parameters"
+
+
+def list_notebooks(notebooks_dir: str | os.PathLike) -> list[Path]:
+    """The stage notebooks (``NN-name.ipynb``), in order."""
+    folder = Path(notebooks_dir)
+    found = sorted(p for p in folder.glob("*.ipynb") if p.name[:2].isdigit())
+    if not found:
+        raise RunError(f"{folder}: no notebooks (NN-name.ipynb) found; give the notebooks "
+                       "folder with --notebooks")
+    return found
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """Names and default values of a notebook's ``parameters`` cell."""
+    import papermill
+
+    return {name: spec["default"] for name, spec in
+            papermill.inspect_notebook(str(notebook)).items()}
+
+
+def normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop run timings and papermill metadata; give the injected cell a fixed id.
+
+    Returns a new notebook; the argument is not changed.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if INJECTED_ID in cell.metadata.get("tags", []):
+            cell["id"] = INJECTED_ID
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                output.get("metadata", {}).pop("execution", None)
+    nb.metadata.setdefault("kernelspec", {})
+    nb.metadata["kernelspec"].update({"name": KERNEL, "display_name": "Python 3",
+                                      "language": "python"})
+    nb.metadata.get("language_info", {}).pop("version", None)
+    return nb
+
+
+def write_normalised(path: Path) -> None:
+    nb = normalise_notebook(nbformat.read(str(path), as_version=4))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(nbformat.writes(nb) + "\n")
+    os.replace(tmp, path)
+
+
+def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[str, Any],
+                      progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """Execute ``notebooks`` in order into ``output_dir`` with the parameters each declares.
+
+    The kernel runs in each notebook's own folder. Returns seconds per notebook. A failing
+    cell raises :class:`RunError` naming the notebook, the cell and the error; the partly
+    executed notebook is left in ``output_dir``.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    declared = {nb: declared_parameters(nb) for nb in notebooks}
+    known = set().union(*declared.values())
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; the notebooks "
+                             f"declare: {', '.join(sorted(known))}")
+    timings: dict[str, float] = {}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for nb in notebooks:
+        target = output_dir / nb.name
+        mine = {k: v for k, v in parameters.items() if k in declared[nb]}
+        if progress:
+            progress(f"running {nb.name} ...")
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(nb), str(target), parameters=mine or None, kernel_name=KERNEL,
+                progress_bar=False, cwd=str(nb.parent), log_output=False,
+            )
+        except PapermillExecutionError as error:
+            write_normalised(target)
+            raise RunError(f"{nb.name}: cell {error.exec_count or error.cell_index} failed with "
+                           f"{error.ename}: {error.evalue}; the partly executed notebook is "
+                           f"{target}") from None
+        except Exception as error:  # kernel died, nbformat error, ...
+            raise RunError(f"{nb.name}: could not be executed ({type(error).__name__}: "
+                           f"{error})") from None
+        write_normalised(target)
+        timings[nb.name] = time.perf_counter() - start
+        if progress:
+            progress(f"finished {nb.name} in {timings[nb.name]:.1f} s")
+    return timings
+
+
+def stderr_progress(message: str) -> None:
+    print(f"trustreview: {message}", file=sys.stderr, flush=True)
+
+
+def refresh_notebooks(notebooks_dir: str | os.PathLike,
+                      progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """Re-execute the committed notebooks in place with their own default parameters (no
+    injected cell) and normalise them, so nbval can check that outputs still match."""
+    import shutil
+    import tempfile
+
+    notebooks = list_notebooks(notebooks_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = execute_notebooks(notebooks, Path(tmp), {}, progress=progress)
+        for nb in notebooks:
+            shutil.copyfile(Path(tmp) / nb.name, nb)
+    return timings

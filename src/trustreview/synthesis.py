@@ -1,0 +1,263 @@
+"""Synthesis tables from tagged records: counts by domain, country, design, weight and period,
+co-occurrence, per-domain evidence tables, the screening flow, and the reference list.
+
+Everything here is pure: DataFrames in, new DataFrames out. Counts are of studies; a study
+tagged with several domains counts once in each of them, so a ``total`` row counts distinct
+studies, not the sum of the column.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from trustreview.citations import NO_DATE, add_citations
+from trustreview.codebook import Codebook
+from trustreview.validate import ValidatedCorpus
+
+WEIGHT_ORDER = ("high", "medium", "low")
+TOTAL = "total"
+
+
+@dataclass
+class SynthesisInput:
+    """Included studies after the filters, and their domain tags (one row per study and
+    tagged domain: study_id, domain, source)."""
+
+    studies: pd.DataFrame
+    tags: pd.DataFrame
+    domains: list[str]
+    countries: list[str]
+    designs: list[str]
+    codebook: Codebook
+    filters: dict = field(default_factory=dict)
+
+
+def sort_key(series: pd.Series) -> pd.Series:
+    """Case- and accent-insensitive sort key for names and titles."""
+    return series.map(lambda s: unicodedata.normalize("NFKD", str(s)).encode(
+        "ascii", "ignore").decode().casefold())
+
+
+def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
+                         countries: list[str] | None = None, domains: list[str] | None = None,
+                         min_weight: str = "low", human_codes_only: bool = False
+                         ) -> SynthesisInput:
+    """Apply the review's filters to the included studies and their tags.
+
+    ``predictions`` is the long table of :func:`trustreview.review.tag_studies`. With
+    ``human_codes_only`` the model's tags are dropped (studies keep only human codes).
+    Unknown countries or domains raise ``ValueError`` naming the allowed values.
+    """
+    codebook = corpus.codebook
+    countries = list(countries or [])
+    domains = list(domains or [])
+    for given, allowed, what in ((countries, codebook.countries, "country"),
+                                 (domains, codebook.domain_ids, "domain")):
+        unknown = [g for g in given if g not in allowed]
+        if unknown:
+            raise ValueError(f"unknown {what} {', '.join(unknown)}; allowed: "
+                             f"{', '.join(allowed)}")
+    if min_weight not in WEIGHT_ORDER:
+        raise ValueError(f"min_weight {min_weight!r}; allowed: {', '.join(WEIGHT_ORDER)}")
+    keep_weights = WEIGHT_ORDER[: WEIGHT_ORDER.index(min_weight) + 1]
+    studies = corpus.included
+    if countries:
+        studies = studies[studies["country"].isin(countries)]
+    studies = studies[studies["weight"].isin(keep_weights)]
+    studies = add_citations(studies.sort_values("study_id", ignore_index=True))
+    tags = predictions[(predictions["tagged"] == 1)
+                       & predictions["study_id"].isin(studies["study_id"])]
+    if human_codes_only:
+        tags = tags[tags["source"] == "human"]
+    use_domains = domains or codebook.domain_ids
+    tags = tags[tags["domain"].isin(use_domains)][["study_id", "domain", "source"]]
+    return SynthesisInput(
+        studies=studies.reset_index(drop=True), tags=tags.reset_index(drop=True),
+        domains=[d for d in codebook.domain_ids if d in use_domains],
+        countries=countries or list(codebook.countries), designs=list(codebook.designs),
+        codebook=codebook,
+        filters={"countries": countries, "domains": domains, "min_weight": min_weight,
+                 "human_codes_only": human_codes_only})
+
+
+def _tagged_studies(data: SynthesisInput) -> pd.DataFrame:
+    return data.tags.merge(data.studies, on="study_id", how="inner")
+
+
+def _crosstab(frame: pd.DataFrame, rows: str, row_values: list[str], cols: str,
+              col_values: list[str], studies: pd.DataFrame | None = None) -> pd.DataFrame:
+    table = pd.crosstab(frame[rows], frame[cols]) if len(frame) else pd.DataFrame()
+    table = table.reindex(index=row_values, columns=col_values, fill_value=0).astype("int64")
+    table[TOTAL] = (frame.drop_duplicates([rows, "study_id"]).groupby(rows)["study_id"]
+                    .nunique().reindex(row_values, fill_value=0).astype("int64")
+                    if len(frame) else 0)
+    base = studies if studies is not None else frame.drop_duplicates("study_id")
+    totals = base.drop_duplicates("study_id")[cols].value_counts().reindex(
+        col_values, fill_value=0).astype("int64")
+    total_row = pd.DataFrame([[*totals.tolist(), int(base["study_id"].nunique())]],
+                             columns=[*col_values, TOTAL], index=[TOTAL])
+    table = pd.concat([table, total_row])
+    table.index.name = rows
+    return table.reset_index()
+
+
+def domain_by(data: SynthesisInput, column: str, values: list[str]) -> pd.DataFrame:
+    """Studies per domain (rows) and value of ``column`` (columns), with totals.
+
+    The ``total`` column counts a domain's studies; the ``total`` row counts the distinct
+    included studies (after filters) with each value, whether or not they have a tag.
+    """
+    return _crosstab(_tagged_studies(data), "domain", data.domains, column, values,
+                     data.studies)
+
+
+def domain_by_country(data: SynthesisInput) -> pd.DataFrame:
+    return domain_by(data, "country", data.countries)
+
+
+def domain_by_design(data: SynthesisInput) -> pd.DataFrame:
+    return domain_by(data, "design", data.designs)
+
+
+def domain_by_weight(data: SynthesisInput) -> pd.DataFrame:
+    return domain_by(data, "weight", list(WEIGHT_ORDER))
+
+
+def share_by_column(counts: pd.DataFrame) -> pd.DataFrame:
+    """Each cell as a share (0-1) of its column's ``total`` row (e.g. of a country's studies)."""
+    body = counts.set_index(counts.columns[0])
+    totals = body.loc[TOTAL]
+    shares = body.div(totals.where(totals > 0)).fillna(0.0)
+    return shares.drop(index=TOTAL).reset_index()
+
+
+def country_by_design(data: SynthesisInput) -> pd.DataFrame:
+    """Included studies per country and design (each study once), with totals."""
+    studies = data.studies.assign(study_id=data.studies["study_id"])
+    return _crosstab(studies, "country", data.countries, "design", data.designs, studies)
+
+
+def domain_cooccurrence(data: SynthesisInput) -> pd.DataFrame:
+    """Studies tagged with both domains; the diagonal is each domain's number of studies."""
+    matrix = pd.crosstab(data.tags["study_id"], data.tags["domain"]) if len(data.tags) \
+        else pd.DataFrame()
+    matrix = (matrix.reindex(columns=data.domains, fill_value=0) > 0).astype("int64")
+    table = (matrix.T @ matrix).reindex(index=data.domains, columns=data.domains,
+                                        fill_value=0).astype("int64")
+    table.index.name = "domain"
+    return table.reset_index()
+
+
+def five_year_band(year: str) -> str:
+    """``2016`` -> ``2015-2019``; no year -> ``n.d.``."""
+    year = str(year).strip()
+    if not year.isdigit():
+        return NO_DATE
+    start = int(year) // 5 * 5
+    return f"{start}-{start + 4}"
+
+
+def domain_by_period(data: SynthesisInput) -> pd.DataFrame:
+    """Studies per domain and five-year band of publication (``n.d.`` last)."""
+    studies = data.studies.assign(period=data.studies["year"].map(five_year_band))
+    bands = sorted(b for b in set(studies["period"]) if b != NO_DATE)
+    if (studies["period"] == NO_DATE).any():
+        bands.append(NO_DATE)
+    tagged = data.tags.merge(studies, on="study_id", how="inner")
+    return _crosstab(tagged, "domain", data.domains, "period", bands, studies)
+
+
+def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
+    """The studies of one domain: citation, country, design, weight, sample, summary, source.
+
+    Sorted by weight of evidence (high first), then by citation.
+    """
+    rows = _tagged_studies(data)
+    rows = rows[rows["domain"] == domain].assign(
+        _w=lambda f: f["weight"].map({w: i for i, w in enumerate(WEIGHT_ORDER)}),
+        _c=lambda f: sort_key(f["citation"]))
+    rows = rows.sort_values(["_w", "_c", "study_id"], kind="stable")
+    columns = ["citation", "study_id", "country", "design", "weight", "sample", "summary",
+               "source"]
+    return rows.rename(columns={"source": "source"})[columns].reset_index(drop=True)
+
+
+def reference_list(data: SynthesisInput) -> pd.DataFrame:
+    """APA 7 references of the included studies (after filters), alphabetical."""
+    refs = data.studies.assign(_k=sort_key(data.studies["reference"]))
+    refs = refs.sort_values(["_k", "study_id"], kind="stable")
+    return refs[["study_id", "citation", "reference"]].reset_index(drop=True)
+
+
+def compute_screening_flow(corpus: ValidatedCorpus,
+                           predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts of the screening flow (PRISMA 2020 style).
+
+    Stages: records identified (studies table rows), bib entries with no study row, records
+    with errors, excluded (total and one row per reason), included, coded by humans, and,
+    when ``predictions`` is given, tagged by the model.
+    """
+    records = corpus.records
+    status = records["status"]
+    coded = set(corpus.codes["study_id"]) & set(records.loc[status == "included",
+                                                            "study_id"])
+    rows = [("identified", "records in the studies table", len(records)),
+            ("identified", "entries in the bib file", corpus.bib_entries),
+            ("identified", "bib entries with no study row", len(corpus.bib_only)),
+            ("screened", "records with validation errors", int((status == "error").sum())),
+            ("screened", "excluded", int((status == "excluded").sum()))]
+    reasons = records.loc[status == "excluded", "exclusion_reason"].value_counts()
+    rows += [("screened", f"excluded: {reason}", int(count))
+             for reason, count in sorted(reasons.items())]
+    rows.append(("included", "included in the synthesis", int((status == "included").sum())))
+    rows.append(("included", "coded by humans", len(coded)))
+    if predictions is not None:
+        model = predictions[predictions["source"] == "model"]["study_id"].nunique()
+        rows.append(("included", "tagged by the model", int(model)))
+    return pd.DataFrame(rows, columns=["stage", "count_of", "n"])
+
+
+def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
+    """Studies by country, design and status (included / excluded), with totals."""
+    records = corpus.records[corpus.records["status"] != "error"]
+    table = pd.crosstab([records["country"], records["design"]], records["status"])
+    table = table.reindex(columns=["included", "excluded"], fill_value=0)
+    table[TOTAL] = table.sum(axis=1)
+    country_order = {c: i for i, c in enumerate(corpus.codebook.countries)}
+    design_order = {d: i for i, d in enumerate(corpus.codebook.designs)}
+    table = table.reset_index()
+    table = table.sort_values(
+        ["country", "design"], key=lambda s: s.map(country_order if s.name == "country"
+                                                   else design_order), kind="stable")
+    total = pd.DataFrame([[TOTAL, "", *table[["included", "excluded", TOTAL]].sum()]],
+                         columns=table.columns)
+    return pd.concat([table, total], ignore_index=True).astype(
+        {"included": "int64", "excluded": "int64", TOTAL: "int64"})
+
+
+def domain_bibtex(data: SynthesisInput, domain: str) -> str:
+    """The BibTeX entries (as written in the input file) of one domain's studies."""
+    ids = set(data.tags.loc[data.tags["domain"] == domain, "study_id"])
+    rows = data.studies[data.studies["study_id"].isin(ids)].sort_values("study_id")
+    return "\n\n".join(raw.strip() for raw in rows["bib_raw"]) + ("\n" if len(rows) else "")
+
+
+def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
+    """Every synthesis table, by output name (evidence tables as ``evidence_<domain>``)."""
+    by_country = domain_by_country(data)
+    tables = {
+        "domain_by_country": by_country,
+        "domain_by_country_share": share_by_column(by_country),
+        "domain_by_design": domain_by_design(data),
+        "domain_by_weight": domain_by_weight(data),
+        "country_by_design": country_by_design(data),
+        "domain_cooccurrence": domain_cooccurrence(data),
+        "domain_by_period": domain_by_period(data),
+    }
+    for domain in data.domains:
+        tables[f"evidence_{domain}"] = evidence_table(data, domain)
+    tables["reference_list"] = reference_list(data)
+    return tables

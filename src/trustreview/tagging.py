@@ -1,0 +1,230 @@
+"""Multi-label domain tagging that combines the codebook with the coded studies.
+
+:class:`DomainTagger` is a scikit-learn estimator. For every domain it fits one logistic
+regression over
+
+* TF-IDF word and word-pair features of the study text, and
+* codebook features: for each domain, how often its signal terms occur in the text
+  (log-scaled), so that what the codebook says carries over to words no coded study used;
+
+trained on the coded studies plus one pseudo-study per domain written from the codebook (its
+label, definition and signal terms). With no coded studies it is a codebook-only tagger; as
+codes accumulate the data take over. Per-domain decision thresholds are chosen by internal
+cross-validation on the coded studies (``threshold="cv"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from trustreview.codebook import Codebook
+
+DEFAULT_THRESHOLD = 0.5
+
+
+def study_texts(records: pd.DataFrame) -> list[str]:
+    """The text the tagger reads for each study: title, keywords and summary."""
+    parts = [records[name].fillna("").astype("str") if name in records.columns
+             else pd.Series("", index=records.index, dtype="str")
+             for name in ("title", "keywords", "summary")]
+    text = parts[0] + ". " + parts[1] + ". " + parts[2]
+    return [re.sub(r"[{}\\]", "", t) for t in text]
+
+
+def _normalise_term(term: str) -> str:
+    return " ".join(re.findall(r"(?u)\b\w+\b", term.lower()))
+
+
+class DomainTagger(BaseEstimator):
+    """Tag studies with codebook domains (multi-label).
+
+    Parameters
+    ----------
+    codebook : Codebook
+        The domains; ``Y`` columns follow ``codebook.domain_ids``.
+    C : float
+        Inverse regularisation strength of each logistic regression.
+    prior_weight : float
+        Scale of the codebook signal-term features relative to the TF-IDF features.
+    pseudo_weight : float
+        Sample weight of each domain's codebook pseudo-study.
+    threshold : "cv" or float
+        ``"cv"`` chooses each domain's threshold by internal cross-validation; a number
+        uses that threshold for every domain.
+    cv_folds : int
+        Folds of the internal cross-validation that picks thresholds.
+    random_state : int
+        Seed for the internal fold split.
+
+    Attributes
+    ----------
+    domains_ : list of str
+    vectorizer_ : TfidfVectorizer
+    term_vectorizer_ : CountVectorizer
+    term_domain_ : scipy.sparse matrix (terms x domains)
+    models_ : list of LogisticRegression (None where a domain had only one class)
+    constant_ : list of float, the probability used where models_ is None
+    thresholds_ : numpy.ndarray
+    n_coded_ : int
+    """
+
+    def __init__(self, codebook: Codebook, C: float = 10.0, prior_weight: float = 1.0,
+                 pseudo_weight: float = 1.0, threshold="cv", cv_folds: int = 5,
+                 random_state: int = 0):
+        self.codebook = codebook
+        self.C = C
+        self.prior_weight = prior_weight
+        self.pseudo_weight = pseudo_weight
+        self.threshold = threshold
+        self.cv_folds = cv_folds
+        self.random_state = random_state
+
+    # -- features --------------------------------------------------------------------------
+    def _pseudo_texts(self) -> list[str]:
+        return [f"{d.label}. {d.definition} " + ". ".join(d.signal_terms)
+                for d in self.codebook.domains]
+
+    def _fit_features(self, texts: Sequence[str]) -> None:
+        self.domains_ = self.codebook.domain_ids
+        self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
+                                           stop_words="english", dtype=np.float32)
+        self.vectorizer_.fit(list(texts) + self._pseudo_texts())
+        terms = sorted({_normalise_term(t) for d in self.codebook.domains
+                        for t in d.signal_terms if _normalise_term(t)})
+        longest = max((len(t.split()) for t in terms), default=1)
+        self.term_vectorizer_ = CountVectorizer(vocabulary=terms, ngram_range=(1, longest),
+                                                token_pattern=r"(?u)\b\w+\b",
+                                                dtype=np.float32)
+        index = {t: i for i, t in enumerate(terms)}
+        rows, cols = [], []
+        for j, domain in enumerate(self.codebook.domains):
+            for term in {_normalise_term(t) for t in domain.signal_terms}:
+                if term in index:
+                    rows.append(index[term])
+                    cols.append(j)
+        self.term_domain_ = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                                          shape=(len(terms), len(self.domains_)))
+
+    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        tfidf = self.vectorizer_.transform(texts)
+        hits = self.term_vectorizer_.transform(texts) @ self.term_domain_
+        prior = sp.csr_matrix(np.log1p(hits.toarray()) * self.prior_weight, dtype=np.float32)
+        return sp.hstack([tfidf, prior], format="csr")
+
+    def codebook_scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Signal-term hits per domain (studies x domains), before log-scaling."""
+        return (self.term_vectorizer_.transform(texts) @ self.term_domain_).toarray()
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _fit_models(self, X: sp.csr_matrix, Y: np.ndarray, pseudo: sp.csr_matrix):
+        n_domains = len(self.domains_)
+        X_all = sp.vstack([X, pseudo], format="csr")
+        weights = np.concatenate([np.ones(X.shape[0]),
+                                  np.full(n_domains, self.pseudo_weight)])
+        models, constant = [], []
+        for j in range(n_domains):
+            y = np.concatenate([Y[:, j], (np.arange(n_domains) == j).astype(int)])
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000,
+                                       solver="liblinear", random_state=self.random_state)
+            model.fit(X_all, y, sample_weight=weights)
+            models.append(model)
+            constant.append(float(y.mean()))
+        return models, constant
+
+    def _predict_models(self, models, constant, X: sp.csr_matrix) -> np.ndarray:
+        out = np.empty((X.shape[0], len(models)))
+        for j, model in enumerate(models):
+            out[:, j] = model.predict_proba(X)[:, 1] if model is not None else constant[j]
+        return out
+
+    def fit(self, texts: Sequence[str], Y=None):
+        """Fit on study texts and a 0/1 matrix ``Y`` (studies x domains); ``Y`` may have
+        zero rows (``texts`` empty), giving a codebook-only tagger."""
+        texts = list(texts)
+        n_domains = len(self.codebook.domains)
+        Y = np.zeros((0, n_domains), dtype=int) if Y is None else np.asarray(Y, dtype=int)
+        if Y.shape != (len(texts), n_domains):
+            raise ValueError(f"Y must have shape ({len(texts)}, {n_domains}); got {Y.shape}")
+        self._fit_features(texts)
+        pseudo = self._features(self._pseudo_texts())
+        X = self._features(texts) if texts else pseudo[:0]
+        self.models_, self.constant_ = self._fit_models(X, Y, pseudo)
+        self.n_coded_ = len(texts)
+        self.thresholds_ = self._choose_thresholds(X, Y, pseudo)
+        return self
+
+    def _choose_thresholds(self, X, Y, pseudo) -> np.ndarray:
+        n_domains = Y.shape[1]
+        if self.threshold != "cv":
+            return np.full(n_domains, float(self.threshold))
+        folds = min(self.cv_folds, len(Y))
+        if folds < 2:
+            return np.full(n_domains, DEFAULT_THRESHOLD)
+        oof = np.zeros(Y.shape, dtype=float)
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        for train, test in splitter.split(X):
+            models, constant = self._fit_models(X[train], Y[train], pseudo)
+            oof[test] = self._predict_models(models, constant, X[test])
+        return np.array([best_threshold(oof[:, j], Y[:, j]) for j in range(n_domains)])
+
+    # -- prediction ------------------------------------------------------------------------
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability of each domain (studies x domains)."""
+        return self._predict_models(self.models_, self.constant_, self._features(list(texts)))
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """0/1 tags (studies x domains), using the per-domain thresholds."""
+        return (self.predict_proba(texts) >= self.thresholds_).astype(int)
+
+    def top_terms(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` features with the largest positive weight per domain."""
+        names = np.concatenate([self.vectorizer_.get_feature_names_out(),
+                                np.array([f"[codebook:{d}]" for d in self.domains_])])
+        rows = []
+        for domain, model in zip(self.domains_, self.models_):
+            coef = model.coef_[0]
+            order = np.lexsort((names, -coef))[:n]
+            rows.extend({"domain": domain, "rank": rank + 1, "term": names[i],
+                         "weight": float(coef[i])} for rank, i in enumerate(order) if coef[i] > 0)
+        return pd.DataFrame(rows, columns=["domain", "rank", "term", "weight"])
+
+    def explain(self, text: str, domain: str, n: int = 5) -> list[str]:
+        """The terms of ``text`` that pushed most towards ``domain`` (weight x value)."""
+        j = self.domains_.index(domain)
+        x = self._features([text])
+        coef = self.models_[j].coef_[0]
+        names = np.concatenate([self.vectorizer_.get_feature_names_out(),
+                                np.array([f"[codebook:{d}]" for d in self.domains_])])
+        contrib = [(float(coef[i] * v), names[i]) for i, v in zip(x.indices, x.data)]
+        contrib = sorted((c for c in contrib if c[0] > 0), key=lambda c: (-c[0], c[1]))
+        return [name for _, name in contrib[:n]]
+
+
+def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """The threshold that maximises F1 on out-of-fold probabilities.
+
+    Candidates are midpoints between sorted distinct probabilities; ties go to the threshold
+    nearest 0.5. With no positive case, returns :data:`DEFAULT_THRESHOLD`.
+    """
+    truth = np.asarray(truth, dtype=int)
+    if truth.sum() == 0 or truth.sum() == len(truth):
+        return DEFAULT_THRESHOLD
+    values = np.unique(probabilities)
+    candidates = np.concatenate([[values[0] - 1e-9], (values[:-1] + values[1:]) / 2])
+    best, best_f1 = DEFAULT_THRESHOLD, -1.0
+    for t in candidates:
+        pred = probabilities >= t
+        tp = int((pred & (truth == 1)).sum())
+        f1 = 2 * tp / (pred.sum() + truth.sum())
+        if f1 > best_f1 + 1e-12 or (abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best - 0.5)):
+            best, best_f1 = float(t), f1
+    return best
