@@ -1,0 +1,64 @@
+"""Shared fixtures: a tiny corpus of real studies taken from the bundled corpus."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_IDS = ["baxter2021governing", "bergh2025stress", "cst2023building",
+               "greany2018hierarchy", "honingh2020boardsmatter", "hutchings2018chain",
+               "ofsted2019mats", "torres2016workload", "townsleyeconomic"]
+
+
+def _subset_csv(source: Path, target: Path, ids: list[str]) -> None:
+    with open(source, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(rows[0])
+        writer.writerows(r for r in rows[1:] if r[0] in ids)
+
+
+def _subset_bib(source: Path, target: Path, ids: list[str]) -> None:
+    blocks = source.read_text(encoding="utf-8").split("\n@")
+    keep = [b for b in blocks[1:] if b.split("{", 1)[1].split(",", 1)[0] in ids]
+    target.write_text("".join("@" + b.strip() + "\n\n" for b in keep), encoding="utf-8")
+
+
+def make_corpus(folder: Path, ids: list[str] = FIXTURE_IDS) -> tuple[Path, Path]:
+    """Write a corpus of the given real studies; returns (corpus_dir, bib_path)."""
+    corpus = folder / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    _subset_csv(REPO / "corpus" / "studies.csv", corpus / "studies.csv", ids)
+    _subset_csv(REPO / "corpus" / "codes.csv", corpus / "codes.csv", ids)
+    shutil.copyfile(REPO / "corpus" / "codebook.yml", corpus / "codebook.yml")
+    bib = folder / "references.bib"
+    _subset_bib(REPO / "references.bib", bib, ids)
+    return corpus, bib
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """(corpus_dir, bib_path) of the nine-study fixture corpus."""
+    return make_corpus(tmp_path)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from trustreview.cli import main
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+sys.path.insert(0, str(REPO / "tests"))

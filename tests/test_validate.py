@@ -1,0 +1,168 @@
+"""Validation: one malformed input per defect; each is reported with its file, line or study,
+and field, and the CLI exits 1 on errors (0 with warnings only), never with a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FIXTURE_IDS, make_corpus
+from trustreview.review import open_corpus
+
+
+def rewrite(path, old, new, count=1):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def test_bundled_corpus_is_valid_and_complete(cli):
+    code, out, err = cli("validate", "--corpus", "corpus", "--bib", "references.bib")
+    assert code == 0, err
+    assert "included: 80" in out and "excluded: 19" in out
+    assert "errors: 0" in out
+
+
+def test_fixture_partitions_every_record(tiny):
+    corpus = open_corpus(*tiny)
+    assert corpus.records["status"].value_counts().to_dict() == {"included": 7, "excluded": 2}
+    assert set(corpus.records["study_id"]) == set(FIXTURE_IDS)
+
+
+STUDY_DEFECTS = [
+    # (name, file, old text, new text, field named, study or line text named, exit code)
+    ("unknown country", "studies", "honingh2020boardsmatter,Netherlands",
+     "honingh2020boardsmatter,Holland", "country", "honingh2020boardsmatter", 1),
+    ("unknown design", "studies", "torres2016workload,US,quantitative",
+     "torres2016workload,US,survey", "design", "torres2016workload", 1),
+    ("unknown weight", "studies", ",yes,,high,", ",yes,,strong,", "weight",
+     "hutchings2018chain", 1),
+    ("excluded without reason", "studies", "bergh2025stress,Sweden,theory",
+     "bergh2025stress,Sweden,theory", "exclusion_reason", "bergh2025stress", 1),
+    ("malformed study_id", "studies", "torres2016workload,US", "torres 2016,US", "study_id",
+     "torres 2016", 1),
+    ("empty study_id", "studies", "torres2016workload,US", ",US", "study_id",
+     "corpus/studies.csv:", 1),
+    ("duplicate study_id", "studies", "townsleyeconomic,England", "torres2016workload,England",
+     "study_id", "torres2016workload", 1),
+    ("study without bib entry", "bib", "@techreport{townsleyeconomic,",
+     "@techreport{townsley_economic,", "study_id", "townsleyeconomic", 1),
+    ("bib entry without study", "bib", "@techreport{townsleyeconomic,",
+     "@techreport{townsleyeconomic,\n  note = {x}\n}\n@misc{orphan2020, title = {An orphan "
+     "entry}, year = {2020}}\n@techreport{townsleyeconomic2,", "key", "orphan2020", 0),
+    ("unknown domain", "codes", "torres2016workload,reconciled,workforce",
+     "torres2016workload,reconciled,staffing", "domain", "torres2016workload", 1),
+    ("codes for an excluded study", "codes", "torres2016workload,reconciled,workforce",
+     "torres2016workload,reconciled,workforce\nbergh2025stress,reconciled,finance", "domain",
+     "bergh2025stress", 1),
+    ("codes for an unknown study", "codes", "torres2016workload,reconciled,workforce",
+     "torres2016workload,reconciled,workforce\nnobody2020,reconciled,finance", "study_id",
+     "nobody2020", 1),
+    ("missing column", "studies", "study_id,country,design", "study_id,nation,design",
+     "country", "corpus/studies.csv:1", 1),
+    ("unexpected codes column", "codes", "study_id,coder,domain", "study_id,coder,domain,extra",
+     "extra", "corpus/codes.csv:1", 0),
+    ("unparseable bib block", "bib", "@article{honingh2020boardsmatter,",
+     "@article{honingh2020boardsmatter, title = {unclosed\n@article{honingh2020boardsmatterX,",
+     "", "references.bib:", 1),
+    ("duplicate bib key", "bib", "@techreport{townsleyeconomic,",
+     "@misc{torres2016workload, title = {Duplicate}}\n@techreport{townsleyeconomic,", "",
+     "duplicate key 'torres2016workload'", 1),
+    ("year out of range", "bib", "year = {2016}", "year = {2216}", "year", "torres2016workload",
+     1),
+    ("missing year", "bib", "year = {2016}", "note = {no year}", "year", "torres2016workload",
+     0),
+    ("duplicate DOI", "bib", "doi = {10.1177/0042085914549367}",
+     "doi = {10.1080/14719037.2019.1699945}", "doi", "torres2016workload", 0),
+    ("near-duplicate title", "bib",
+     "title = {Is This Work Sustainable? Teacher Turnover and Perceptions of Workload in "
+     "Charter Management Organizations}",
+     "title = {Governing collaborations: How boards engage with their communities in "
+     "multi-academy trusts in England.}", "title", "torres2016workload", 0),
+]
+
+
+@pytest.mark.parametrize("name, which, old, new, field, named, code", STUDY_DEFECTS,
+                         ids=[d[0] for d in STUDY_DEFECTS])
+def test_each_defect_is_reported(tmp_path, cli, name, which, old, new, field, named, code):
+    corpus_dir, bib = make_corpus(tmp_path)
+    target = {"studies": corpus_dir / "studies.csv", "codes": corpus_dir / "codes.csv",
+              "bib": bib}[which]
+    if name == "excluded without reason":
+        rewrite(target, ",no,not-empirical,,", ",no,,,")
+    else:
+        rewrite(target, old, new)
+    exit_code, out, err = cli("validate", "--corpus", corpus_dir, "--bib", bib)
+    assert exit_code == code, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if named in line]
+    assert lines, err
+    line = lines[0]
+    file_name = {"studies": "studies.csv", "codes": "codes.csv", "bib": "references.bib"}[which]
+    assert file_name in err
+    if field:
+        assert any(f"field {field!r}" in ln for ln in lines), lines
+    corpus = open_corpus(corpus_dir, bib)
+    statuses = corpus.records["status"].value_counts()
+    assert statuses.sum() == len(corpus.records)  # every row included, excluded or error
+    assert line.startswith(("error:", "warning:"))
+
+
+def test_empty_studies_file(tmp_path, cli):
+    corpus_dir, bib = make_corpus(tmp_path)
+    (corpus_dir / "studies.csv").write_text("", encoding="utf-8")
+    code, _, err = cli("validate", "--corpus", corpus_dir, "--bib", bib)
+    assert code == 1
+    assert "studies.csv" in err and "empty" in err
+
+
+def test_not_utf8_says_which_encoding(tmp_path, cli):
+    corpus_dir, bib = make_corpus(tmp_path)
+    path = corpus_dir / "studies.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").replace("communities", "communitiés")
+                     .encode("cp1252"))
+    code, _, err = cli("validate", "--corpus", corpus_dir, "--bib", bib)
+    assert code == 1
+    assert "studies.csv:" in err and "not UTF-8" in err and "save it as UTF-8" in err
+
+
+def test_bom_and_crlf_are_accepted(tmp_path):
+    corpus_dir, bib = make_corpus(tmp_path)
+    path = corpus_dir / "studies.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    corpus = open_corpus(corpus_dir, bib)
+    assert not corpus.errors
+    assert corpus.records["status"].value_counts().to_dict() == {"included": 7, "excluded": 2}
+
+
+def test_xlsx_tables_are_accepted(tmp_path):
+    import pandas as pd
+
+    corpus_dir, bib = make_corpus(tmp_path)
+    for stem in ("studies", "codes"):
+        frame = pd.read_csv(corpus_dir / f"{stem}.csv", dtype=str, keep_default_na=False)
+        frame.to_excel(corpus_dir / f"{stem}.xlsx", index=False)
+        (corpus_dir / f"{stem}.csv").unlink()
+    corpus = open_corpus(corpus_dir, bib)
+    assert not corpus.errors, [i.format() for i in corpus.errors]
+    assert len(corpus.included) == 7
+    written = pd.read_excel(corpus_dir / "codes.xlsx", dtype=str)
+    assert len(corpus.codes) == len(written)
+
+
+def test_missing_corpus_folder_is_one_clear_message(tmp_path, cli):
+    code, _, err = cli("validate", "--corpus", tmp_path / "nope", "--bib", tmp_path / "x.bib")
+    assert code == 1
+    assert "corpus folder not found" in err and "Traceback" not in err
+
+
+def test_near_duplicate_titles_are_not_all_pairs():
+    import pandas as pd
+
+    from trustreview.validate import find_near_duplicate_titles
+
+    titles = pd.Series({"a": "Chain Effects 2015: the impact of academy chains",
+                        "b": "Chain effects 2015 - The Impact of Academy Chains.",
+                        "c": "Chain Effects 2018",
+                        "d": "Something else entirely about boards"})
+    assert find_near_duplicate_titles(titles) == [("a", "b")]
