@@ -106,8 +106,7 @@ def build_review_report(tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     for name, table in tables.items():
         if name.startswith("evidence_"):
             domain = name[len("evidence_"):]
-            sections.append((name.replace("_", "-"), f"Evidence table: {domain}",
-                             table.drop(columns=["summary"])))
+            sections.append((name.replace("_", "-"), f"Evidence table: {domain}", table))
     references = list(tables["reference_list"]["reference"])
     return build_report("Strong school trusts: evidence synthesis", intro, sections,
                         references)

@@ -1,0 +1,59 @@
+"""The committed notebooks: thin, parameterised like Params, executed and normalised."""
+
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from trustreview.params import BY_NAME
+from trustreview.runner import declared_parameters, list_notebooks, normalise_notebook
+
+NOTEBOOKS = list_notebooks(REPO / "notebooks")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_parameters_cell_matches_params(path):
+    declared = declared_parameters(path)
+    assert {"corpus_dir", "bib_path", "out_dir"} <= set(declared)
+    for name, default in declared.items():
+        assert name in BY_NAME, f"{path.name}: parameter {name} is not in params.PARAMS"
+        assert ast.literal_eval(default) == BY_NAME[name].default, name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_thin_executed_and_normalised(path):
+    nb = nbformat.read(str(path), as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree))
+        assert "sys.path" not in cell.source
+        assert cell.execution_count is not None, "commit notebooks executed (make notebooks)"
+        assert "execution" not in cell.metadata and "papermill" not in cell.metadata
+    text = path.read_text(encoding="utf-8")
+    for forbidden in ('"start_time"', '"duration"', '"/work/', '"/tmp/', '"/home/'):
+        assert forbidden not in text
+    assert normalise_notebook(nb) == nb  # already normalised
+
+
+def test_normalise_drops_timings_and_fixes_injected_id():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"start_time": "x"}
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.metadata["execution"] = {"iopub.execute_input": "x"}
+    cell.metadata["papermill"] = {"duration": 1.0}
+    nb.cells.append(cell)
+    out = normalise_notebook(nb)
+    assert "papermill" not in out.metadata
+    assert out.cells[0].id == "injected-parameters"
+    assert out.cells[0].metadata == {"tags": ["injected-parameters"]}
+    assert "papermill" in nb.metadata  # the argument is not changed
