@@ -108,3 +108,12 @@ def compute_coder_agreement(codes: pd.DataFrame, domains: list[str]) -> pd.DataF
             })
     return pd.DataFrame(rows, columns=["pair", "domain", "n", "prevalence_1", "prevalence_2",
                                        "agreement", "kappa"])
+
+
+def kappa_table(agreement: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
+    """Kappa per domain (rows, codebook order) and coder pair (columns); no columns when
+    fewer than two coders coded the same studies."""
+    if agreement.empty:
+        return pd.DataFrame(index=pd.Index(domains, name="domain"))
+    table = agreement.pivot(index="domain", columns="pair", values="kappa")
+    return table.reindex(domains)

@@ -1,0 +1,102 @@
+"""The domain tagger: scikit-learn's estimator rules, codebook-only start, determinism, and a
+different codebook end to end."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from conftest import make_corpus
+from trustreview.codebook import parse_codebook
+from trustreview.review import open_corpus, tag_studies
+from trustreview.tagging import DomainTagger, best_threshold
+
+SMALL = parse_codebook({"domains": [
+    {"id": "money", "label": "Money", "definition": "Budgets and costs of school groups.",
+     "signal_terms": ["budget", "cost", "funding", "finance"]},
+    {"id": "people", "label": "People", "definition": "Teachers and staff of school groups.",
+     "signal_terms": ["teachers", "staff", "turnover", "workload"]},
+]})
+
+TEXTS = ["Budget pressures and the cost of central services in trusts",
+         "Teacher turnover and workload in charter networks",
+         "Funding formulas and finance of school groups",
+         "Staff retention and teachers' careers across schools",
+         "Costs, reserves and budgets of academy chains",
+         "Teachers' workload and staff wellbeing"]
+Y = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1]])
+
+
+def test_estimator_contract():
+    model = DomainTagger(SMALL, random_state=3)
+    assert model.get_params()["random_state"] == 3
+    assert not any(k.endswith("_") for k in vars(model))  # __init__ only stores parameters
+    assert model.fit(TEXTS, Y) is model
+    assert model.thresholds_.shape == (2,) and model.n_coded_ == 6
+    assert clone(model).get_params()["C"] == model.C
+
+
+def test_codebook_only_tagger_works_from_zero_codes():
+    model = DomainTagger(SMALL).fit([], None)
+    proba = model.predict_proba(["The budget and funding of the trust",
+                                 "Teachers and staff turnover"])
+    assert proba[0, 0] > proba[0, 1] and proba[1, 1] > proba[1, 0]
+
+
+def test_learns_from_codes_and_is_deterministic():
+    a = DomainTagger(SMALL, random_state=0).fit(TEXTS, Y)
+    b = DomainTagger(SMALL, random_state=0).fit(TEXTS, Y)
+    new = ["Reserves and procurement in chains", "Recruitment of teachers"]
+    assert np.array_equal(a.predict_proba(new), b.predict_proba(new))
+    assert a.predict(new).tolist() == [[1, 0], [0, 1]]
+    assert "budget" in " ".join(a.top_terms(5).query("domain == 'money'")["term"])
+    assert a.explain("Budget and cost of services", "money")
+
+
+def test_best_threshold_maximises_f1():
+    assert best_threshold(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == \
+        pytest.approx(0.5)
+    assert best_threshold(np.array([0.1, 0.3]), np.array([0, 0])) == 0.5
+
+
+def test_tag_cli_writes_required_columns(tmp_path, cli):
+    corpus, bib = make_corpus(tmp_path)
+    codes = corpus / "codes.csv"
+    kept = [l for l in codes.read_text().splitlines() if not l.startswith("ofsted2019mats")]
+    codes.write_text("\n".join(kept) + "\n")
+    out = tmp_path / "tags.csv"
+    code, _, err = cli("tag", "--corpus", corpus, "--bib", bib, "--out", out)
+    assert code == 0, err
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["study_id", "domain", "probability", "tagged", "source"]
+    assert len(table) == 7 * 7  # every included study and domain
+    assert set(table.loc[table["study_id"] == "ofsted2019mats", "source"]) == {"model"}
+    first = out.read_bytes()
+    cli("tag", "--corpus", corpus, "--bib", bib, "--out", out)
+    assert out.read_bytes() == first
+
+
+def test_a_different_codebook_end_to_end(tmp_path, cli):
+    corpus, bib = make_corpus(tmp_path)
+    (corpus / "codebook.yml").write_text(
+        "domains:\n"
+        "  - id: money\n    label: Money\n    definition: Budgets and costs.\n"
+        "    signal_terms: [budget, cost, finance]\n"
+        "  - id: people\n    label: People\n    definition: Teachers and staff.\n"
+        "    signal_terms: [teachers, staff, workforce]\n", encoding="utf-8")
+    codes = "study_id,coder,domain\n" + "".join(
+        f"{sid},reconciled,{dom}\n" for sid, dom in [
+            ("townsleyeconomic", "money"), ("ofsted2019mats", "money"),
+            ("ofsted2019mats", "people"), ("torres2016workload", "people"),
+            ("hutchings2018chain", "none"), ("greany2018hierarchy", "none")])
+    (corpus / "codes.csv").write_text(codes, encoding="utf-8")
+    code, _, err = cli("validate", "--corpus", corpus, "--bib", bib)
+    assert code == 0, err
+    out = tmp_path / "out"
+    code, _, err = cli("run", "--corpus", corpus, "--bib", bib, "--out", out,
+                       "--notebooks", make_corpus.__globals__["REPO"] / "notebooks",
+                       "-p", "cv_repeats", "1", "-p", "cv_folds", "2")
+    assert code == 0, err
+    table = pd.read_csv(out / "tables" / "domain_by_country.csv")
+    assert table["domain"].tolist() == ["money", "people", "total"]
+    assert table.set_index("domain").loc["money", "England"] == 2
