@@ -121,10 +121,11 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None 
         }))
     if uncoded_ids:
         uncoded_texts = [texts[s] for s in uncoded_ids]
-        proba = model.predict_proba(uncoded_texts)
+        features = model.transform(uncoded_texts)
+        proba = model.predict_proba_features(features)
         tagged = (proba >= thresholds).astype(int)
-        terms = [("; ".join(model.explain(text, domain)) if tagged[i, j] else "")
-                 for i, text in enumerate(uncoded_texts) for j, domain in enumerate(domains)]
+        explained = model.explain_features(features, tagged.astype(bool))
+        terms = ["; ".join(cell) for row in explained for cell in row]
         frames.append(pd.DataFrame({
             "study_id": np.repeat(uncoded_ids, len(domains)),
             "domain": np.tile(domains, len(uncoded_ids)),

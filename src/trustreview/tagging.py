@@ -177,9 +177,18 @@ class DomainTagger(BaseEstimator):
         return np.array([best_threshold(oof[:, j], Y[:, j]) for j in range(n_domains)])
 
     # -- prediction ------------------------------------------------------------------------
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The feature matrix of ``texts`` (TF-IDF columns, then one codebook column per
+        domain); pass it to :meth:`predict_proba_features` and :meth:`explain_features` to
+        compute features once."""
+        return self._features(list(texts))
+
+    def predict_proba_features(self, X: sp.csr_matrix) -> np.ndarray:
+        return self._predict_models(self.models_, self.constant_, X)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each domain (studies x domains)."""
-        return self._predict_models(self.models_, self.constant_, self._features(list(texts)))
+        return self.predict_proba_features(self.transform(texts))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """0/1 tags (studies x domains), using the per-domain thresholds."""
@@ -187,8 +196,7 @@ class DomainTagger(BaseEstimator):
 
     def top_terms(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` features with the largest positive weight per domain."""
-        names = np.concatenate([self.vectorizer_.get_feature_names_out(),
-                                np.array([f"[codebook:{d}]" for d in self.domains_])])
+        names = self._feature_names()
         rows = []
         for domain, model in zip(self.domains_, self.models_):
             coef = model.coef_[0]
@@ -197,17 +205,35 @@ class DomainTagger(BaseEstimator):
                          "weight": float(coef[i])} for rank, i in enumerate(order) if coef[i] > 0)
         return pd.DataFrame(rows, columns=["domain", "rank", "term", "weight"])
 
+    def _feature_names(self) -> np.ndarray:
+        return np.concatenate([self.vectorizer_.get_feature_names_out(),
+                               np.array([f"[codebook:{d}]" for d in self.domains_])])
+
     def explain(self, text: str, domain: str, n: int = 5) -> list[str]:
         """The terms of ``text`` that pushed most towards ``domain`` (weight x value)."""
-        j = self.domains_.index(domain)
-        x = self._features([text])
-        coef = self.models_[j].coef_[0]
-        names = np.concatenate([self.vectorizer_.get_feature_names_out(),
-                                np.array([f"[codebook:{d}]" for d in self.domains_])])
-        contrib = [(float(coef[i] * v), names[i]) for i, v in zip(x.indices, x.data)]
-        contrib = sorted((c for c in contrib if c[0] > 0), key=lambda c: (-c[0], c[1]))
-        return [name for _, name in contrib[:n]]
+        mask = np.zeros((1, len(self.domains_)), dtype=bool)
+        mask[0, self.domains_.index(domain)] = True
+        return self.explain_tags([text], mask, n)[0][self.domains_.index(domain)]
 
+    def explain_tags(self, texts: Sequence[str], mask: np.ndarray, n: int = 5
+                     ) -> list[list[list[str]]]:
+        """For each text and domain where ``mask`` is true, the ``n`` terms that pushed most
+        towards the domain; other cells get an empty list. Features are computed once."""
+        return self.explain_features(self.transform(texts), mask, n)
+
+    def explain_features(self, X: sp.csr_matrix, mask: np.ndarray, n: int = 5
+                         ) -> list[list[list[str]]]:
+        """:meth:`explain_tags` on a feature matrix from :meth:`transform`."""
+        names = self._feature_names()
+        coefs = [model.coef_[0] for model in self.models_]
+        out = [[[] for _ in self.domains_] for _ in range(X.shape[0])]
+        for i, j in zip(*np.nonzero(mask)):
+            start, end = X.indptr[i], X.indptr[i + 1]
+            indices = X.indices[start:end]
+            contrib = coefs[j][indices] * X.data[start:end]
+            order = np.lexsort((names[indices], -contrib))
+            out[i][j] = [str(names[indices[k]]) for k in order[:n] if contrib[k] > 0]
+        return out
 
 def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
     """The threshold that maximises F1 on out-of-fold probabilities.
