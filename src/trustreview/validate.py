@@ -341,8 +341,9 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
                                 f"{raw.bib.path}", "", fix))
             statuses[i] = "error"
     bib_only = sorted(bib_keys - study_keys)
+    bib_lines = dict(zip(entries["key"], entries["line"])) if bib_only else {}
     for key in bib_only:
-        line = int(entries.loc[entries["key"] == key, "line"].iloc[0])
+        line = int(bib_lines[key])
         issues.append(Issue("warning", raw.bib.path, line, key, "key", "bib entry with no "
                             "row in the studies table", "", "add the study to studies.csv "
                             "(or remove the entry)"))
