@@ -100,6 +100,7 @@ def _tag(args) -> int:
 
 def _run(args) -> int:
     from trustreview.export import build_manifest, prepare_output_dir, write_manifest
+    from trustreview.load import find_table
     from trustreview.params import DEFAULTS, resolve_params
     from trustreview.review import open_corpus, require_valid
     from trustreview.runner import execute_notebooks, list_notebooks, stderr_progress
@@ -126,8 +127,6 @@ def _run(args) -> int:
              "out_dir": os.path.relpath(out.resolve(), kernel_dir)}
     execute_notebooks(notebooks, out / "notebooks", {**paths, **params},
                       progress=stderr_progress)
-    from trustreview.load import find_table
-
     inputs = {"studies": find_table(Path(args.corpus), "studies"),
               "codes": find_table(Path(args.corpus), "codes"),
               "codebook": Path(args.corpus) / "codebook.yml", "bib": Path(args.bib)}

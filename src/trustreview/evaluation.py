@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold
 
 from trustreview.agreement import code_matrix, compare_matrices
-from trustreview.review import TaggedStudies, coded_matrix, reference_coder
-from trustreview.tagging import DomainTagger, study_texts
+from trustreview.review import TaggedStudies, coded_matrix, out_of_fold, reference_coder
+from trustreview.tagging import study_texts
 from trustreview.validate import ValidatedCorpus
 
 METRICS = ["precision", "recall", "f1", "kappa"]
@@ -23,16 +22,8 @@ def _coded_texts(corpus: ValidatedCorpus) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _oof_predictions(corpus, texts, Y, folds, seed, train_size=None, **tagger_params):
-    pred = np.zeros_like(Y)
-    rng = np.random.default_rng(seed)
-    for train, test in KFold(folds, shuffle=True, random_state=seed).split(texts):
-        if train_size is not None:
-            train = np.sort(rng.choice(train, size=min(train_size, len(train)), replace=False))
-        model = DomainTagger(corpus.codebook, random_state=seed, cv_folds=folds,
-                             **tagger_params)
-        model.fit(list(texts[train]), Y[train])
-        pred[test] = model.predict(list(texts[test]))
-    return pred
+    params = {"codebook": corpus.codebook, "cv_folds": folds, **tagger_params}
+    return out_of_fold(params, list(texts), Y, folds, seed, train_size)[1]
 
 
 def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int = 3,

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
 import platform
+import re
+import zipfile
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -144,12 +148,10 @@ def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> Path:
 
 def figure_bytes(figure, fmt: str) -> bytes:
     """A figure as PNG or SVG bytes, with no date or software stamp (byte-stable)."""
-    import io
+    import matplotlib
 
     buffer = io.BytesIO()
     metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
-    import matplotlib
-
     with matplotlib.rc_context({"svg.hashsalt": "trustreview", "svg.fonttype": "path"}):
         figure.savefig(buffer, format=fmt, metadata=metadata, dpi=150 if fmt == "png" else None)
     return buffer.getvalue()
@@ -197,9 +199,6 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     Text cells are always stored as text (never formulas), so a cell beginning with ``=``,
     ``+``, ``-`` or ``@`` is inert. Sheet names are cut to Excel's 31 characters.
     """
-    import io
-    import zipfile
-
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -229,8 +228,6 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
                 if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep text
                     cell.data_type = "s"
         sheet.freeze_panes = "A2"
-    from datetime import datetime
-
     stamp = datetime(2000, 1, 1)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
@@ -244,8 +241,6 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "docProps/core.xml":
-                import re
-
                 data = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>",
                               b'<dcterms:modified xsi:type="dcterms:W3CDTF">'
                               b"2000-01-01T00:00:00Z</dcterms:modified>", data)

@@ -45,8 +45,8 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     merged = data.tags.merge(data.studies, on="study_id", how="inner")
     counts = merged.groupby(["domain", "country", "weight"]).size()
     domains, countries = data.domains, data.countries
-    totals = {(d, c): int(counts.loc[(d, c)].sum()) if (d, c) in counts.index.droplevel(2)
-              else 0 for d in domains for c in countries}
+    per_cell = counts.groupby(level=["domain", "country"]).sum()
+    totals = {(d, c): int(per_cell.get((d, c), 0)) for d in domains for c in countries}
     largest = max(totals.values(), default=0) or 1
     fig = Figure(figsize=(1.5 * len(countries) + 3.2, 0.85 * len(domains) + 1.8), dpi=100)
     ax = fig.add_subplot()

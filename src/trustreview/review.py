@@ -74,19 +74,29 @@ def coded_matrix(corpus: ValidatedCorpus) -> pd.DataFrame:
     return matrix[matrix.index.isin(included)]
 
 
-def out_of_fold_probabilities(model: DomainTagger, texts: list[str], Y: np.ndarray,
-                              folds: int, seed: int) -> np.ndarray:
-    """Probabilities for each coded study from a model that did not see it."""
-    oof = np.full(Y.shape, np.nan)
+def out_of_fold(params: dict, texts: list[str], Y: np.ndarray, folds: int, seed: int,
+                train_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and 0/1 tags for each coded study from a model that did not see it.
+
+    ``params`` are :class:`DomainTagger` parameters (``random_state`` is set to ``seed``).
+    With ``train_size``, each training fold is subsampled to that many studies (for a
+    learning curve). With fewer than two studies, probabilities are NaN and tags 0.
+    """
+    proba = np.full(Y.shape, np.nan)
+    tags = np.zeros(Y.shape, dtype=int)
     folds = min(folds, len(texts))
     if folds < 2:
-        return oof
+        return proba, tags
     texts_arr = np.array(texts, dtype=object)
+    rng = np.random.default_rng(seed)
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(texts_arr):
-        fold_model = DomainTagger(**{**model.get_params(), "random_state": seed})
-        fold_model.fit(list(texts_arr[train]), Y[train])
-        oof[test] = fold_model.predict_proba(list(texts_arr[test]))
-    return oof
+        if train_size is not None:
+            train = np.sort(rng.choice(train, size=min(train_size, len(train)), replace=False))
+        model = DomainTagger(**{**params, "random_state": seed})
+        model.fit(list(texts_arr[train]), Y[train])
+        proba[test] = model.predict_proba(list(texts_arr[test]))
+        tags[test] = (proba[test] >= model.thresholds_).astype(int)
+    return proba, tags
 
 
 def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None = None,
@@ -107,7 +117,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None 
     model = DomainTagger(codebook, random_state=seed, cv_folds=folds)
     model.fit([texts[s] for s in coded_ids], Y)
     thresholds = model.thresholds_ if threshold is None else np.full(len(domains), threshold)
-    oof = out_of_fold_probabilities(model, [texts[s] for s in coded_ids], Y, folds, seed)
+    oof, _ = out_of_fold(model.get_params(), [texts[s] for s in coded_ids], Y, folds, seed)
     frames = []
     if coded_ids:
         frames.append(pd.DataFrame({

@@ -136,8 +136,8 @@ def share_by_column(counts: pd.DataFrame) -> pd.DataFrame:
 
 def country_by_design(data: SynthesisInput) -> pd.DataFrame:
     """Included studies per country and design (each study once), with totals."""
-    studies = data.studies.assign(study_id=data.studies["study_id"])
-    return _crosstab(studies, "country", data.countries, "design", data.designs, studies)
+    return _crosstab(data.studies, "country", data.countries, "design", data.designs,
+                     data.studies)
 
 
 def domain_cooccurrence(data: SynthesisInput) -> pd.DataFrame:
@@ -182,7 +182,7 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
     rows = rows.sort_values(["_w", "_c", "study_id"], kind="stable")
     columns = ["citation", "study_id", "country", "design", "weight", "sample", "summary",
                "source"]
-    return rows.rename(columns={"source": "source"})[columns].reset_index(drop=True)
+    return rows[columns].reset_index(drop=True)
 
 
 def reference_list(data: SynthesisInput) -> pd.DataFrame:

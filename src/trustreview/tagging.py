@@ -120,10 +120,6 @@ class DomainTagger(BaseEstimator):
         prior = sp.csr_matrix(np.log1p(hits.toarray()) * self.prior_weight, dtype=np.float32)
         return sp.hstack([tfidf, prior], format="csr")
 
-    def codebook_scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Signal-term hits per domain (studies x domains), before log-scaling."""
-        return (self.term_vectorizer_.transform(texts) @ self.term_domain_).toarray()
-
     # -- fitting ---------------------------------------------------------------------------
     def _fit_models(self, X: sp.csr_matrix, Y: np.ndarray, pseudo: sp.csr_matrix):
         n_domains = len(self.domains_)
