@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
+                                             TfidfVectorizer)
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
@@ -40,8 +42,21 @@ def study_texts(records: pd.DataFrame) -> list[str]:
     return [re.sub(r"[{}\\]", "", t) for t in text]
 
 
-def _normalise_term(term: str) -> str:
-    return " ".join(re.findall(r"(?u)\b\w+\b", term.lower()))
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens (two letters or more), English stop words removed.
+
+    Study texts and signal terms go through the same function, so a signal term matches
+    whatever the stop words between its words were (``economies of scale``)."""
+    return [w for w in _TOKEN.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+
+
+def ngrams(tokens: list[str], n_max: int) -> list[str]:
+    """All 1..n_max-grams of a token list, joined by spaces."""
+    out = list(tokens)
+    for n in range(2, n_max + 1):
+        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return out
 
 
 class DomainTagger(BaseEstimator):
@@ -93,30 +108,30 @@ class DomainTagger(BaseEstimator):
         return [f"{d.label}. {d.definition} " + ". ".join(d.signal_terms)
                 for d in self.codebook.domains]
 
+    def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        return [tokenize(text) for text in texts]
+
     def _fit_features(self, texts: Sequence[str]) -> None:
         self.domains_ = self.codebook.domain_ids
-        self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-                                           stop_words="english", dtype=np.float32)
-        self.vectorizer_.fit(list(texts) + self._pseudo_texts())
-        terms = sorted({_normalise_term(t) for d in self.codebook.domains
-                        for t in d.signal_terms if _normalise_term(t)})
+        self.vectorizer_ = TfidfVectorizer(analyzer=partial(ngrams, n_max=2),
+                                           sublinear_tf=True, min_df=1, dtype=np.float32)
+        self.vectorizer_.fit(self._tokens(list(texts) + self._pseudo_texts()))
+        by_domain = [{" ".join(tokenize(t)) for t in d.signal_terms} - {""}
+                     for d in self.codebook.domains]
+        terms = sorted(set().union(*by_domain))
         longest = max((len(t.split()) for t in terms), default=1)
-        self.term_vectorizer_ = CountVectorizer(vocabulary=terms, ngram_range=(1, longest),
-                                                token_pattern=r"(?u)\b\w+\b",
-                                                dtype=np.float32)
+        self.term_vectorizer_ = CountVectorizer(analyzer=partial(ngrams, n_max=longest),
+                                                vocabulary=terms, dtype=np.float32)
         index = {t: i for i, t in enumerate(terms)}
-        rows, cols = [], []
-        for j, domain in enumerate(self.codebook.domains):
-            for term in {_normalise_term(t) for t in domain.signal_terms}:
-                if term in index:
-                    rows.append(index[term])
-                    cols.append(j)
+        rows = [index[t] for terms_j in by_domain for t in sorted(terms_j)]
+        cols = [j for j, terms_j in enumerate(by_domain) for _ in terms_j]
         self.term_domain_ = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                                           shape=(len(terms), len(self.domains_)))
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        tfidf = self.vectorizer_.transform(texts)
-        hits = self.term_vectorizer_.transform(texts) @ self.term_domain_
+        tokens = self._tokens(texts)
+        tfidf = self.vectorizer_.transform(tokens)
+        hits = self.term_vectorizer_.transform(tokens) @ self.term_domain_
         prior = sp.csr_matrix(np.log1p(hits.toarray()) * self.prior_weight, dtype=np.float32)
         return sp.hstack([tfidf, prior], format="csr")
 
