@@ -23,9 +23,9 @@ from trustreview.errors import InputError
 STUDIES_COLUMNS = ("study_id", "country", "design", "sample", "summary", "included",
                    "exclusion_reason", "weight")
 CODES_COLUMNS = ("study_id", "coder", "domain")
-BIB_FIELDS = ("author", "title", "year", "journal", "booktitle", "institution", "school",
-              "publisher", "howpublished", "volume", "number", "pages", "doi", "url",
-              "keywords", "abstract", "editor", "month", "crossref")
+BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
+              "institution", "school", "publisher", "howpublished", "volume", "number",
+              "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
 
 
 @dataclass
@@ -259,11 +259,30 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
             value = values.get(name, "")
             row[name] = " ".join(str(value).split())
         rows.append(row)
+    _resolve_crossrefs(rows)
+    for row in rows:  # biblatex (Zotero Better BibTeX) writes date = {2018-05-01}, no year
+        if not row["year"] and row["date"][:4].isdigit():
+            row["year"] = row["date"][:4]
     columns = ["key", "entry_type", "line", "raw", *BIB_FIELDS]
     entries = pd.DataFrame(rows, columns=columns).astype({name: "str" for name in columns
                                                           if name != "line"})
     entries["line"] = entries["line"].astype("int64")
     return Bibliography(source, entries, failed)
+
+
+def _resolve_crossrefs(rows: list[dict]) -> None:
+    """Fill an entry's empty fields from the entry its ``crossref`` names (BibTeX's rule;
+    the parent's title becomes the child's booktitle). Changes ``rows`` in place."""
+    by_key = {row["key"]: row for row in rows}
+    for row in rows:
+        parent = by_key.get(row["crossref"])
+        if parent is None or parent is row:
+            continue
+        if not row["booktitle"] and parent["title"]:
+            row["booktitle"] = parent["booktitle"] or parent["title"]
+        for name in BIB_FIELDS:
+            if name not in ("title", "crossref", "raw") and not row[name] and parent[name]:
+                row[name] = parent[name]
 
 
 def find_table(corpus_dir: Path, stem: str) -> Path | None:

@@ -19,7 +19,8 @@ from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
 
 STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.\-+/]*$")
 YEAR_RANGE = (1900, 2100)
-VENUE_FIELDS = ("journal", "booktitle", "institution", "school", "publisher", "howpublished")
+VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school", "publisher",
+                "howpublished")
 RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
                   "sample", "summary", "title", "authors", "year", "venue", "entry_type",
                   "volume", "number", "pages", "doi", "url", "keywords", "bib_raw", "line"]
