@@ -51,14 +51,14 @@ def _parser() -> argparse.ArgumentParser:
 def _read_params_file(path: str) -> dict:
     import yaml
 
-    from trustreview.load import decode_text
+    from trustreview.load import read_text
 
     file = Path(path)
     if not file.is_file():
         raise ParameterError(f"{path}: parameters file not found; give a YAML file of "
                              "name: value lines")
     try:
-        data = yaml.safe_load(decode_text(file.read_bytes(), path))
+        data = yaml.safe_load(read_text(file, path))
     except yaml.YAMLError as error:
         raise ParameterError(f"{path}: not valid YAML ({error}); write name: value lines") \
             from None

@@ -43,8 +43,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as error:
+    except BaseException as error:  # Ctrl-C included: never leave a half-written temp file
         tmp.unlink(missing_ok=True)
+        if not isinstance(error, OSError):
+            raise
         if error.errno == errno.ENOSPC:
             raise OutputError(f"{path}: the disk is full; free some space or choose another "
                               "--out folder") from None

@@ -81,6 +81,17 @@ def _check_file(path: Path) -> None:
                          "make it readable (chmod +r)")
 
 
+def read_text(path: Path, source: str) -> str:
+    """The decoded contents of a checked file; an OS error becomes an :class:`InputError`."""
+    _check_file(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{source}: cannot be read ({error.strerror or error}); check that the "
+                         "file is readable and not locked by another program") from None
+    return decode_text(data, source)
+
+
 def decode_text(data: bytes, source: str) -> str:
     """Decode UTF-8 (a BOM is dropped, CRLF line endings become LF).
 
@@ -158,19 +169,21 @@ def _frame(header: list[str], rows: list[list[str]], lines: list[int],
 
 
 def _xlsx_frame(path: Path, source: str) -> pd.DataFrame:
-    import zipfile
-
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
-        raise InputError(f"{source}: cannot be opened as an Excel workbook ({error}); save "
-                         "it as .xlsx or export it as UTF-8 CSV") from None
+    except Exception as error:  # openpyxl raises many types for files it cannot read
+        raise InputError(f"{source}: cannot be opened as an Excel workbook "
+                         f"({type(error).__name__}: {error}); save it as .xlsx or export it "
+                         "as UTF-8 CSV") from None
     try:
         sheet = workbook.worksheets[0]
         raw = [["" if cell is None else _cell_text(cell) for cell in row]
                for row in sheet.iter_rows(values_only=True)]
+    except Exception as error:
+        raise InputError(f"{source}: the first sheet cannot be read ({type(error).__name__}: "
+                         f"{error}); save it again from Excel as .xlsx") from None
     finally:
         workbook.close()
     if not raw or not any(cell.strip() for cell in raw[0]):
@@ -198,7 +211,7 @@ def read_table(path: str | os.PathLike) -> Table:
     _check_file(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return Table(source, _xlsx_frame(path, source))
-    text = decode_text(path.read_bytes(), source)
+    text = read_text(path, source)
     return Table(source, _csv_frame(text, source))
 
 
@@ -206,8 +219,7 @@ def read_codebook(path: str | os.PathLike) -> Codebook:
     """Read ``codebook.yml`` (safely: plain YAML only, no Python objects)."""
     path = Path(path)
     source = display_path(path)
-    _check_file(path)
-    text = decode_text(path.read_bytes(), source)
+    text = read_text(path, source)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -229,8 +241,7 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
 
     path = Path(path)
     source = display_path(path)
-    _check_file(path)
-    text = decode_text(path.read_bytes(), source)
+    text = read_text(path, source)
     logger = logging.getLogger("bibtexparser")
     previous = logger.disabled
     logger.disabled = True  # failures are reported below, with line numbers

@@ -1,0 +1,70 @@
+"""Interrupted runs: Ctrl-C and a killed process leave the output folder clearly marked
+incomplete (no manifest.json, RUN-INCOMPLETE.txt present) and exit non-zero."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, make_corpus
+
+
+def start_run(corpus, bib, out):
+    return subprocess.Popen(
+        [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
+         "--out", str(out), "--notebooks", str(REPO / "notebooks"), "-p", "cv_repeats", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def wait_for(process, text, timeout=120):
+    """Read stderr until a line contains ``text``; return what was read."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"never saw {text!r}: {''.join(seen)}")
+
+
+@pytest.fixture(scope="module")
+def complete_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("complete")
+    corpus, bib = make_corpus(base)
+    out = base / "out"
+    first = subprocess.run(
+        [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
+         "--out", str(out), "--notebooks", str(REPO / "notebooks"), "-p", "cv_repeats", "1"],
+        capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert (out / "manifest.json").exists()
+    return corpus, bib, out
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_interrupted_run_is_marked_incomplete(tmp_path, complete_run, how):
+    corpus, bib, previous = complete_run
+    out = tmp_path / "out"
+    shutil.copytree(previous, out)
+    before = (out / "tables" / "domain_by_country.csv").read_bytes()
+
+    process = start_run(corpus, bib, out)
+    wait_for(process, "running 02-tag-domains")
+    os.killpg(process.pid, how)  # Ctrl-C reaches the whole foreground process group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert not (out / "manifest.json").exists()
+    assert (out / "RUN-INCOMPLETE.txt").exists()
+    if how == signal.SIGINT:
+        assert "Traceback" not in err
+        assert "interrupted" in err or "KeyboardInterrupt" in err
+        assert not list(out.rglob(".*.tmp"))  # no half-written temporary files
+    # what the previous run wrote is still whole (files are replaced only by complete ones)
+    assert (out / "tables" / "domain_by_country.csv").read_bytes() == before
