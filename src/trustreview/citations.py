@@ -176,14 +176,15 @@ def apa_reference(row: pd.Series | dict, suffix: str = "") -> str:
 def add_citations(records: pd.DataFrame) -> pd.DataFrame:
     """Add ``citation`` and ``reference`` columns; same author-date pairs get 2018a, 2018b."""
     base = [in_text_citation(a, y, t) for a, y, t in
-            zip(records["authors"], records["year"], records["title"])]
-    frame = records.assign(_base=base)
-    suffix = pd.Series("", index=frame.index, dtype="str")
-    for _, group in frame.groupby("_base", sort=True):
-        if len(group) > 1:
-            ordered = group.sort_values(["title", "study_id"], kind="stable")
-            for i, index in enumerate(ordered.index):
-                suffix[index] = "abcdefghijklmnopqrstuvwxyz"[i % 26]
+            zip(records["authors"].tolist(), records["year"].tolist(),
+                records["title"].tolist())]
+    frame = records.assign(_base=base).reset_index(drop=True)
+    suffix = [""] * len(frame)
+    clashes = frame[frame.duplicated("_base", keep=False)]
+    for _, group in clashes.groupby("_base", sort=True):
+        ordered = group.sort_values(["title", "study_id"], kind="stable")
+        for i, position in enumerate(ordered.index):
+            suffix[position] = "abcdefghijklmnopqrstuvwxyz"[i % 26]
     citations = [b[:-1] + s + ")" if s else b for b, s in zip(base, suffix)]
     references = [apa_reference(row, s) for row, s in
                   zip(frame.to_dict("records"), suffix)]

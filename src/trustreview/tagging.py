@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
-                                             TfidfVectorizer)
+                                             TfidfTransformer)
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
@@ -39,23 +39,32 @@ def study_texts(records: pd.DataFrame) -> list[str]:
              else pd.Series("", index=records.index, dtype="str")
              for name in ("title", "keywords", "summary")]
     text = parts[0] + ". " + parts[1] + ". " + parts[2]
-    return [re.sub(r"[{}\\]", "", t) for t in text]
+    strip = re.compile(r"[{}\\]")
+    return [strip.sub("", t) for t in text.tolist()]
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOP = frozenset(ENGLISH_STOP_WORDS)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens (two letters or more), English stop words removed.
 
     Study texts and signal terms go through the same function, so a signal term matches
     whatever the stop words between its words were (``economies of scale``)."""
-    return [w for w in _TOKEN.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    return [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
 
 
-def ngrams(tokens: list[str], n_max: int) -> list[str]:
-    """All 1..n_max-grams of a token list, joined by spaces."""
+def ngrams(tokens: list[str], longer: frozenset = frozenset(), longest: int = 2) -> list[str]:
+    """Unigrams and bigrams of a token list, plus any longer n-gram (up to ``longest`` words)
+    that is in ``longer`` (multi-word signal terms)."""
     out = list(tokens)
-    for n in range(2, n_max + 1):
-        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    out.extend([a + " " + b for a, b in zip(tokens, tokens[1:])])
+    for n in range(3, longest + 1):
+        for i in range(len(tokens) - n + 1):
+            gram = " ".join(tokens[i:i + n])
+            if gram in longer:
+                out.append(gram)
     return out
 
 
@@ -83,9 +92,9 @@ class DomainTagger(BaseEstimator):
     Attributes
     ----------
     domains_ : list of str
-    vectorizer_ : TfidfVectorizer
-    term_vectorizer_ : CountVectorizer
-    term_domain_ : scipy.sparse matrix (terms x domains)
+    counter_ : CountVectorizer (words, word pairs and signal terms)
+    tfidf_ : TfidfTransformer
+    term_domain_ : scipy.sparse matrix (vocabulary x domains), 1 where a word is a signal term
     models_ : list of LogisticRegression (None where a domain had only one class)
     constant_ : list of float, the probability used where models_ is None
     thresholds_ : numpy.ndarray
@@ -112,28 +121,31 @@ class DomainTagger(BaseEstimator):
         return [tokenize(text) for text in texts]
 
     def _fit_features(self, texts: Sequence[str]) -> None:
+        """One count vocabulary (the texts' words and word pairs, plus every signal term);
+        TF-IDF weights over all of it, and each domain's signal-term count, both from the same
+        count matrix, so each text is tokenised and counted once."""
         self.domains_ = self.codebook.domain_ids
-        self.vectorizer_ = TfidfVectorizer(analyzer=partial(ngrams, n_max=2),
-                                           sublinear_tf=True, min_df=1, dtype=np.float32)
-        self.vectorizer_.fit(self._tokens(list(texts) + self._pseudo_texts()))
         by_domain = [{" ".join(tokenize(t)) for t in d.signal_terms} - {""}
                      for d in self.codebook.domains]
-        terms = sorted(set().union(*by_domain))
-        longest = max((len(t.split()) for t in terms), default=1)
-        self.term_vectorizer_ = CountVectorizer(analyzer=partial(ngrams, n_max=longest),
-                                                vocabulary=terms, dtype=np.float32)
-        index = {t: i for i, t in enumerate(terms)}
+        terms = set().union(*by_domain)
+        longest = max((len(t.split()) for t in terms), default=2)
+        analyzer = partial(ngrams, longer=frozenset(t for t in terms if t.count(" ") >= 2),
+                           longest=longest)
+        tokens = self._tokens(list(texts) + self._pseudo_texts())
+        words = sorted(set().union(*(analyzer(t) for t in tokens)) | terms)
+        self.counter_ = CountVectorizer(analyzer=analyzer, vocabulary=words, dtype=np.float32)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.counter_.transform(tokens))
+        index = self.counter_.vocabulary_
         rows = [index[t] for terms_j in by_domain for t in sorted(terms_j)]
         cols = [j for j, terms_j in enumerate(by_domain) for _ in terms_j]
         self.term_domain_ = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                                          shape=(len(terms), len(self.domains_)))
+                                          shape=(len(words), len(self.domains_)))
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        tokens = self._tokens(texts)
-        tfidf = self.vectorizer_.transform(tokens)
-        hits = self.term_vectorizer_.transform(tokens) @ self.term_domain_
-        prior = sp.csr_matrix(np.log1p(hits.toarray()) * self.prior_weight, dtype=np.float32)
-        return sp.hstack([tfidf, prior], format="csr")
+        counts = self.counter_.transform(self._tokens(texts))
+        hits = (counts @ self.term_domain_).toarray()
+        prior = sp.csr_matrix(np.log1p(hits) * self.prior_weight, dtype=np.float32)
+        return sp.hstack([self.tfidf_.transform(counts), prior], format="csr")
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit_models(self, X: sp.csr_matrix, Y: np.ndarray, pseudo: sp.csr_matrix):
@@ -217,7 +229,7 @@ class DomainTagger(BaseEstimator):
         return pd.DataFrame(rows, columns=["domain", "rank", "term", "weight"])
 
     def _feature_names(self) -> np.ndarray:
-        return np.concatenate([self.vectorizer_.get_feature_names_out(),
+        return np.concatenate([self.counter_.get_feature_names_out(),
                                np.array([f"[codebook:{d}]" for d in self.domains_])])
 
     def explain(self, text: str, domain: str, n: int = 5) -> list[str]:
@@ -238,13 +250,14 @@ class DomainTagger(BaseEstimator):
         names = self._feature_names()
         coefs = [model.coef_[0] for model in self.models_]
         out = [[[] for _ in self.domains_] for _ in range(X.shape[0])]
+        indptr, indices, data = X.indptr, X.indices, X.data
         for i, j in zip(*np.nonzero(mask)):
-            start, end = X.indptr[i], X.indptr[i + 1]
-            indices = X.indices[start:end]
-            contrib = coefs[j][indices] * X.data[start:end]
-            order = np.lexsort((names[indices], -contrib))
-            out[i][j] = [str(names[indices[k]]) for k in order[:n] if contrib[k] > 0]
+            cols = indices[indptr[i]:indptr[i + 1]]
+            contrib = coefs[j][cols] * data[indptr[i]:indptr[i + 1]]
+            top = np.argsort(-contrib, kind="stable")[:n]
+            out[i][j] = [str(names[cols[k]]) for k in top if contrib[k] > 0]
         return out
+
 
 def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
     """The threshold that maximises F1 on out-of-fold probabilities.

@@ -354,9 +354,10 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
                  "url", "keywords", "bib_raw", *VENUE_FIELDS):
         if name not in bib.columns:
             bib[name] = ""
-    venue = bib[list(VENUE_FIELDS)].apply(lambda r: next((v for v in r if v), ""), axis=1) \
-        if len(bib) else pd.Series(dtype="str")
-    bib = bib.assign(venue=venue.astype("str"))
+    venue = pd.Series("", index=bib.index, dtype="str")
+    for name in reversed(VENUE_FIELDS):  # the first non-empty field, in VENUE_FIELDS order
+        venue = venue.where(bib[name] == "", bib[name])
+    bib = bib.assign(venue=venue)
     keep = ["study_id", "title", "authors", "year", "venue", "entry_type", "volume", "number",
             "pages", "doi", "url", "keywords", "bib_raw"]
     merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
