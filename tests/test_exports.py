@@ -131,3 +131,12 @@ def test_report_in_headless_browser(hostile_outputs, tmp_path):
     assert high - low > 100  # not a blank page
     histogram = image.histogram()
     assert sum(histogram[:128]) > 1000  # plenty of dark pixels: text and the gap map
+
+
+def test_long_tables_continue_on_further_sheets(monkeypatch):
+    monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 4)
+    frame = pd.DataFrame({"study_id": [f"s{i}" for i in range(10)]})
+    workbook = load_workbook(io.BytesIO(export.workbook_bytes({"evidence_civic": frame})))
+    assert workbook.sheetnames == ["evidence_civic", "evidence_civic~2", "evidence_civic~3"]
+    values = [v for ws in workbook for (v,) in ws.iter_rows(min_row=2, values_only=True)]
+    assert values == frame["study_id"].tolist()

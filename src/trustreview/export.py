@@ -195,11 +195,16 @@ def write_markdown(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike) 
     return folder
 
 
+EXCEL_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows less the header row
+
+
 def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     """An .xlsx with one sheet per table: bold header, frozen header row, sensible widths.
 
     Text cells are always stored as text (never formulas), so a cell beginning with ``=``,
-    ``+``, ``-`` or ``@`` is inert. Sheet names are cut to Excel's 31 characters.
+    ``+``, ``-`` or ``@`` is inert. Sheet names are cut to Excel's 31 characters. A table
+    longer than a sheet holds (:data:`EXCEL_MAX_ROWS` data rows) continues on sheets named
+    ``<name>~2``, ``<name>~3``, ...: nothing is cut off.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -208,7 +213,11 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     used: set[str] = set()
-    for name, frame in tables.items():
+    parts = [(f"{name[:27]}~{k // EXCEL_MAX_ROWS + 1}" if k else name,
+              frame.iloc[k:k + EXCEL_MAX_ROWS])
+             for name, frame in tables.items()
+             for k in range(0, max(len(frame), 1), EXCEL_MAX_ROWS)]
+    for name, frame in parts:
         title = name[:31]
         n = 1
         while title in used:
