@@ -1,7 +1,7 @@
 """Property-based tests: arbitrary text and bytes fed to every loader give a valid result or
 the package's own error with a message; never another exception, never a hang.
 
-Examples per test: 400 by default (a few thousand in all); set TRUSTREVIEW_FUZZ_EXAMPLES for
+Examples per test: 500 by default (a few thousand in all); set TRUSTREVIEW_FUZZ_EXAMPLES for
 a longer run.
 """
 
@@ -19,7 +19,7 @@ from trustreview.errors import InputError
 from trustreview.load import RawCorpus, read_bib, read_codebook, read_corpus, read_table
 from trustreview.validate import validate_corpus
 
-EXAMPLES = int(os.environ.get("TRUSTREVIEW_FUZZ_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("TRUSTREVIEW_FUZZ_EXAMPLES", "500"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 REPO = Path(__file__).resolve().parents[1]
