@@ -261,39 +261,45 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
         else:
             message = f"block cannot be parsed ({reason or 'syntax error'})"
         failed.append((line, message))
-    rows = []
-    for entry in library.entries:
+    columns: dict[str, list] = {name: [] for name in ("key", "entry_type", "line", "raw",
+                                                      *BIB_FIELDS)}
+    for entry in library.entries:  # column lists, not a dict per entry: 1M entries fit
         values = {f.key.lower(): f.value for f in entry.fields}
-        row = {"key": entry.key, "entry_type": entry.entry_type.lower(),
-               "line": entry.start_line + 1, "raw": entry.raw}
+        columns["key"].append(entry.key)
+        columns["entry_type"].append(entry.entry_type.lower())
+        columns["line"].append(entry.start_line + 1)
+        columns["raw"].append(entry.raw)
         for name in BIB_FIELDS:
-            value = values.get(name, "")
-            row[name] = " ".join(str(value).split())
-        rows.append(row)
-    _resolve_crossrefs(rows)
-    for row in rows:  # biblatex (Zotero Better BibTeX) writes date = {2018-05-01}, no year
-        if not row["year"] and row["date"][:4].isdigit():
-            row["year"] = row["date"][:4]
-    columns = ["key", "entry_type", "line", "raw", *BIB_FIELDS]
-    entries = pd.DataFrame(rows, columns=columns).astype({name: "str" for name in columns
-                                                          if name != "line"})
-    entries["line"] = entries["line"].astype("int64")
+            value = values.get(name)
+            columns[name].append(" ".join(str(value).split()) if value is not None else "")
+    del library
+    _resolve_crossrefs(columns)
+    years, dates = columns["year"], columns["date"]
+    for i, year in enumerate(years):  # biblatex (Better BibTeX) writes date = {2018-05-01}
+        if not year and dates[i][:4].isdigit():
+            years[i] = dates[i][:4]
+    entries = pd.DataFrame({name: pd.array(values, dtype="int64" if name == "line" else "str")
+                            for name, values in columns.items()})
     return Bibliography(source, entries, failed)
 
 
-def _resolve_crossrefs(rows: list[dict]) -> None:
+def _resolve_crossrefs(columns: dict[str, list]) -> None:
     """Fill an entry's empty fields from the entry its ``crossref`` names (BibTeX's rule;
-    the parent's title becomes the child's booktitle). Changes ``rows`` in place."""
-    by_key = {row["key"]: row for row in rows}
-    for row in rows:
-        parent = by_key.get(row["crossref"])
-        if parent is None or parent is row:
+    the parent's title becomes the child's booktitle). Changes ``columns`` in place."""
+    children = [i for i, ref in enumerate(columns["crossref"]) if ref]
+    if not children:
+        return
+    position = {key: i for i, key in enumerate(columns["key"])}
+    inherit = [n for n in BIB_FIELDS if n not in ("title", "crossref")]
+    for i in children:
+        parent = position.get(columns["crossref"][i])
+        if parent is None or parent == i:
             continue
-        if not row["booktitle"] and parent["title"]:
-            row["booktitle"] = parent["booktitle"] or parent["title"]
-        for name in BIB_FIELDS:
-            if name not in ("title", "crossref", "raw") and not row[name] and parent[name]:
-                row[name] = parent[name]
+        if not columns["booktitle"][i] and columns["title"][parent]:
+            columns["booktitle"][i] = columns["booktitle"][parent] or columns["title"][parent]
+        for name in inherit:
+            if not columns[name][i] and columns[name][parent]:
+                columns[name][i] = columns[name][parent]
 
 
 def find_table(corpus_dir: Path, stem: str) -> Path | None:

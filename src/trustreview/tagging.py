@@ -68,6 +68,11 @@ def ngrams(tokens: list[str], longer: frozenset = frozenset(), longest: int = 2)
     return out
 
 
+def analyse(text: str, longer: frozenset = frozenset(), longest: int = 2) -> list[str]:
+    """The features of a text: :func:`ngrams` of its :func:`tokenize` tokens."""
+    return ngrams(tokenize(text), longer, longest)
+
+
 class DomainTagger(BaseEstimator):
     """Tag studies with codebook domains (multi-label).
 
@@ -117,24 +122,22 @@ class DomainTagger(BaseEstimator):
         return [f"{d.label}. {d.definition} " + ". ".join(d.signal_terms)
                 for d in self.codebook.domains]
 
-    def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
-        return [tokenize(text) for text in texts]
-
     def _fit_features(self, texts: Sequence[str]) -> None:
         """One count vocabulary (the texts' words and word pairs, plus every signal term);
         TF-IDF weights over all of it, and each domain's signal-term count, both from the same
-        count matrix, so each text is tokenised and counted once."""
+        count matrix, so each text is tokenised and counted once, as it streams by."""
         self.domains_ = self.codebook.domain_ids
         by_domain = [{" ".join(tokenize(t)) for t in d.signal_terms} - {""}
                      for d in self.codebook.domains]
         terms = set().union(*by_domain)
         longest = max((len(t.split()) for t in terms), default=2)
-        analyzer = partial(ngrams, longer=frozenset(t for t in terms if t.count(" ") >= 2),
+        analyzer = partial(analyse, longer=frozenset(t for t in terms if t.count(" ") >= 2),
                            longest=longest)
-        tokens = self._tokens(list(texts) + self._pseudo_texts())
-        words = sorted(set().union(*(analyzer(t) for t in tokens)) | terms)
+        training = list(texts) + self._pseudo_texts()
+        words = sorted(set().union(*(analyzer(t) for t in training)) | terms)
         self.counter_ = CountVectorizer(analyzer=analyzer, vocabulary=words, dtype=np.float32)
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self.counter_.transform(tokens))
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(
+            self.counter_.transform(training))
         index = self.counter_.vocabulary_
         rows = [index[t] for terms_j in by_domain for t in sorted(terms_j)]
         cols = [j for j, terms_j in enumerate(by_domain) for _ in terms_j]
@@ -142,10 +145,12 @@ class DomainTagger(BaseEstimator):
                                           shape=(len(words), len(self.domains_)))
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        counts = self.counter_.transform(self._tokens(texts))
+        counts = self.counter_.transform(texts)
         hits = (counts @ self.term_domain_).toarray()
         prior = sp.csr_matrix(np.log1p(hits) * self.prior_weight, dtype=np.float32)
-        return sp.hstack([self.tfidf_.transform(counts), prior], format="csr")
+        tfidf = self.tfidf_.transform(counts)
+        del counts
+        return sp.hstack([tfidf, prior], format="csr")
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit_models(self, X: sp.csr_matrix, Y: np.ndarray, pseudo: sp.csr_matrix):

@@ -106,6 +106,14 @@ def _column_issues(frame: pd.DataFrame, path: str, required: tuple[str, ...],
     return issues
 
 
+def _rows(frame: pd.DataFrame):
+    """The rows of a frame as dicts, one at a time (``to_dict("records")`` would hold them
+    all at once)."""
+    columns = list(frame.columns)
+    for values in zip(*(frame[c].tolist() for c in columns)):
+        yield dict(zip(columns, values))
+
+
 def normalise_title(title: str) -> str:
     """Lower-case alphanumeric words of a title, LaTeX braces and punctuation removed."""
     return " ".join(re.sub(r"[^\w]+", " ", title.lower().replace("{", "").replace("}", ""))
@@ -238,7 +246,7 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     missing_columns = any(i.severity == "error" for i in column_issues)
     status = []
     seen: dict[str, int] = {}
-    for row in frame.to_dict("records"):
+    for row in _rows(frame):
         sid = row["study_id"]
         row_issues = []
         if not sid:
@@ -278,7 +286,7 @@ def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd
     allowed = (raw.codebook.domain_ids if raw.codebook is not None else []) + [NO_DOMAIN]
     keep = []
     seen: set[tuple[str, str, str]] = set()
-    for row in frame.to_dict("records"):
+    for row in _rows(frame):
         sid, coder, domain = row["study_id"], row["coder"], row["domain"]
 
         def report(field, found, allowed_text, fix, severity="error"):
