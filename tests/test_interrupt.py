@@ -48,8 +48,11 @@ def complete_run(tmp_path_factory):
     return corpus, bib, out
 
 
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
-def test_interrupted_run_is_marked_incomplete(tmp_path, complete_run, how):
+@pytest.mark.parametrize("how, delay", [(signal.SIGINT, 0.0), (signal.SIGINT, 1.5),
+                                        (signal.SIGINT, 4.0), (signal.SIGKILL, 1.0)],
+                         ids=["ctrl-c-at-kernel-start", "ctrl-c-early", "ctrl-c-mid-cell",
+                              "killed"])
+def test_interrupted_run_is_marked_incomplete(tmp_path, complete_run, how, delay):
     corpus, bib, previous = complete_run
     out = tmp_path / "out"
     shutil.copytree(previous, out)
@@ -57,6 +60,7 @@ def test_interrupted_run_is_marked_incomplete(tmp_path, complete_run, how):
 
     process = start_run(corpus, bib, out)
     wait_for(process, "running 02-tag-domains")
+    time.sleep(delay)
     os.killpg(process.pid, how)  # Ctrl-C reaches the whole foreground process group
     _, err = process.communicate(timeout=120)
     assert process.returncode != 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -66,6 +67,30 @@ def write_normalised(path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _in_worker_thread(function: Callable[[], Any]) -> Any:
+    """Run ``function`` in a daemon thread and wait for it in the main thread.
+
+    nbclient replaces the SIGINT handler while it runs a notebook (to clean up its kernel)
+    and then carries on, so a Ctrl-C could be lost. Outside the main thread it installs no
+    handler, so Ctrl-C always reaches this thread as KeyboardInterrupt and stops the run.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as error:  # handed back to the main thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, name="trustreview-notebook", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[str, Any],
                       progress: Callable[[str], None] | None = None) -> dict[str, float]:
     """Execute ``notebooks`` in order into ``output_dir`` with the parameters each declares.
@@ -92,10 +117,10 @@ def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[
             progress(f"running {nb.name} ...")
         start = time.perf_counter()
         try:
-            papermill.execute_notebook(
+            _in_worker_thread(lambda: papermill.execute_notebook(
                 str(nb), str(target), parameters=mine or None, kernel_name=KERNEL,
                 progress_bar=False, cwd=str(nb.parent), log_output=False,
-            )
+            ))
         except PapermillExecutionError as error:
             write_normalised(target)
             raise RunError(f"{nb.name}: cell {error.exec_count or error.cell_index} failed with "
