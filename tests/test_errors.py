@@ -2,12 +2,11 @@
 --debug shows the traceback. YAML is loaded safely."""
 
 import errno
-import os
 from pathlib import Path
 
 import pytest
 
-from trustreview.errors import InputError, OutputError
+from trustreview.errors import InputError
 
 
 def assert_plain(code, err, *needles):

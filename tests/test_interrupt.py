@@ -17,7 +17,15 @@ def start_run(corpus, bib, out):
     return subprocess.Popen(
         [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
          "--out", str(out), "--notebooks", str(REPO / "notebooks"), "-p", "cv_repeats", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_default_sigint)
+
+
+def _default_sigint():
+    """A shell that starts jobs in the background (CI runners, `cmd &`) hands its children
+    SIGINT ignored; give the run the default disposition a terminal would, so Ctrl-C is
+    delivered as it would be to a user's run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(process, text, timeout=120):

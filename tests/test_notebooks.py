@@ -1,8 +1,6 @@
 """The committed notebooks: thin, parameterised like Params, executed and normalised."""
 
 import ast
-import json
-from pathlib import Path
 
 import nbformat
 import pytest

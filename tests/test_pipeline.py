@@ -2,11 +2,9 @@
 stops the run with the notebook and cell named; nbval catches a stale committed output."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from trustreview.citations import add_citations, apa_reference, in_text_citation
+from trustreview.citations import apa_reference, in_text_citation
 from trustreview.load import read_bib
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bib"

@@ -12,7 +12,6 @@ its reconciled codes (see conftest.FIXTURE_IDS):
   bergh2025stress, cst2023building: excluded (not-empirical)
 """
 
-import pandas as pd
 import pytest
 
 from trustreview import synthesis

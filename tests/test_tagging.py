@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from conftest import make_corpus
+from conftest import REPO, make_corpus
 from trustreview.codebook import parse_codebook
-from trustreview.review import open_corpus, tag_studies
 from trustreview.tagging import DomainTagger, best_threshold
 
 SMALL = parse_codebook({"domains": [
@@ -94,7 +93,7 @@ def test_a_different_codebook_end_to_end(tmp_path, cli):
     assert code == 0, err
     out = tmp_path / "out"
     code, _, err = cli("run", "--corpus", corpus, "--bib", bib, "--out", out,
-                       "--notebooks", make_corpus.__globals__["REPO"] / "notebooks",
+                       "--notebooks", REPO / "notebooks",
                        "-p", "cv_repeats", "1", "-p", "cv_folds", "2")
     assert code == 0, err
     table = pd.read_csv(out / "tables" / "domain_by_country.csv")
