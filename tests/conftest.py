@@ -62,3 +62,10 @@ def cli(capsys):
 
 
 sys.path.insert(0, str(REPO / "tests"))
+
+
+@pytest.fixture(scope="session")
+def bundled_codes():
+    """The reconciled 0/1 codes (studies x domains) of the bundled corpus's included studies."""
+    from trustreview.review import coded_matrix, open_corpus
+    return coded_matrix(open_corpus(REPO / "corpus", REPO / "references.bib"))

@@ -99,3 +99,11 @@ def test_a_different_codebook_end_to_end(tmp_path, cli):
     table = pd.read_csv(out / "tables" / "domain_by_country.csv")
     assert table["domain"].tolist() == ["money", "people", "total"]
     assert table.set_index("domain").loc["money", "England"] == 2
+
+
+def test_thresholds_need_a_positive_study_in_every_inner_fold():
+    # three positives per domain: enough for three inner folds, too few for five
+    estimated = DomainTagger(SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y).thresholds_
+    assert (estimated != 0.5).all()
+    fallback = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, Y).thresholds_
+    assert fallback.tolist() == [0.5, 0.5]

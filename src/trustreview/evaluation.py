@@ -28,9 +28,10 @@ def _oof_predictions(corpus, texts, Y, folds, seed, train_size=None, **tagger_pa
 
 def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int = 3,
                           seed: int = 0, **tagger_params) -> pd.DataFrame:
-    """Repeated k-fold cross-validation against the reference codes.
+    """Repeated stratified k-fold cross-validation against the reference codes.
 
-    Each repeat predicts every coded study once from a model that did not see it (thresholds
+    Folds are stratified on every domain at once (iterative stratification), so each test
+    fold holds its share of a rare domain's studies. Each repeat predicts every coded study once from a model that did not see it (thresholds
     chosen inside the training folds); metrics are computed per repeat and averaged.
     Columns: domain, support, precision, recall, f1, kappa (rows: domains, macro, micro).
     """

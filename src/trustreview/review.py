@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold
 
 from trustreview.agreement import RECONCILED, code_matrix
 from trustreview.codebook import Codebook
 from trustreview.errors import ValidationError
+from trustreview.folds import MultilabelStratifiedKFold
 from trustreview.load import read_corpus
 from trustreview.tagging import DomainTagger, study_texts
 from trustreview.validate import ValidatedCorpus, validate_corpus
@@ -79,7 +79,7 @@ def out_of_fold(params: dict, texts: list[str], Y: np.ndarray, folds: int, seed:
     """Probabilities and 0/1 tags for each coded study from a model that did not see it.
 
     ``params`` are :class:`DomainTagger` parameters (``random_state`` is set to ``seed``).
-    With ``train_size``, each training fold is subsampled to that many studies (for a
+    Folds are stratified on every domain (:class:`MultilabelStratifiedKFold`). With ``train_size``, each training fold is subsampled to that many studies (for a
     learning curve). With fewer than two studies, probabilities are NaN and tags 0.
     """
     proba = np.full(Y.shape, np.nan)
@@ -89,7 +89,7 @@ def out_of_fold(params: dict, texts: list[str], Y: np.ndarray, folds: int, seed:
         return proba, tags
     texts_arr = np.array(texts, dtype=object)
     rng = np.random.default_rng(seed)
-    for train, test in KFold(folds, shuffle=True, random_state=seed).split(texts_arr):
+    for train, test in MultilabelStratifiedKFold(folds, random_state=seed).split(texts_arr, Y):
         if train_size is not None:
             train = np.sort(rng.choice(train, size=min(train_size, len(train)), replace=False))
         model = DomainTagger(**{**params, "random_state": seed})

@@ -26,9 +26,8 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
                                              TfidfTransformer)
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
-
 from trustreview.codebook import Codebook
+from trustreview.folds import MultilabelStratifiedKFold
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -87,10 +86,12 @@ class DomainTagger(BaseEstimator):
     pseudo_weight : float
         Sample weight of each domain's codebook pseudo-study.
     threshold : "cv" or float
-        ``"cv"`` chooses each domain's threshold by internal cross-validation; a number
-        uses that threshold for every domain.
+        ``"cv"`` chooses each domain's threshold by internal cross-validation (a domain with
+        fewer coded positives than ``cv_folds`` keeps 0.5); a number uses that threshold for
+        every domain.
     cv_folds : int
-        Folds of the internal cross-validation that picks thresholds.
+        Folds of the internal cross-validation that picks thresholds (stratified on every
+        domain, see :class:`~trustreview.folds.MultilabelStratifiedKFold`).
     random_state : int
         Seed for the internal fold split.
 
@@ -198,11 +199,16 @@ class DomainTagger(BaseEstimator):
         if folds < 2:
             return np.full(n_domains, DEFAULT_THRESHOLD)
         oof = np.zeros(Y.shape, dtype=float)
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        for train, test in splitter.split(X):
+        splitter = MultilabelStratifiedKFold(folds, random_state=self.random_state)
+        for train, test in splitter.split(X, Y):
             models, constant = self._fit_models(X[train], Y[train], pseudo)
             oof[test] = self._predict_models(models, constant, X[test])
-        return np.array([best_threshold(oof[:, j], Y[:, j]) for j in range(n_domains)])
+        # A threshold cannot be estimated for a domain with fewer positive studies than folds
+        # (some fold has none to find); such a domain keeps the default, which class
+        # balancing makes the natural cut-off.
+        positives = Y.sum(axis=0)
+        return np.array([best_threshold(oof[:, j], Y[:, j]) if positives[j] >= folds
+                         else DEFAULT_THRESHOLD for j in range(n_domains)])
 
     # -- prediction ------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
