@@ -1,7 +1,7 @@
 """Multi-label domain tagging that combines the codebook with the coded studies.
 
-:class:`DomainTagger` is a scikit-learn estimator. For every domain it fits one logistic
-regression over
+:class:`DomainTagger` is a scikit-learn estimator. For every domain it fits one ridge
+classifier (least squares on the 0/1 code, classes balanced) over
 
 * TF-IDF word and word-pair features of the study text, and
 * codebook features: for each domain, how often its signal terms occur in the text
@@ -25,7 +25,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
                                              TfidfTransformer)
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import RidgeClassifier
+
 from trustreview.codebook import Codebook
 from trustreview.folds import MultilabelStratifiedKFold
 
@@ -79,8 +80,8 @@ class DomainTagger(BaseEstimator):
     ----------
     codebook : Codebook
         The domains; ``Y`` columns follow ``codebook.domain_ids``.
-    C : float
-        Inverse regularisation strength of each logistic regression.
+    alpha : float
+        Regularisation strength of each domain's ridge classifier.
     prior_weight : float
         Scale of the codebook signal-term features relative to the TF-IDF features.
     pseudo_weight : float
@@ -101,17 +102,17 @@ class DomainTagger(BaseEstimator):
     counter_ : CountVectorizer (words, word pairs and signal terms)
     tfidf_ : TfidfTransformer
     term_domain_ : scipy.sparse matrix (vocabulary x domains), 1 where a word is a signal term
-    models_ : list of LogisticRegression (None where a domain had only one class)
+    models_ : list of RidgeClassifier (None where a domain had only one class)
     constant_ : list of float, the probability used where models_ is None
     thresholds_ : numpy.ndarray
     n_coded_ : int
     """
 
-    def __init__(self, codebook: Codebook, C: float = 10.0, prior_weight: float = 1.0,
+    def __init__(self, codebook: Codebook, alpha: float = 1.0, prior_weight: float = 1.0,
                  pseudo_weight: float = 1.0, threshold="cv", cv_folds: int = 5,
                  random_state: int = 0):
         self.codebook = codebook
-        self.C = C
+        self.alpha = alpha
         self.prior_weight = prior_weight
         self.pseudo_weight = pseudo_weight
         self.threshold = threshold
@@ -162,17 +163,21 @@ class DomainTagger(BaseEstimator):
         models, constant = [], []
         for j in range(n_domains):
             y = np.concatenate([Y[:, j], (np.arange(n_domains) == j).astype(int)])
-            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000,
-                                       solver="liblinear", random_state=self.random_state)
+            model = RidgeClassifier(alpha=self.alpha, class_weight="balanced")
             model.fit(X_all, y, sample_weight=weights)
             models.append(model)
             constant.append(float(y.mean()))
         return models, constant
 
     def _predict_models(self, models, constant, X: sp.csr_matrix) -> np.ndarray:
+        """Each domain's least-squares estimate of the (class-balanced) code, clipped to
+        0..1: 0.5 is the classifier's own boundary."""
         out = np.empty((X.shape[0], len(models)))
         for j, model in enumerate(models):
-            out[:, j] = model.predict_proba(X)[:, 1] if model is not None else constant[j]
+            if model is None:
+                out[:, j] = constant[j]
+            else:
+                out[:, j] = np.clip((model.decision_function(X) + 1.0) / 2.0, 0.0, 1.0)
         return out
 
     def fit(self, texts: Sequence[str], Y=None):
@@ -233,7 +238,7 @@ class DomainTagger(BaseEstimator):
         names = self._feature_names()
         rows = []
         for domain, model in zip(self.domains_, self.models_):
-            coef = model.coef_[0]
+            coef = np.ravel(model.coef_)
             order = np.lexsort((names, -coef))[:n]
             rows.extend({"domain": domain, "rank": rank + 1, "term": names[i],
                          "weight": float(coef[i])} for rank, i in enumerate(order) if coef[i] > 0)
@@ -259,7 +264,7 @@ class DomainTagger(BaseEstimator):
                          ) -> list[list[list[str]]]:
         """:meth:`explain_tags` on a feature matrix from :meth:`transform`."""
         names = self._feature_names()
-        coefs = [model.coef_[0] for model in self.models_]
+        coefs = [np.ravel(model.coef_) for model in self.models_]
         out = [[[] for _ in self.domains_] for _ in range(X.shape[0])]
         indptr, indices, data = X.indptr, X.indices, X.data
         for i, j in zip(*np.nonzero(mask)):
