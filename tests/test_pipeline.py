@@ -103,6 +103,27 @@ def test_out_refuses_corpus_and_foreign_folders(tiny, tmp_path, cli):
     assert (foreign / "thesis.docx").read_text() == "precious"
 
 
+def test_a_folder_the_notebooks_wrote_is_accepted_by_run(tiny, tmp_path):
+    # `make test` executes the notebooks (nbval), which write ../outputs without the CLI; a
+    # later `make run` into the same folder must not refuse it as foreign
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from trustreview import export
+    from trustreview.errors import OutputError
+
+    corpus, _ = tiny
+    written = tmp_path / "outputs"
+    export.write_table(pd.DataFrame({"a": [1]}), written, "t")
+    assert export.prepare_output_dir(written, corpus) == written
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("precious")
+    export.write_figure(Figure(), foreign, "f")
+    with pytest.raises(OutputError, match="not a trustreview output folder"):
+        export.prepare_output_dir(foreign, corpus)
+
+
 def test_nbval_fails_when_a_committed_output_is_stale(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
