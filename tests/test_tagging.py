@@ -107,9 +107,23 @@ def test_a_different_codebook_end_to_end(tmp_path, cli):
     assert table.set_index("domain").loc["money", "England"] == english >= 2
 
 
-def test_thresholds_need_a_positive_study_in_every_inner_fold():
+def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
+    import trustreview.tagging as tagging
+
     # three positives per domain: enough for three inner folds, too few for five
     estimated = DomainTagger(SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y).thresholds_
-    assert (estimated != 0.5).all()
-    fallback = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, Y).thresholds_
-    assert fallback.tolist() == [0.5, 0.5]
+    assert estimated[0] != estimated[1]  # each domain its own
+    calls = []
+
+    def recording(probabilities, truth):
+        calls.append((len(truth), best_threshold(probabilities, truth)))
+        return calls[-1][1]
+
+    monkeypatch.setattr(tagging, "best_threshold", recording)
+    model = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, Y)
+    pooled = [value for size, value in calls if size == Y.size]  # every domain's scores
+    assert len(pooled) == 1
+    assert model.thresholds_.tolist() == [pooled[0], pooled[0]]
+    # with no positive study at all there is nothing to estimate from
+    none = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, np.zeros_like(Y))
+    assert none.thresholds_.tolist() == [0.5, 0.5]

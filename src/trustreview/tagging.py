@@ -88,8 +88,8 @@ class DomainTagger(BaseEstimator):
         Sample weight of each domain's codebook pseudo-study.
     threshold : "cv" or float
         ``"cv"`` chooses each domain's threshold by internal cross-validation (a domain with
-        fewer coded positives than ``cv_folds`` keeps 0.5); a number uses that threshold for
-        every domain.
+        fewer coded positives than ``cv_folds`` takes the threshold that is best over all
+        domains pooled); a number uses that threshold for every domain.
     cv_folds : int
         Folds of the internal cross-validation that picks thresholds (stratified on every
         domain, see :class:`~trustreview.folds.MultilabelStratifiedKFold`).
@@ -208,12 +208,13 @@ class DomainTagger(BaseEstimator):
         for train, test in splitter.split(X, Y):
             models, constant = self._fit_models(X[train], Y[train], pseudo)
             oof[test] = self._predict_models(models, constant, X[test])
-        # A threshold cannot be estimated for a domain with fewer positive studies than folds
-        # (some fold has none to find); such a domain keeps the default, which class
-        # balancing makes the natural cut-off.
+        # A domain with fewer positive studies than folds (some fold has none to find) cannot
+        # have a threshold of its own: it borrows the one that maximises F1 over every
+        # domain's out-of-fold scores pooled (0.5 if no domain has a positive).
         positives = Y.sum(axis=0)
+        pooled = best_threshold(oof.ravel(), Y.ravel())
         return np.array([best_threshold(oof[:, j], Y[:, j]) if positives[j] >= folds
-                         else DEFAULT_THRESHOLD for j in range(n_domains)])
+                         else pooled for j in range(n_domains)])
 
     # -- prediction ------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
