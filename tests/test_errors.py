@@ -59,7 +59,8 @@ def test_wrong_parameter_type(tiny, cli, tmp_path):
     corpus, bib = tiny
     for name, value, expected in (("cv_folds", "abc", "a whole number"),
                                   ("human_codes_only", "maybe", "true or false"),
-                                  ("min_weight", "strong", "low, medium, high")):
+                                  ("min_weight", "strong", "low, medium, high"),
+                                  ("min_domains", "-1", "use 0 or more")):
         code, _, err = cli("run", "--corpus", corpus, "--bib", bib, "--out", tmp_path / "o",
                            "-p", name, value)
         assert_plain(code, err, name, expected)

@@ -8,7 +8,7 @@ from sklearn.base import clone
 
 from conftest import REPO, make_corpus
 from trustreview.codebook import parse_codebook
-from trustreview.tagging import DomainTagger, best_threshold
+from trustreview.tagging import DomainTagger, assign_tags, best_threshold
 
 SMALL = parse_codebook({"domains": [
     {"id": "money", "label": "Money", "definition": "Budgets and costs of school groups.",
@@ -127,3 +127,29 @@ def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
     # with no positive study at all there is nothing to estimate from
     none = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, np.zeros_like(Y))
     assert none.thresholds_.tolist() == [0.5, 0.5]
+
+
+def test_every_study_gets_at_least_min_domains_by_margin_over_threshold():
+    scores = np.array([[0.9, 0.2, 0.1],    # passes one threshold
+                       [0.3, 0.45, 0.1],   # passes none: 0.45 is nearest its threshold
+                       [0.1, 0.1, 0.1]])   # passes none: a tie goes to the first domain
+    thresholds = np.array([0.5, 0.5, 0.2])
+    assert assign_tags(scores, thresholds, 0).tolist() == [[1, 0, 0], [0, 0, 0], [0, 0, 0]]
+    assert assign_tags(scores, thresholds, 1).tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    assert assign_tags(scores, thresholds, 2).tolist() == [[1, 0, 1], [0, 1, 1], [1, 0, 1]]
+    assert assign_tags(scores, thresholds, 9).tolist() == [[1, 1, 1]] * 3
+    assert assign_tags(np.zeros((0, 3)), thresholds, 1).shape == (0, 3)
+
+
+def test_a_codebook_only_tagger_tags_every_study_unless_told_not_to():
+    from trustreview.load import read_codebook
+
+    codebook = read_codebook(REPO / "corpus" / "codebook.yml")
+    texts = ["An account of the weather in the north",
+             "Budget and funding cuts: costs, reserves and deficits of academy trusts"]
+    strict = DomainTagger(codebook, min_domains=0).fit([], None)
+    lenient = DomainTagger(codebook).fit([], None)
+    assert strict.predict(texts)[0].sum() == 0  # no domain's threshold is reached
+    assert lenient.predict(texts)[0].sum() == 1  # its best domain is added
+    assert strict.predict(texts)[1].tolist() == [0, 0, 0, 0, 0, 1, 0]  # finance
+    assert lenient.predict(texts)[1].tolist() == [0, 0, 0, 0, 0, 1, 0]

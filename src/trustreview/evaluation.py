@@ -78,7 +78,7 @@ def model_vs_coders(model_scores: pd.DataFrame, coder_scores: pd.DataFrame) -> p
 
 
 def learning_curve(corpus: ValidatedCorpus, sizes: list[int], folds: int = 5,
-                   repeats: int = 3, seed: int = 0) -> pd.DataFrame:
+                   repeats: int = 3, seed: int = 0, **tagger_params) -> pd.DataFrame:
     """Macro- and micro-F1 on held-out studies against the number of coded training studies.
 
     Size 0 is the codebook-only tagger. Columns: n_coded, macro_f1, micro_f1.
@@ -89,7 +89,8 @@ def learning_curve(corpus: ValidatedCorpus, sizes: list[int], folds: int = 5,
     for size in sizes:
         macro, micro = [], []
         for repeat in range(repeats):
-            pred = _oof_predictions(corpus, texts, Y, folds, seed + repeat, train_size=size)
+            pred = _oof_predictions(corpus, texts, Y, folds, seed + repeat, train_size=size,
+                                    **tagger_params)
             frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
             scores = compare_matrices(frame, coded).set_index("domain")["f1"]
             macro.append(scores["macro"])

@@ -32,6 +32,9 @@ PARAMS: tuple[Param, ...] = (
     Param("tag_threshold", "float?", None,
           "probability above which the model tags a domain (None: per-domain thresholds "
           "chosen by cross-validation)"),
+    Param("min_domains", "int", 1,
+          "every included study gets at least this many domains from the model (its "
+          "best-scoring ones); 0 lets the model tag a study with none"),
     Param("countries", "list", [], "restrict the synthesis to these countries ([]: all)"),
     Param("domains", "list", [], "restrict the synthesis to these domains ([]: all)"),
     Param("min_weight", "str", "low", "lowest weight of evidence included (low, medium, high)"),
@@ -108,6 +111,9 @@ def resolve_params(given: dict[str, Any]) -> dict[str, Any]:
         if name in resolved and resolved[name] < (2 if name == "cv_folds" else 1):
             raise ParameterError(f"parameter {name!r}: {resolved[name]} is too small; use at "
                                  f"least {2 if name == 'cv_folds' else 1}")
+    if resolved.get("min_domains", 0) < 0:
+        raise ParameterError(f"parameter 'min_domains': {resolved['min_domains']} is negative; "
+                             "use 0 or more")
     if resolved.get("tag_threshold") is not None and not 0 < resolved["tag_threshold"] < 1:
         raise ParameterError("parameter 'tag_threshold': use a number between 0 and 1, or none")
     return resolved

@@ -13,7 +13,7 @@ from trustreview.codebook import Codebook
 from trustreview.errors import ValidationError
 from trustreview.folds import MultilabelStratifiedKFold
 from trustreview.load import read_corpus
-from trustreview.tagging import DomainTagger, study_texts
+from trustreview.tagging import DomainTagger, assign_tags, study_texts
 from trustreview.validate import ValidatedCorpus, validate_corpus
 
 PREDICTION_COLUMNS = ["study_id", "domain", "probability", "tagged", "source",
@@ -95,15 +95,16 @@ def out_of_fold(params: dict, texts: list[str], Y: np.ndarray, folds: int, seed:
         model = DomainTagger(**{**params, "random_state": seed})
         model.fit(list(texts_arr[train]), Y[train])
         proba[test] = model.predict_proba(list(texts_arr[test]))
-        tags[test] = (proba[test] >= model.thresholds_).astype(int)
+        tags[test] = assign_tags(proba[test], model.thresholds_, model.min_domains)
     return proba, tags
 
 
 def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None = None,
-                folds: int = 5) -> TaggedStudies:
+                folds: int = 5, min_domains: int = 1) -> TaggedStudies:
     """Train on the reference codes; tag every included study and domain.
 
-    ``threshold`` None uses the model's cross-validated per-domain thresholds.
+    ``threshold`` None uses the model's cross-validated per-domain thresholds; every study
+    gets at least ``min_domains`` domains (see :class:`DomainTagger`).
     """
     codebook: Codebook = corpus.codebook
     domains = codebook.domain_ids
@@ -114,7 +115,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None 
     texts = dict(zip(included["study_id"], study_texts(included)))
     Y = coded.loc[coded_ids, domains].to_numpy() if coded_ids else \
         np.zeros((0, len(domains)), dtype=int)
-    model = DomainTagger(codebook, random_state=seed, cv_folds=folds)
+    model = DomainTagger(codebook, random_state=seed, cv_folds=folds, min_domains=min_domains)
     model.fit([texts[s] for s in coded_ids], Y)
     thresholds = model.thresholds_ if threshold is None else np.full(len(domains), threshold)
     oof, _ = out_of_fold(model.get_params(), [texts[s] for s in coded_ids], Y, folds, seed)
@@ -133,7 +134,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None 
         uncoded_texts = [texts[s] for s in uncoded_ids]
         features = model.transform(uncoded_texts)
         proba = model.predict_proba_features(features)
-        tagged = (proba >= thresholds).astype(int)
+        tagged = assign_tags(proba, thresholds, min_domains)
         explained = model.explain_features(features, tagged.astype(bool))
         terms = ["; ".join(cell) for row in explained for cell in row]
         frames.append(pd.DataFrame({

@@ -90,6 +90,11 @@ class DomainTagger(BaseEstimator):
         ``"cv"`` chooses each domain's threshold by internal cross-validation (a domain with
         fewer coded positives than ``cv_folds`` takes the threshold that is best over all
         domains pooled); a number uses that threshold for every domain.
+    min_domains : int
+        Every study gets at least this many domains: where fewer pass their thresholds, the
+        domains whose score is furthest above (or least below) their threshold are added.
+        Coders code every domain a study reports evidence on, and an included study almost
+        always reports on one; 0 lets the model tag a study with none.
     cv_folds : int
         Folds of the internal cross-validation that picks thresholds (stratified on every
         domain, see :class:`~trustreview.folds.MultilabelStratifiedKFold`).
@@ -109,13 +114,14 @@ class DomainTagger(BaseEstimator):
     """
 
     def __init__(self, codebook: Codebook, alpha: float = 1.0, prior_weight: float = 1.0,
-                 pseudo_weight: float = 1.0, threshold="cv", cv_folds: int = 5,
-                 random_state: int = 0):
+                 pseudo_weight: float = 1.0, threshold="cv", min_domains: int = 1,
+                 cv_folds: int = 5, random_state: int = 0):
         self.codebook = codebook
         self.alpha = alpha
         self.prior_weight = prior_weight
         self.pseudo_weight = pseudo_weight
         self.threshold = threshold
+        self.min_domains = min_domains
         self.cv_folds = cv_folds
         self.random_state = random_state
 
@@ -232,7 +238,7 @@ class DomainTagger(BaseEstimator):
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """0/1 tags (studies x domains), using the per-domain thresholds."""
-        return (self.predict_proba(texts) >= self.thresholds_).astype(int)
+        return assign_tags(self.predict_proba(texts), self.thresholds_, self.min_domains)
 
     def top_terms(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` features with the largest positive weight per domain."""
@@ -274,6 +280,22 @@ class DomainTagger(BaseEstimator):
             top = np.argsort(-contrib, kind="stable")[:n]
             out[i][j] = [str(names[cols[k]]) for k in top if contrib[k] > 0]
         return out
+
+
+def assign_tags(scores: np.ndarray, thresholds, min_domains: int = 1) -> np.ndarray:
+    """0/1 tags (studies x domains): a domain is tagged where its score reaches its threshold,
+    and each study gets at least ``min_domains`` domains, the missing ones taken by margin
+    over the threshold (ties to the earlier domain)."""
+    scores = np.asarray(scores, dtype=float)
+    margin = scores - np.broadcast_to(np.asarray(thresholds, dtype=float), scores.shape)
+    tags = (margin >= 0).astype(int)
+    wanted = min(int(min_domains), scores.shape[1]) if scores.ndim == 2 else 0
+    if wanted > 0:
+        short = np.flatnonzero(tags.sum(axis=1) < wanted)
+        if len(short):
+            best = np.argsort(-margin[short], axis=1, kind="stable")[:, :wanted]
+            tags[short[:, None], best] = 1
+    return tags
 
 
 def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
