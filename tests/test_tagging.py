@@ -153,3 +153,42 @@ def test_a_codebook_only_tagger_tags_every_study_unless_told_not_to():
     assert lenient.predict(texts)[0].sum() == 1  # its best domain is added
     assert strict.predict(texts)[1].tolist() == [0, 0, 0, 0, 0, 1, 0]  # finance
     assert lenient.predict(texts)[1].tolist() == [0, 0, 0, 0, 0, 1, 0]
+
+
+def test_code_next_ranks_by_closeness_to_each_domains_threshold():
+    from trustreview.evaluation import code_next
+    from trustreview.review import TaggedStudies
+
+    predictions = pd.DataFrame({
+        "study_id": ["a", "b", "c"], "domain": ["money"] * 3,
+        "probability": [0.5, 0.31, 0.99], "tagged": [1, 1, 1], "source": "model",
+        "oof_probability": np.nan, "terms": ""})
+    tagged = TaggedStudies(predictions, None, [], ["a", "b", "c"], {"money": 0.3})
+    table = code_next(tagged)
+    # b sits on the threshold; a is at 0.5, well above it; c is nearly certain
+    assert table["study_id"].tolist() == ["b", "a", "c"]
+    assert table["uncertainty"].tolist() == pytest.approx([1 - 0.01 / 0.7, 1 - 0.2 / 0.7,
+                                                           1 - 0.69 / 0.7])
+    assert table["most_uncertain_domain"].tolist() == ["money"] * 3
+
+
+def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
+    from trustreview.evaluation import check_these, code_next
+    from trustreview.review import open_corpus, tag_studies
+
+    corpus_dir, bib = make_corpus(tmp_path)
+    uncoded = {"baxter2021governing", "ofsted2019mats", "torres2016workload"}
+    codes = corpus_dir / "codes.csv"
+    lines = codes.read_text().splitlines()
+    codes.write_text("\n".join(l for l in lines if l.split(",")[0] not in uncoded) + "\n")
+    tagged = tag_studies(open_corpus(corpus_dir, bib), folds=3)
+    assert set(tagged.uncoded_ids) == uncoded
+    model_rows = tagged.predictions.query("source == 'model'")
+    assert set(model_rows["study_id"]) == uncoded
+    assert (model_rows.groupby("study_id")["tagged"].sum() >= 1).all()  # min_domains=1
+    assert (model_rows.loc[model_rows["tagged"] == 1, "terms"] != "").all()
+    ranked = code_next(tagged)
+    assert set(ranked["study_id"]) == uncoded
+    assert ranked["uncertainty"].between(0, 1).all()
+    assert ranked["uncertainty"].is_monotonic_decreasing
+    assert not set(check_these(tagged)["study_id"]) & uncoded

@@ -114,12 +114,21 @@ def check_these(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
 
 
 def code_next(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
-    """Uncoded studies ranked by how unsure the model is (mean closeness to 0.5)."""
+    """Uncoded studies ranked by how unsure the model is about them.
+
+    A study-domain's uncertainty is 1 where its probability sits on the domain's threshold
+    and falls to 0 at the far end of the 0-1 scale; a study's is the mean over domains.
+    Columns: study_id, uncertainty, most_uncertain_domain.
+    """
     model_rows = tagged.predictions[tagged.predictions["source"] == "model"]
     if model_rows.empty:
         return pd.DataFrame(columns=["study_id", "uncertainty", "most_uncertain_domain"])
-    certainty = (model_rows["probability"] - 0.5).abs() * 2
-    table = model_rows.assign(uncertainty=1 - certainty)
+    cut = model_rows["domain"].map(tagged.thresholds).to_numpy(dtype=float)
+    probability = model_rows["probability"].to_numpy(dtype=float)
+    room = np.where(probability >= cut, 1.0 - cut, cut)  # distance from the cut to the end
+    distance = np.abs(probability - cut)
+    certainty = np.divide(distance, room, out=np.ones_like(distance), where=room > 0)
+    table = model_rows.assign(uncertainty=1.0 - np.clip(certainty, 0.0, 1.0))
     summary = table.groupby("study_id", sort=True).agg(
         uncertainty=("uncertainty", "mean"))
     worst = table.sort_values(["study_id", "uncertainty", "domain"],

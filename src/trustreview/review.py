@@ -61,6 +61,7 @@ class TaggedStudies:
     model: DomainTagger
     coded_ids: list[str]
     uncoded_ids: list[str]
+    thresholds: dict[str, float]  # the threshold each domain's model tags were cut at
 
 
 def coded_matrix(corpus: ValidatedCorpus) -> pd.DataFrame:
@@ -154,4 +155,5 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, threshold: float | None 
     predictions = predictions.sort_values(["study_id", "domain"], key=lambda s: s.map(order)
                                           if s.name == "domain" else s, kind="stable",
                                           ignore_index=True)
-    return TaggedStudies(predictions[PREDICTION_COLUMNS], model, coded_ids, uncoded_ids)
+    return TaggedStudies(predictions[PREDICTION_COLUMNS], model, coded_ids, uncoded_ids,
+                         dict(zip(domains, map(float, thresholds))))
