@@ -2,6 +2,7 @@
 and renders in a real headless browser."""
 
 import io
+import math
 import os
 import shutil
 import subprocess
@@ -140,3 +141,27 @@ def test_long_tables_continue_on_further_sheets(monkeypatch):
     assert workbook.sheetnames == ["evidence_civic", "evidence_civic~2", "evidence_civic~3"]
     values = [v for ws in workbook for (v,) in ws.iter_rows(min_row=2, values_only=True)]
     assert values == frame["study_id"].tolist()
+
+
+def test_gap_map_counts_stay_inside_their_cells():
+    # the bundled corpus: its largest cells (15 studies) used to print into the next cell
+    from conftest import REPO
+
+    corpus = open_corpus(REPO / "corpus", REPO / "references.bib")
+    data = synthesis.select_for_synthesis(corpus, tag_studies(corpus, seed=0).predictions)
+    figure = figures.plot_evidence_gap_map(data)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = figure.axes[0]
+    counts = [t for t in ax.texts if t.get_text().isdigit()]
+    assert len(counts) == 28  # one per non-empty domain x country cell (7 of 35 are empty)
+    to_data = ax.transData.inverted()
+    for text in counts:
+        (x0, y0), (x1, y1) = to_data.transform(text.get_window_extent(renderer).get_points())
+        column, row = text.get_position()
+        cell_x, cell_y = math.floor(column + 0.5), math.floor(row + 0.5)
+        assert cell_x - 0.5 <= min(x0, x1) and max(x0, x1) <= cell_x + 0.5, text.get_text()
+        assert cell_y - 0.5 <= min(y0, y1) and max(y0, y1) <= cell_y + 0.5, text.get_text()

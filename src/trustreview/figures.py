@@ -37,7 +37,7 @@ def plot_learning_curve(curve: pd.DataFrame) -> Figure:
 def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     """Domain (rows) by country (columns): a circle per cell, area proportional to the number
     of studies, split into pie slices by weight of evidence (black = high, grey hatched =
-    medium, light dotted = low); the count is printed beside it. Empty cells show a dash.
+    medium, light dotted = low); the count is printed in the cell's corner. Empty cells show a dash.
 
     ``data`` is a :class:`trustreview.synthesis.SynthesisInput`.
     """
@@ -59,7 +59,7 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
             if total == 0:
                 ax.text(j, i, "–", ha="center", va="center", color="#555555", fontsize=10)
                 continue
-            radius = 0.42 * np.sqrt(total / largest)
+            radius = 0.36 * np.sqrt(total / largest)
             radius = max(radius, 0.09)
             start = 90.0
             for weight in WEIGHT_ORDER:
@@ -71,8 +71,9 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
                 ax.add_patch(Wedge((j, i), radius, start, start + extent, facecolor=colour,
                                    edgecolor="black", linewidth=0.6, hatch=hatch))
                 start += extent
-            ax.text(j + radius + 0.04, i - radius, str(total), fontsize=8, ha="left",
-                    va="bottom")
+            # the count in the cell's top-right corner, clear of the circle and of the
+            # neighbouring cells
+            ax.text(j + 0.46, i - 0.44, str(total), fontsize=8, ha="right", va="top")
     ax.set_xticks(range(len(countries)), countries)
     ax.set_yticks(range(len(domains)), [labels.get(d, d) for d in domains])
     ax.xaxis.tick_top()
