@@ -192,3 +192,24 @@ def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
     assert ranked["uncertainty"].between(0, 1).all()
     assert ranked["uncertainty"].is_monotonic_decreasing
     assert not set(check_these(tagged)["study_id"]) & uncoded
+
+
+def test_cross_validation_beats_tagging_everything_and_reports_its_spread():
+    from trustreview.evaluation import compare_coders, cross_validate_tagger, model_vs_coders
+    from trustreview.review import open_corpus
+
+    corpus = open_corpus(REPO / "corpus", REPO / "references.bib")
+    scores = cross_validate_tagger(corpus, folds=5, repeats=2, seed=0).set_index("domain")
+    domains = corpus.codebook.domain_ids
+    assert list(scores.index) == [*domains, "macro", "micro"]
+    n = 80  # coded, included studies
+    support = scores.loc[domains, "support"]
+    everything = (2 * support / (support + n)).mean()  # F1 of tagging every study
+    assert scores.loc["macro", "f1"] > everything + 0.2
+    assert (scores["f1_sd"] >= 0).all() and scores["f1_sd"].max() < 0.2
+    again = cross_validate_tagger(corpus, folds=5, repeats=2, seed=0).set_index("domain")
+    pd.testing.assert_frame_equal(scores, again)
+    one = cross_validate_tagger(corpus, folds=5, repeats=1, seed=0)
+    assert (one["f1_sd"] == 0).all()
+    table = model_vs_coders(scores.reset_index(), compare_coders(corpus))
+    assert {"model_f1", "model_f1_sd", "coder_A_f1", "coder_B_kappa"} <= set(table.columns)

@@ -33,7 +33,8 @@ def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int 
     Folds are stratified on every domain at once (iterative stratification), so each test
     fold holds its share of a rare domain's studies. Each repeat predicts every coded study once from a model that did not see it (thresholds
     chosen inside the training folds); metrics are computed per repeat and averaged.
-    Columns: domain, support, precision, recall, f1, kappa (rows: domains, macro, micro).
+    Columns: domain, support, precision, recall, f1, kappa, f1_sd (the standard deviation of
+    F1 between repeats); rows: domains, macro, micro.
     """
     coded, texts = _coded_texts(corpus)
     Y = coded.to_numpy()
@@ -47,6 +48,8 @@ def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int 
         results.append(compare_matrices(frame, coded).set_index("domain"))
     mean = sum(r[METRICS] for r in results) / len(results)
     mean.insert(0, "support", results[0]["support"])
+    f1 = np.array([r["f1"].to_numpy(dtype=float) for r in results])
+    mean["f1_sd"] = f1.std(axis=0)  # spread of F1 between repeats (0 with one repeat)
     return mean.reset_index()
 
 
@@ -68,8 +71,9 @@ def compare_coders(corpus: ValidatedCorpus) -> pd.DataFrame:
 
 def model_vs_coders(model_scores: pd.DataFrame, coder_scores: pd.DataFrame) -> pd.DataFrame:
     """One row per domain: the model's F1 and kappa beside each coder's."""
-    table = model_scores[["domain", "support", "precision", "recall", "f1", "kappa"]].rename(
-        columns={name: f"model_{name}" for name in METRICS})
+    columns = ["domain", "support", *METRICS] + (["f1_sd"] if "f1_sd" in model_scores else [])
+    table = model_scores[columns].rename(
+        columns={name: f"model_{name}" for name in [*METRICS, "f1_sd"]})
     for coder, scores in coder_scores.groupby("coder", sort=True):
         table = table.merge(scores[["domain", "f1", "kappa"]].rename(
             columns={"f1": f"coder_{coder}_f1", "kappa": f"coder_{coder}_kappa"}),
