@@ -213,3 +213,32 @@ def test_cross_validation_beats_tagging_everything_and_reports_its_spread():
     assert (one["f1_sd"] == 0).all()
     table = model_vs_coders(scores.reset_index(), compare_coders(corpus))
     assert {"model_f1", "model_f1_sd", "coder_A_f1", "coder_B_kappa"} <= set(table.columns)
+
+
+def test_platt_fit_maps_scores_to_the_chance_of_a_code():
+    from trustreview.tagging import platt_fit
+
+    scores = np.linspace(0, 1, 20)
+    truth = (scores > 0.6).astype(int)
+    slope, intercept = platt_fit(scores, truth)
+    assert slope > 0
+    chance = 1 / (1 + np.exp(-(slope * np.array([0.1, 0.6, 0.95]) + intercept)))
+    assert chance[0] < 0.1 < chance[1] < chance[2] and chance[2] > 0.8
+    assert np.isnan(platt_fit(scores, np.zeros(20, dtype=int))).all()  # nothing to fit
+    assert np.isnan(platt_fit(scores, 1 - truth)).all()  # higher score, fewer codes
+
+
+def test_probabilities_match_how_often_domains_are_coded(bundled_codes):
+    # out of fold, the mean probability of each domain is close to its share of coded
+    # studies: a probability, not just a score (the raw scores overshot by up to 0.06)
+    from trustreview.review import open_corpus, out_of_fold
+    from trustreview.tagging import study_texts
+
+    corpus = open_corpus(REPO / "corpus", REPO / "references.bib")
+    included = corpus.included.set_index("study_id").loc[list(bundled_codes.index)]
+    Y = bundled_codes.to_numpy()
+    proba, _ = out_of_fold({"codebook": corpus.codebook}, study_texts(included.reset_index()),
+                           Y, 5, 0)
+    assert np.abs(proba.mean(axis=0) - Y.mean(axis=0)).max() < 0.04
+    codebook_only = DomainTagger(corpus.codebook).fit([], None)
+    assert np.isnan(codebook_only.calibration_).all()

@@ -9,8 +9,9 @@ classifier (least squares on the 0/1 code, classes balanced) over
 
 trained on the coded studies plus one pseudo-study per domain written from the codebook (its
 label, definition and signal terms). With no coded studies it is a codebook-only tagger; as
-codes accumulate the data take over. Per-domain decision thresholds are chosen by internal
-cross-validation on the coded studies (``threshold="cv"``).
+codes accumulate the data take over. An internal cross-validation on the coded studies gives
+every coded study an out-of-fold score; from those, each domain's score is turned into a
+probability (Platt scaling) and its decision threshold is chosen (``threshold="cv"``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
                                              TfidfTransformer)
-from sklearn.linear_model import RidgeClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
 from trustreview.codebook import Codebook
 from trustreview.folds import MultilabelStratifiedKFold
@@ -109,7 +110,9 @@ class DomainTagger(BaseEstimator):
     term_domain_ : scipy.sparse matrix (vocabulary x domains), 1 where a word is a signal term
     models_ : list of RidgeClassifier (None where a domain had only one class)
     constant_ : list of float, the probability used where models_ is None
-    thresholds_ : numpy.ndarray
+    calibration_ : numpy.ndarray (domains x 2), Platt slope and intercept per domain (NaN:
+        the raw 0-1 score is reported, as with no coded studies)
+    thresholds_ : numpy.ndarray, on the scale :meth:`predict_proba` reports
     n_coded_ : int
     """
 
@@ -199,28 +202,67 @@ class DomainTagger(BaseEstimator):
         X = self._features(texts) if texts else pseudo[:0]
         self.models_, self.constant_ = self._fit_models(X, Y, pseudo)
         self.n_coded_ = len(texts)
-        self.thresholds_ = self._choose_thresholds(X, Y, pseudo)
+        oof = self._inner_scores(X, Y, pseudo)
+        self.calibration_ = self._fit_calibration(oof, Y)
+        self.thresholds_ = self._choose_thresholds(oof, Y)
         return self
 
-    def _choose_thresholds(self, X, Y, pseudo) -> np.ndarray:
-        n_domains = Y.shape[1]
-        if self.threshold != "cv":
-            return np.full(n_domains, float(self.threshold))
-        folds = min(self.cv_folds, len(Y))
+    def _inner_folds(self, Y) -> int:
+        return min(self.cv_folds, len(Y))
+
+    def _inner_scores(self, X, Y, pseudo) -> np.ndarray | None:
+        """Each coded study's scores from models fitted without it (inner stratified CV);
+        None with fewer than two coded studies."""
+        folds = self._inner_folds(Y)
         if folds < 2:
-            return np.full(n_domains, DEFAULT_THRESHOLD)
+            return None
         oof = np.zeros(Y.shape, dtype=float)
         splitter = MultilabelStratifiedKFold(folds, random_state=self.random_state)
         for train, test in splitter.split(X, Y):
             models, constant = self._fit_models(X[train], Y[train], pseudo)
             oof[test] = self._predict_models(models, constant, X[test])
+        return oof
+
+    def _fit_calibration(self, oof, Y) -> np.ndarray:
+        """Platt scaling of each domain's score, fitted on the inner out-of-fold scores:
+        rows (slope, intercept), NaN where the score is left as it is (no coded studies, or
+        no sign that higher scores mean more codes). A domain with fewer positive studies
+        than folds shares one fit over all domains pooled."""
+        n_domains = Y.shape[1]
+        calibration = np.full((n_domains, 2), np.nan)
+        if oof is None:
+            return calibration
+        pooled = platt_fit(oof.ravel(), Y.ravel())
+        positives = Y.sum(axis=0)
+        for j in range(n_domains):
+            enough = positives[j] >= self._inner_folds(Y)
+            calibration[j] = platt_fit(oof[:, j], Y[:, j]) if enough else pooled
+        return calibration
+
+    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
+        slope, intercept = self.calibration_[:, 0], self.calibration_[:, 1]
+        known = ~np.isnan(slope)
+        out = scores.copy()
+        out[:, known] = 1.0 / (1.0 + np.exp(-(scores[:, known] * slope[known]
+                                              + intercept[known])))
+        return out
+
+    def _choose_thresholds(self, oof, Y) -> np.ndarray:
+        n_domains = Y.shape[1]
+        if self.threshold != "cv":
+            return np.full(n_domains, float(self.threshold))
+        if oof is None:
+            return np.full(n_domains, DEFAULT_THRESHOLD)
+        # thresholds on the calibrated scale, the one predict_proba reports
+        oof = self._calibrate(oof)
         # A domain with fewer positive studies than folds (some fold has none to find) cannot
         # have a threshold of its own: it borrows the one that maximises F1 over every
-        # domain's out-of-fold scores pooled (0.5 if no domain has a positive).
+        # domain's out-of-fold probabilities pooled (0.5 if no domain has a positive).
         positives = Y.sum(axis=0)
         pooled = best_threshold(oof.ravel(), Y.ravel())
-        return np.array([best_threshold(oof[:, j], Y[:, j]) if positives[j] >= folds
-                         else pooled for j in range(n_domains)])
+        return np.array([best_threshold(oof[:, j], Y[:, j])
+                         if positives[j] >= self._inner_folds(Y) else pooled
+                         for j in range(n_domains)])
 
     # -- prediction ------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -230,7 +272,7 @@ class DomainTagger(BaseEstimator):
         return self._features(list(texts))
 
     def predict_proba_features(self, X: sp.csr_matrix) -> np.ndarray:
-        return self._predict_models(self.models_, self.constant_, X)
+        return self._calibrate(self._predict_models(self.models_, self.constant_, X))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each domain (studies x domains)."""
@@ -296,6 +338,27 @@ def assign_tags(scores: np.ndarray, thresholds, min_domains: int = 1) -> np.ndar
             best = np.argsort(-margin[short], axis=1, kind="stable")[:, :wanted]
             tags[short[:, None], best] = 1
     return tags
+
+
+def platt_fit(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(slope, intercept) of a logistic curve from scores to the chance of a code (Platt
+    scaling, with Platt's smoothed targets so that a handful of codes does not give a
+    vertical curve). NaN, NaN when it cannot be fitted or the slope is not positive."""
+    scores = np.asarray(scores, dtype=float)
+    truth = np.asarray(truth, dtype=int)
+    positives = int(truth.sum())
+    negatives = len(truth) - positives
+    if positives == 0 or negatives == 0:
+        return np.array([np.nan, np.nan])
+    high, low = (positives + 1) / (positives + 2), 1 / (negatives + 2)
+    target = np.where(truth == 1, high, low)
+    # a soft target t is a case of class 1 with weight t and of class 0 with weight 1 - t
+    x = np.concatenate([scores, scores])[:, None]
+    y = np.concatenate([np.ones(len(scores)), np.zeros(len(scores))])
+    weight = np.concatenate([target, 1 - target])
+    model = LogisticRegression(C=1e4, max_iter=1000).fit(x, y, sample_weight=weight)
+    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
+    return np.array([slope, intercept]) if slope > 0 else np.array([np.nan, np.nan])
 
 
 def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
