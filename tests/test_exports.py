@@ -143,15 +143,12 @@ def test_long_tables_continue_on_further_sheets(monkeypatch):
     assert values == frame["study_id"].tolist()
 
 
-def test_gap_map_counts_stay_inside_their_cells():
+def test_gap_map_counts_stay_inside_their_cells(bundled):
     # the bundled corpus: its largest cells (15 studies) used to print into the next cell
-    from conftest import REPO
-
-    corpus = open_corpus(REPO / "corpus", REPO / "references.bib")
-    data = synthesis.select_for_synthesis(corpus, tag_studies(corpus, seed=0).predictions)
-    figure = figures.plot_evidence_gap_map(data)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    data = synthesis.select_for_synthesis(bundled, tag_studies(bundled, seed=0).predictions)
+    figure = figures.plot_evidence_gap_map(data)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()

@@ -194,11 +194,10 @@ def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
     assert not set(check_these(tagged)["study_id"]) & uncoded
 
 
-def test_cross_validation_beats_tagging_everything_and_reports_its_spread():
+def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundled):
     from trustreview.evaluation import compare_coders, cross_validate_tagger, model_vs_coders
-    from trustreview.review import open_corpus
 
-    corpus = open_corpus(REPO / "corpus", REPO / "references.bib")
+    corpus = bundled
     scores = cross_validate_tagger(corpus, folds=5, repeats=2, seed=0).set_index("domain")
     domains = corpus.codebook.domain_ids
     assert list(scores.index) == [*domains, "macro", "micro"]
@@ -228,13 +227,13 @@ def test_platt_fit_maps_scores_to_the_chance_of_a_code():
     assert np.isnan(platt_fit(scores, 1 - truth)).all()  # higher score, fewer codes
 
 
-def test_probabilities_match_how_often_domains_are_coded(bundled_codes):
+def test_probabilities_match_how_often_domains_are_coded(bundled, bundled_codes):
     # out of fold, the mean probability of each domain is close to its share of coded
     # studies: a probability, not just a score (the raw scores overshot by up to 0.06)
-    from trustreview.review import open_corpus, out_of_fold
+    from trustreview.review import out_of_fold
     from trustreview.tagging import study_texts
 
-    corpus = open_corpus(REPO / "corpus", REPO / "references.bib")
+    corpus = bundled
     included = corpus.included.set_index("study_id").loc[list(bundled_codes.index)]
     Y = bundled_codes.to_numpy()
     proba, _ = out_of_fold({"codebook": corpus.codebook}, study_texts(included.reset_index()),

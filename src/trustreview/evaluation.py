@@ -31,8 +31,9 @@ def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int 
     """Repeated stratified k-fold cross-validation against the reference codes.
 
     Folds are stratified on every domain at once (iterative stratification), so each test
-    fold holds its share of a rare domain's studies. Each repeat predicts every coded study once from a model that did not see it (thresholds
-    chosen inside the training folds); metrics are computed per repeat and averaged.
+    fold holds its share of a rare domain's studies. Each repeat predicts every coded study
+    once from a model that did not see it (thresholds chosen inside the training folds);
+    metrics are computed per repeat and averaged.
     Columns: domain, support, precision, recall, f1, kappa, f1_sd (the standard deviation of
     F1 between repeats); rows: domains, macro, micro.
     """
@@ -70,9 +71,9 @@ def compare_coders(corpus: ValidatedCorpus) -> pd.DataFrame:
 
 
 def model_vs_coders(model_scores: pd.DataFrame, coder_scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per domain: the model's F1 and kappa beside each coder's."""
-    columns = ["domain", "support", *METRICS] + (["f1_sd"] if "f1_sd" in model_scores else [])
-    table = model_scores[columns].rename(
+    """One row per domain: the model's scores (from :func:`cross_validate_tagger`) beside
+    each coder's F1 and kappa."""
+    table = model_scores[["domain", "support", *METRICS, "f1_sd"]].rename(
         columns={name: f"model_{name}" for name in [*METRICS, "f1_sd"]})
     for coder, scores in coder_scores.groupby("coder", sort=True):
         table = table.merge(scores[["domain", "f1", "kappa"]].rename(

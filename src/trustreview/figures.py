@@ -37,7 +37,8 @@ def plot_learning_curve(curve: pd.DataFrame) -> Figure:
 def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     """Domain (rows) by country (columns): a circle per cell, area proportional to the number
     of studies, split into pie slices by weight of evidence (black = high, grey hatched =
-    medium, light dotted = low); the count is printed in the cell's corner. Empty cells show a dash.
+    medium, light dotted = low); the count is printed in the cell's corner. Empty cells show
+    a dash.
 
     ``data`` is a :class:`trustreview.synthesis.SynthesisInput`.
     """

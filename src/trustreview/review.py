@@ -80,8 +80,9 @@ def out_of_fold(params: dict, texts: list[str], Y: np.ndarray, folds: int, seed:
     """Probabilities and 0/1 tags for each coded study from a model that did not see it.
 
     ``params`` are :class:`DomainTagger` parameters (``random_state`` is set to ``seed``).
-    Folds are stratified on every domain (:class:`MultilabelStratifiedKFold`). With ``train_size``, each training fold is subsampled to that many studies (for a
-    learning curve). With fewer than two studies, probabilities are NaN and tags 0.
+    Folds are stratified on every domain (:class:`MultilabelStratifiedKFold`). With
+    ``train_size``, each training fold is subsampled to that many studies (for a learning
+    curve). With fewer than two studies, probabilities are NaN and tags 0.
     """
     proba = np.full(Y.shape, np.nan)
     tags = np.zeros(Y.shape, dtype=int)

@@ -223,21 +223,21 @@ class DomainTagger(BaseEstimator):
             oof[test] = self._predict_models(models, constant, X[test])
         return oof
 
+    def _per_domain(self, fit, oof, Y) -> list:
+        """``fit(scores, truth)`` for each domain's out-of-fold scores. A domain with fewer
+        positive studies than inner folds (some fold has none to find) cannot have a fit of
+        its own: it gets the one over every domain's scores pooled."""
+        pooled = fit(oof.ravel(), Y.ravel())
+        enough = Y.sum(axis=0) >= self._inner_folds(Y)
+        return [fit(oof[:, j], Y[:, j]) if enough[j] else pooled for j in range(Y.shape[1])]
+
     def _fit_calibration(self, oof, Y) -> np.ndarray:
         """Platt scaling of each domain's score, fitted on the inner out-of-fold scores:
         rows (slope, intercept), NaN where the score is left as it is (no coded studies, or
-        no sign that higher scores mean more codes). A domain with fewer positive studies
-        than folds shares one fit over all domains pooled."""
-        n_domains = Y.shape[1]
-        calibration = np.full((n_domains, 2), np.nan)
+        no sign that higher scores mean more codes)."""
         if oof is None:
-            return calibration
-        pooled = platt_fit(oof.ravel(), Y.ravel())
-        positives = Y.sum(axis=0)
-        for j in range(n_domains):
-            enough = positives[j] >= self._inner_folds(Y)
-            calibration[j] = platt_fit(oof[:, j], Y[:, j]) if enough else pooled
-        return calibration
+            return np.full((Y.shape[1], 2), np.nan)
+        return np.array(self._per_domain(platt_fit, oof, Y)).reshape(Y.shape[1], 2)
 
     def _calibrate(self, scores: np.ndarray) -> np.ndarray:
         slope, intercept = self.calibration_[:, 0], self.calibration_[:, 1]
@@ -253,16 +253,9 @@ class DomainTagger(BaseEstimator):
             return np.full(n_domains, float(self.threshold))
         if oof is None:
             return np.full(n_domains, DEFAULT_THRESHOLD)
-        # thresholds on the calibrated scale, the one predict_proba reports
-        oof = self._calibrate(oof)
-        # A domain with fewer positive studies than folds (some fold has none to find) cannot
-        # have a threshold of its own: it borrows the one that maximises F1 over every
-        # domain's out-of-fold probabilities pooled (0.5 if no domain has a positive).
-        positives = Y.sum(axis=0)
-        pooled = best_threshold(oof.ravel(), Y.ravel())
-        return np.array([best_threshold(oof[:, j], Y[:, j])
-                         if positives[j] >= self._inner_folds(Y) else pooled
-                         for j in range(n_domains)])
+        # on the calibrated scale, the one predict_proba reports (0.5 for a domain that
+        # borrows the pooled threshold when no domain has a positive)
+        return np.array(self._per_domain(best_threshold, self._calibrate(oof), Y))
 
     # -- prediction ------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
