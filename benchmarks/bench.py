@@ -7,9 +7,13 @@ Each synthetic corpus keeps the 99 real studies (with their codes) and adds N - 
 studies whose summaries are four sentences resampled from the real summaries, under fresh
 keys, each with a BibTeX entry. Steps, timed in-process:
 
-- validate:  read and validate the corpus (`review.open_corpus`), as `trustreview validate`
-- tag:       train on the coded studies and tag every study (`review.tag_studies`)
-- synthesis: filters, every synthesis table, citations and the evidence gap map
+- validate:  stage 01, `pipeline.validate` (read and check the corpus, coder agreement)
+- tag:       stage 02, `pipeline.tag` (cross-validation, learning curve, tag every study)
+- synthesis: stage 03, `pipeline.synthesise` (filters, every table, figures, report page)
+
+Then one line for the whole `trustreview run` on the bundled corpus, as a ratio to the floor
+measured in the same run: one Python process that imports pandas, scikit-learn, matplotlib
+and papermill and exits (target: at most 6x the floor, notebook 02 under 8 s).
 
 Peak memory is the process's maximum resident size at the end of each step (so it includes
 what earlier steps still hold). Targets: 100,000 studies under 60 s and 2 GB per step;
@@ -69,21 +73,20 @@ def peak_mb() -> float:
 
 def run_steps(corpus: str, bib: str) -> dict:
     """Run the three steps in this process; returns {step: [seconds, peak MB]}."""
-    from trustreview import figures, synthesis
-    from trustreview.review import open_corpus, require_valid, tag_studies
+    from trustreview import pipeline
+    from trustreview.params import Params
+    from trustreview.validate import require_valid
 
+    params = Params()
     result = {}
     start = time.perf_counter()
-    validated = require_valid(open_corpus(corpus, bib))
+    validated = require_valid(pipeline.validate(corpus, bib).corpus)
     result["validate"] = [time.perf_counter() - start, peak_mb()]
     start = time.perf_counter()
-    tagged = tag_studies(validated, seed=0)
+    tagging = pipeline.tag(validated, params)
     result["tag"] = [time.perf_counter() - start, peak_mb()]
     start = time.perf_counter()
-    data = synthesis.select_for_synthesis(validated, tagged.predictions)
-    tables = synthesis.build_synthesis_tables(data)
-    synthesis.compute_screening_flow(validated, tagged.predictions)
-    figures.plot_evidence_gap_map(data)
+    tables = pipeline.synthesise(validated, tagging.predictions, params).tables
     result["synthesis"] = [time.perf_counter() - start, peak_mb()]
     result["rows"] = {"studies": len(validated.records),
                       "evidence_rows": int(sum(len(t) for k, t in tables.items()
@@ -112,9 +115,38 @@ def main(sizes: list[int]) -> None:
                 lines.append(line)
                 print(line, flush=True)
             print(f"  (corpus generated in {made:.1f} s; {result['rows']})", file=sys.stderr)
+    lines += ["", *bench_run()]
+    print("\n".join(lines[-4:]), flush=True)
     results = REPO / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     (results / "bench.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bench_run(repeats: int = 2) -> list[str]:
+    """`trustreview run` on the bundled corpus against the floor (best of ``repeats``)."""
+    floor = min(_timed([sys.executable, "-c", "import pandas, sklearn, matplotlib, papermill"])[0]
+                for _ in range(repeats))
+    best, nb02 = float("inf"), float("nan")
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, err = _timed([sys.executable, "-m", "trustreview", "run", "--corpus",
+                                   str(REPO / "corpus"), "--bib", str(REPO / "references.bib"),
+                                   "--out", str(Path(tmp) / "out")])
+        if seconds < best:
+            best = seconds
+            found = re.search(r"finished 02-tag-domains.ipynb in ([0-9.]+) s", err)
+            nb02 = float(found.group(1)) if found else float("nan")
+    return ["| run (bundled corpus) | seconds | x floor |", "|---|---:|---:|",
+            f"| floor: import pandas, sklearn, matplotlib, papermill | {floor:.1f} | 1.0 |",
+            f"| trustreview run (notebook 02: {nb02:.1f} s) | {best:.1f} | {best / floor:.1f} |"]
+
+
+def _timed(command: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - start, done.stderr
 
 
 if __name__ == "__main__":

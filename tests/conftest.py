@@ -67,12 +67,12 @@ sys.path.insert(0, str(REPO / "tests"))
 @pytest.fixture(scope="session")
 def bundled():
     """The bundled corpus, read and validated once (tests must not modify it)."""
-    from trustreview.review import open_corpus
+    from trustreview.validate import open_corpus
     return open_corpus(REPO / "corpus", REPO / "references.bib")
 
 
 @pytest.fixture(scope="session")
 def bundled_codes(bundled):
     """The reconciled 0/1 codes (studies x domains) of the bundled corpus's included studies."""
-    from trustreview.review import coded_matrix
+    from trustreview.agreement import coded_matrix
     return coded_matrix(bundled)

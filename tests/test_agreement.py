@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from trustreview.agreement import cohen_kappa, compare_matrices, compute_coder_agreement
-from trustreview.review import open_corpus
+from trustreview.validate import open_corpus
 
 
 def test_kappa_by_hand():

@@ -12,7 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from trustreview import export, figures, report, synthesis
-from trustreview.review import open_corpus, tag_studies
+from trustreview.evaluation import tag_studies
+from trustreview.validate import open_corpus
 
 HOSTILE = '=HYPERLINK("http://example.invalid","click") <script>alert(1)</script>'
 

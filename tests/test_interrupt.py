@@ -1,5 +1,6 @@
-"""Interrupted runs: Ctrl-C and a killed process leave the output folder clearly marked
-incomplete (no manifest.json, RUN-INCOMPLETE.txt present) and exit non-zero."""
+"""Interrupted runs: Ctrl-C and a killed process exit non-zero and leave the previous complete
+output folder exactly as it was; the run's own partial folder (OUT.partial) is marked
+incomplete and has no manifest."""
 
 import os
 import shutil
@@ -16,7 +17,7 @@ from conftest import REPO, make_corpus
 def start_run(corpus, bib, out):
     return subprocess.Popen(
         [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
-         "--out", str(out), "--notebooks", str(REPO / "notebooks"), "-p", "cv_repeats", "1"],
+         "--out", str(out), "-p", "cv_repeats", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         preexec_fn=_default_sigint)
 
@@ -49,7 +50,7 @@ def complete_run(tmp_path_factory):
     out = base / "out"
     first = subprocess.run(
         [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
-         "--out", str(out), "--notebooks", str(REPO / "notebooks"), "-p", "cv_repeats", "1"],
+         "--out", str(out), "-p", "cv_repeats", "1"],
         capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr
     assert (out / "manifest.json").exists()
@@ -60,11 +61,12 @@ def complete_run(tmp_path_factory):
                                         (signal.SIGINT, 4.0), (signal.SIGKILL, 1.0)],
                          ids=["ctrl-c-at-kernel-start", "ctrl-c-early", "ctrl-c-mid-cell",
                               "killed"])
-def test_interrupted_run_is_marked_incomplete(tmp_path, complete_run, how, delay):
+def test_interrupted_run_leaves_the_previous_outputs_untouched(tmp_path, complete_run, how,
+                                                                delay):
     corpus, bib, previous = complete_run
     out = tmp_path / "out"
     shutil.copytree(previous, out)
-    before = (out / "tables" / "domain_by_country.csv").read_bytes()
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     process = start_run(corpus, bib, out)
     wait_for(process, "running 02-tag-domains")
@@ -72,11 +74,12 @@ def test_interrupted_run_is_marked_incomplete(tmp_path, complete_run, how, delay
     os.killpg(process.pid, how)  # Ctrl-C reaches the whole foreground process group
     _, err = process.communicate(timeout=120)
     assert process.returncode != 0
-    assert not (out / "manifest.json").exists()
-    assert (out / "RUN-INCOMPLETE.txt").exists()
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    partial = tmp_path / "out.partial"
+    assert (partial / "RUN-INCOMPLETE.txt").exists()
+    assert not (partial / "manifest.json").exists()
     if how == signal.SIGINT:
         assert "Traceback" not in err
         assert "interrupted" in err or "KeyboardInterrupt" in err
-        assert not list(out.rglob(".*.tmp"))  # no half-written temporary files
-    # what the previous run wrote is still whole (files are replaced only by complete ones)
-    assert (out / "tables" / "domain_by_country.csv").read_bytes() == before
+        assert not list(partial.rglob(".*.tmp"))  # no half-written temporary files

@@ -6,8 +6,9 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from trustreview.params import BY_NAME
-from trustreview.runner import declared_parameters, list_notebooks, normalise_notebook
+from trustreview.params import PATH_DEFAULTS, Params
+from trustreview.runner import (PACKAGED_NOTEBOOKS, declared_parameters, list_notebooks,
+                                normalise_notebook, strip_outputs)
 
 NOTEBOOKS = list_notebooks(REPO / "notebooks")
 
@@ -16,9 +17,27 @@ NOTEBOOKS = list_notebooks(REPO / "notebooks")
 def test_parameters_cell_matches_params(path):
     declared = declared_parameters(path)
     assert {"corpus_dir", "bib_path", "out_dir"} <= set(declared)
+    defaults = {**PATH_DEFAULTS, **Params().as_dict()}
     for name, default in declared.items():
-        assert name in BY_NAME, f"{path.name}: parameter {name} is not in params.PARAMS"
-        assert ast.literal_eval(default) == BY_NAME[name].default, name
+        assert name in defaults, f"{path.name}: parameter {name} is not a field of Params"
+        assert ast.literal_eval(default) == defaults[name], name
+
+
+def test_the_tagging_parameters_are_only_in_the_tagging_notebook():
+    declared = {p.name[:2]: set(declared_parameters(p)) - set(PATH_DEFAULTS) for p in NOTEBOOKS}
+    assert declared["01"] == set()
+    assert declared["02"] == {"seed", "cv_folds", "cv_repeats", "tag_threshold", "min_domains"}
+    assert declared["03"] == {"human_codes_only", "countries", "domains", "min_weight"}
+    assert set().union(*declared.values()) == set(Params.names())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_the_package_ships_the_notebooks_without_outputs(path):
+    # `make notebooks` writes these copies; `trustreview run` and `new` use them
+    shipped = nbformat.read(str(PACKAGED_NOTEBOOKS / path.name), as_version=4)
+    assert shipped == strip_outputs(nbformat.read(str(path), as_version=4))
+    assert sorted(p.name for p in PACKAGED_NOTEBOOKS.glob("*.ipynb")) == \
+        [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

@@ -1,7 +1,10 @@
 """End to end: `trustreview run` twice gives identical tables and manifest; a failing cell
-stops the run with the notebook and cell named; nbval catches a stale committed output."""
+stops the run with the notebook and cell named; the output folder never lies (no stale file,
+no manifest beside files it does not hash); papermill runs the notebooks from the project
+root; nbval catches a stale committed output."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,14 +19,20 @@ FAST = ["-p", "cv_repeats", "1", "-p", "cv_folds", "3"]
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
+    # run from the review's own folder with relative paths, as a researcher types them
     from trustreview.cli import main
 
     base = tmp_path_factory.mktemp("runs")
-    corpus, bib = make_corpus(base)
+    make_corpus(base)
     codes = []
-    for name in ("A", "B"):
-        codes.append(main(["run", "--corpus", str(corpus), "--bib", str(bib), "--out",
-                           str(base / name), "--notebooks", str(REPO / "notebooks"), *FAST]))
+    here = os.getcwd()
+    os.chdir(base)
+    try:
+        for name in ("A", "B"):
+            codes.append(main(["run", "--corpus", "corpus", "--bib", "references.bib",
+                               "--out", name, *FAST]))
+    finally:
+        os.chdir(here)
     return base, codes
 
 
@@ -86,9 +95,11 @@ def test_failing_cell_names_notebook_and_cell(tmp_path, tiny, cli):
                        "--notebooks", folder)
     assert code == 1
     assert "02-broken.ipynb" in err and "ZeroDivisionError" in err and "cell" in err
-    assert (out / "notebooks" / "02-broken.ipynb").exists()  # partly executed, kept
-    assert not (out / "manifest.json").exists()
-    assert (out / "RUN-INCOMPLETE.txt").exists()
+    partial = tmp_path / "out.partial"
+    assert (partial / "notebooks" / "02-broken.ipynb").exists()  # partly executed, kept
+    assert (partial / "RUN-INCOMPLETE.txt").exists()
+    assert not (partial / "manifest.json").exists()
+    assert not out.exists()  # nothing was published
 
 
 def test_out_refuses_corpus_and_foreign_folders(tiny, tmp_path, cli):
@@ -107,21 +118,122 @@ def test_a_folder_the_notebooks_wrote_is_accepted_by_run(tiny, tmp_path):
     # `make test` executes the notebooks (nbval), which write ../outputs without the CLI; a
     # later `make run` into the same folder must not refuse it as foreign
     import pandas as pd
-    from matplotlib.figure import Figure
 
-    from trustreview import export
+    from trustreview import export, outputs
     from trustreview.errors import OutputError
 
     corpus, _ = tiny
     written = tmp_path / "outputs"
-    export.write_table(pd.DataFrame({"a": [1]}), written, "t")
-    assert export.prepare_output_dir(written, corpus) == written
+    export.write_table(pd.DataFrame({"a": [1]}), outputs.folder(written), "t")
+    with outputs.staged_output(written, corpus) as staging:
+        assert staging == tmp_path / "outputs.partial"
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious")
-    export.write_figure(Figure(), foreign, "f")
+    export.write_table(pd.DataFrame({"a": [1]}), outputs.folder(foreign), "t")
+    assert not (foreign / outputs.MARKER).exists()
     with pytest.raises(OutputError, match="not a trustreview output folder"):
-        export.prepare_output_dir(foreign, corpus)
+        with outputs.staged_output(foreign, corpus):
+            pass
+
+
+def test_paths_in_tables_are_as_the_user_typed_them(two_runs):
+    base, _ = two_runs
+    issues = (base / "A" / "tables" / "validation_issues.csv").read_text()
+    assert ",references.bib," in issues  # townsleyeconomic has no year: a warning
+    assert str(base) not in issues and "../" not in issues
+
+
+def test_a_second_run_leaves_no_stale_file(two_runs, cli):
+    # the first run wrote an evidence table and a bib file for every domain; a run restricted
+    # to two domains must not leave the others behind, nor list them in its manifest
+    base, _ = two_runs
+    out = base / "restricted"
+    shutil.copytree(base / "A", out)
+    assert (out / "tables" / "evidence_civic.csv").exists()
+    code, _, err = cli("run", "--corpus", base / "corpus", "--bib", base / "references.bib",
+                       "--out", out, *FAST, "-p", "domains", "governance,education")
+    assert code == 0, err
+    assert not (out / "tables" / "evidence_civic.csv").exists()
+    assert not (out / "bib" / "civic.bib").exists()
+    assert sorted(p.name for p in (out / "bib").iterdir()) == ["education.bib",
+                                                                "governance.bib"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["domains"] == ["governance", "education"]
+    from trustreview.export import sha256_file
+    listed = set(manifest["tables"])
+    assert listed == {f"tables/{p.name}" for p in (out / "tables").glob("*.csv")}
+    for name, digest in manifest["tables"].items():
+        assert sha256_file(out / name) == digest
+    assert not (base / "restricted.partial").exists() and not (base / "restricted.old").exists()
+
+
+def test_a_notebook_run_outside_the_cli_removes_the_manifest(two_runs, tmp_path):
+    # a reviewer edits a parameter and re-runs 03 with papermill into a finished folder: the
+    # folder no longer has a manifest that claims hashes its files do not have
+    import papermill
+
+    base, _ = two_runs
+    out = tmp_path / "finished"
+    shutil.copytree(base / "A", out)
+    assert (out / "manifest.json").exists()
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / "03-synthesis.ipynb"), str(tmp_path / "03.ipynb"),
+        parameters={"corpus_dir": str(base / "corpus"), "bib_path": str(base / "references.bib"),
+                    "out_dir": str(out), "min_weight": "high"},
+        kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    assert not (out / "manifest.json").exists()
+    assert "outside `trustreview run`" in (out / "RUN-INCOMPLETE.txt").read_text()
+    high = (out / "tables" / "domain_by_weight.csv").read_text()
+    assert high != (base / "A" / "tables" / "domain_by_weight.csv").read_text()
+
+
+def test_papermill_runs_the_notebooks_from_the_project_root(tmp_path):
+    # plain papermill from the repository root, default corpus paths, lists spelled as on the
+    # command line (-p countries England,US) or in YAML (-y)
+    out = tmp_path / "out"
+
+    def papermill(notebook, *args):
+        done = subprocess.run(
+            [sys.executable, "-m", "papermill", f"notebooks/{notebook}",
+             str(tmp_path / notebook), "-p", "out_dir", str(out), "--no-progress-bar",
+             *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    papermill("01-load-and-validate.ipynb")
+    issues = (out / "tables" / "validation_issues.csv").read_text()
+    assert ",references.bib," in issues and "../" not in issues
+    papermill("02-tag-domains.ipynb", "-p", "cv_repeats", "1")
+    papermill("03-synthesis.ipynb", "-p", "countries", "England,US")
+    import pandas as pd
+    table = pd.read_csv(out / "tables" / "domain_by_country.csv")
+    assert [c for c in table.columns if c not in ("domain", "total")] == ["England", "US"]
+    papermill("03-synthesis.ipynb", "-y", "countries: [Sweden]")
+    table = pd.read_csv(out / "tables" / "domain_by_country.csv")
+    assert [c for c in table.columns if c not in ("domain", "total")] == ["Sweden"]
+
+
+def test_the_synthesis_names_the_missing_predictions_and_the_fix(tiny, tmp_path):
+    from trustreview import outputs
+    from trustreview.errors import OutputError
+    from trustreview.validate import open_corpus
+
+    corpus = open_corpus(*tiny)
+    with pytest.raises(OutputError, match=r"tables/predictions.csv: not found.*02-tag-domains"):
+        outputs.read_predictions(tmp_path / "empty", corpus)
+
+
+def test_a_bad_parameter_is_refused_before_anything_runs(tiny, tmp_path, cli):
+    corpus, bib = tiny
+    out = tmp_path / "o"
+    code, _, err = cli("run", "--corpus", corpus, "--bib", bib, "--out", out,
+                       "-p", "countries", "Englnd")
+    assert code == 1 and "did you mean 'England'" in err and "Sweden" in err
+    code, _, err = cli("run", "--corpus", corpus, "--bib", bib, "--out", out,
+                       "-p", "domains", "civics")
+    assert code == 1 and "did you mean 'civic'" in err
+    assert "running" not in err
+    assert not out.exists() and not (tmp_path / "o.partial").exists()
 
 
 def test_nbval_fails_when_a_committed_output_is_stale(tmp_path):

@@ -15,7 +15,8 @@ its reconciled codes (see conftest.FIXTURE_IDS):
 import pytest
 
 from trustreview import synthesis
-from trustreview.review import open_corpus, tag_studies
+from trustreview.evaluation import tag_studies
+from trustreview.validate import open_corpus
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_human_codes_only_drops_model_tags(tiny):
     kept = [l for l in codes.read_text().splitlines() if not l.startswith("torres2016workload")]
     codes.write_text("\n".join(kept) + "\n")
     corpus = open_corpus(corpus_dir, bib)
-    tagged = tag_studies(corpus, seed=0, threshold=0.01)
+    tagged = tag_studies(corpus, seed=0, tag_threshold=0.01)
     model_rows = tagged.predictions[tagged.predictions["source"] == "model"]
     assert set(model_rows["study_id"]) == {"torres2016workload"}
     assert model_rows["tagged"].sum() > 0

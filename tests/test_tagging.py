@@ -27,7 +27,7 @@ Y = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1]])
 
 
 def test_estimator_contract():
-    model = DomainTagger(SMALL, random_state=3)
+    model = DomainTagger(codebook=SMALL, random_state=3)
     assert model.get_params()["random_state"] == 3
     assert not any(k.endswith("_") for k in vars(model))  # __init__ only stores parameters
     assert model.fit(TEXTS, Y) is model
@@ -36,15 +36,15 @@ def test_estimator_contract():
 
 
 def test_codebook_only_tagger_works_from_zero_codes():
-    model = DomainTagger(SMALL).fit([], None)
+    model = DomainTagger(codebook=SMALL).fit([], None)
     proba = model.predict_proba(["The budget and funding of the trust",
                                  "Teachers and staff turnover"])
     assert proba[0, 0] > proba[0, 1] and proba[1, 1] > proba[1, 0]
 
 
 def test_learns_from_codes_and_is_deterministic():
-    a = DomainTagger(SMALL, random_state=0).fit(TEXTS, Y)
-    b = DomainTagger(SMALL, random_state=0).fit(TEXTS, Y)
+    a = DomainTagger(codebook=SMALL, random_state=0).fit(TEXTS, Y)
+    b = DomainTagger(codebook=SMALL, random_state=0).fit(TEXTS, Y)
     new = ["Reserves and procurement in chains", "Recruitment of teachers"]
     assert np.array_equal(a.predict_proba(new), b.predict_proba(new))
     assert a.predict(new).tolist() == [[1, 0], [0, 1]]
@@ -111,7 +111,7 @@ def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
     import trustreview.tagging as tagging
 
     # three positives per domain: enough for three inner folds, too few for five
-    estimated = DomainTagger(SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y).thresholds_
+    estimated = DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y).thresholds_
     assert estimated[0] != estimated[1]  # each domain its own
     calls = []
 
@@ -120,12 +120,12 @@ def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
         return calls[-1][1]
 
     monkeypatch.setattr(tagging, "best_threshold", recording)
-    model = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, Y)
+    model = DomainTagger(codebook=SMALL, cv_folds=5, random_state=0).fit(TEXTS, Y)
     pooled = [value for size, value in calls if size == Y.size]  # every domain's scores
     assert len(pooled) == 1
     assert model.thresholds_.tolist() == [pooled[0], pooled[0]]
     # with no positive study at all there is nothing to estimate from
-    none = DomainTagger(SMALL, cv_folds=5, random_state=0).fit(TEXTS, np.zeros_like(Y))
+    none = DomainTagger(codebook=SMALL, cv_folds=5, random_state=0).fit(TEXTS, np.zeros_like(Y))
     assert none.thresholds_.tolist() == [0.5, 0.5]
 
 
@@ -147,8 +147,8 @@ def test_a_codebook_only_tagger_tags_every_study_unless_told_not_to():
     codebook = read_codebook(REPO / "corpus" / "codebook.yml")
     texts = ["An account of the weather in the north",
              "Budget and funding cuts: costs, reserves and deficits of academy trusts"]
-    strict = DomainTagger(codebook, min_domains=0).fit([], None)
-    lenient = DomainTagger(codebook).fit([], None)
+    strict = DomainTagger(codebook=codebook, min_domains=0).fit([], None)
+    lenient = DomainTagger(codebook=codebook).fit([], None)
     assert strict.predict(texts)[0].sum() == 0  # no domain's threshold is reached
     assert lenient.predict(texts)[0].sum() == 1  # its best domain is added
     assert strict.predict(texts)[1].tolist() == [0, 0, 0, 0, 0, 1, 0]  # finance
@@ -157,7 +157,7 @@ def test_a_codebook_only_tagger_tags_every_study_unless_told_not_to():
 
 def test_code_next_ranks_by_closeness_to_each_domains_threshold():
     from trustreview.evaluation import code_next
-    from trustreview.review import TaggedStudies
+    from trustreview.evaluation import TaggedStudies
 
     predictions = pd.DataFrame({
         "study_id": ["a", "b", "c"], "domain": ["money"] * 3,
@@ -174,14 +174,15 @@ def test_code_next_ranks_by_closeness_to_each_domains_threshold():
 
 def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
     from trustreview.evaluation import check_these, code_next
-    from trustreview.review import open_corpus, tag_studies
+    from trustreview.evaluation import tag_studies
+    from trustreview.validate import open_corpus
 
     corpus_dir, bib = make_corpus(tmp_path)
     uncoded = {"baxter2021governing", "ofsted2019mats", "torres2016workload"}
     codes = corpus_dir / "codes.csv"
     lines = codes.read_text().splitlines()
     codes.write_text("\n".join(l for l in lines if l.split(",")[0] not in uncoded) + "\n")
-    tagged = tag_studies(open_corpus(corpus_dir, bib), folds=3)
+    tagged = tag_studies(open_corpus(corpus_dir, bib), cv_folds=3)
     assert set(tagged.uncoded_ids) == uncoded
     model_rows = tagged.predictions.query("source == 'model'")
     assert set(model_rows["study_id"]) == uncoded
@@ -198,7 +199,7 @@ def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundle
     from trustreview.evaluation import compare_coders, cross_validate_tagger, model_vs_coders
 
     corpus = bundled
-    scores = cross_validate_tagger(corpus, folds=5, repeats=2, seed=0).set_index("domain")
+    scores = cross_validate_tagger(corpus, cv_folds=5, cv_repeats=2, seed=0).set_index("domain")
     domains = corpus.codebook.domain_ids
     assert list(scores.index) == [*domains, "macro", "micro"]
     n = 80  # coded, included studies
@@ -206,9 +207,9 @@ def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundle
     everything = (2 * support / (support + n)).mean()  # F1 of tagging every study
     assert scores.loc["macro", "f1"] > everything + 0.2
     assert (scores["f1_sd"] >= 0).all() and scores["f1_sd"].max() < 0.2
-    again = cross_validate_tagger(corpus, folds=5, repeats=2, seed=0).set_index("domain")
+    again = cross_validate_tagger(corpus, cv_folds=5, cv_repeats=2, seed=0).set_index("domain")
     pd.testing.assert_frame_equal(scores, again)
-    one = cross_validate_tagger(corpus, folds=5, repeats=1, seed=0)
+    one = cross_validate_tagger(corpus, cv_folds=5, cv_repeats=1, seed=0)
     assert (one["f1_sd"] == 0).all()
     table = model_vs_coders(scores.reset_index(), compare_coders(corpus))
     assert {"model_f1", "model_f1_sd", "coder_A_f1", "coder_B_kappa"} <= set(table.columns)
@@ -230,14 +231,72 @@ def test_platt_fit_maps_scores_to_the_chance_of_a_code():
 def test_probabilities_match_how_often_domains_are_coded(bundled, bundled_codes):
     # out of fold, the mean probability of each domain is close to its share of coded
     # studies: a probability, not just a score (the raw scores overshot by up to 0.06)
-    from trustreview.review import out_of_fold
+    from trustreview.evaluation import make_tagger, out_of_fold
     from trustreview.tagging import study_texts
 
     corpus = bundled
     included = corpus.included.set_index("study_id").loc[list(bundled_codes.index)]
     Y = bundled_codes.to_numpy()
-    proba, _ = out_of_fold({"codebook": corpus.codebook}, study_texts(included.reset_index()),
-                           Y, 5, 0)
+    proba = out_of_fold(make_tagger(corpus.codebook), study_texts(included.reset_index()),
+                        Y, 5, 0, method="predict_proba")
     assert np.abs(proba.mean(axis=0) - Y.mean(axis=0)).max() < 0.04
-    codebook_only = DomainTagger(corpus.codebook).fit([], None)
+    codebook_only = DomainTagger(codebook=corpus.codebook).fit([], None)
     assert np.isnan(codebook_only.calibration_).all()
+
+
+def test_the_exact_ridge_solution_matches_scikit_learns_ridge_classifier(monkeypatch):
+    # small corpora are solved exactly from the Gram matrix; large ones by RidgeClassifier:
+    # both must give the same model
+    import trustreview.tagging as tagging
+
+    dual = DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y)
+    monkeypatch.setattr(tagging, "DUAL_MAX_ROWS", 0)
+    primal = DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y)
+    assert np.abs(dual.coef_ - primal.coef_).max() < 1e-3
+    assert np.abs(dual.intercept_ - primal.intercept_).max() < 1e-3
+    new = ["the trust board and its governance", "teacher pay and money"]
+    assert np.abs(dual.predict_proba(new) - primal.predict_proba(new)).max() < 1e-3
+
+
+def test_a_fixed_tag_threshold_is_the_models_own(bundled):
+    # predict(), the predictions table and the cross-validated evaluation all use it
+    from trustreview.evaluation import coded_texts, cross_validate_tagger, make_tagger, \
+        tag_studies
+
+    coded, texts = coded_texts(bundled)
+    model = make_tagger(bundled.codebook, tag_threshold=0.9, min_domains=0).fit(
+        texts[:40], coded.to_numpy()[:40])
+    assert model.thresholds_.tolist() == [0.9] * len(bundled.codebook.domains)
+    proba = model.predict_proba(texts[40:])
+    assert (model.predict(texts[40:]) == (proba >= 0.9)).all()
+    tagged = tag_studies(bundled, tag_threshold=0.9)
+    assert set(tagged.thresholds.values()) == {0.9}
+    strict = cross_validate_tagger(bundled, cv_repeats=1, tag_threshold=0.99, min_domains=0)
+    default = cross_validate_tagger(bundled, cv_repeats=1)
+    micro = {"strict": strict.set_index("domain").loc["micro"],
+             "default": default.set_index("domain").loc["micro"]}
+    assert micro["strict"]["recall"] < micro["default"]["recall"]
+
+
+def test_text_features_pass_scikit_learns_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from trustreview.features import TextFeatures
+
+    for estimator in (TextFeatures(), TextFeatures(signal_terms=(("board", "trust board"),
+                                                                 ("teacher pay",)))):
+        failed = check_estimator(estimator, on_fail=None)
+        problems = [row for row in failed if row["status"] == "failed"]
+        assert problems == [], problems
+        assert sum(row["status"] == "passed" for row in failed) > 40
+
+
+def test_texts_are_tokenised_once_for_every_fold():
+    from trustreview.features import _tokens
+
+    _tokens.cache_clear()
+    DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y)
+    first = _tokens.cache_info()
+    DomainTagger(codebook=SMALL, cv_folds=3, random_state=1).fit(TEXTS, Y)
+    second = _tokens.cache_info()
+    assert second.misses == first.misses  # the second fit split no text again

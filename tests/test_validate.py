@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURE_IDS, make_corpus
-from trustreview.review import open_corpus
+from trustreview.validate import open_corpus
 
 
 def rewrite(path, old, new, count=1):

@@ -117,3 +117,23 @@ def kappa_table(agreement: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
         return pd.DataFrame(index=pd.Index(domains, name="domain"))
     table = agreement.pivot(index="domain", columns="pair", values="kappa")
     return table.reindex(domains)
+
+
+def reference_coder(codes: pd.DataFrame) -> str | None:
+    """The coder whose codes are the truth: ``reconciled``, or the only coder there is."""
+    coders = sorted(set(codes["coder"]))
+    if RECONCILED in coders:
+        return RECONCILED
+    return coders[0] if len(coders) == 1 else None
+
+
+def coded_matrix(corpus) -> pd.DataFrame:
+    """0/1 matrix of the reference coder's codes for the included studies it coded (a
+    :class:`~trustreview.validate.ValidatedCorpus`)."""
+    coder = reference_coder(corpus.codes)
+    domains = corpus.codebook.domain_ids
+    if coder is None:
+        return pd.DataFrame(columns=domains, dtype="int64").rename_axis("study_id")
+    included = set(corpus.included["study_id"])
+    matrix = code_matrix(corpus.codes, coder, domains)
+    return matrix[matrix.index.isin(included)]

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from trustreview import __version__
-from trustreview.errors import ParameterError, TrustreviewError
+from trustreview.errors import ParameterError, RunError, TrustreviewError
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -26,17 +26,22 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--corpus", default="corpus", metavar="DIR",
                        help="corpus folder (default: corpus)")
         p.add_argument("--bib", default="references.bib", metavar="FILE",
-                       help="BibTeX file (default: references.bib)")
+                       help="reference file (default: references.bib)")
+
+    def param_args(p):
+        p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                       metavar=("NAME", "VALUE"), help="set a parameter (repeatable); lists "
+                       "comma-separated: -p countries England,US")
+        p.add_argument("--params", metavar="FILE.yaml", help="parameters from a YAML file")
 
     run = sub.add_parser("run", help="validate, then execute every notebook with papermill")
     corpus_args(run)
     run.add_argument("--out", default="outputs", metavar="DIR",
                      help="output folder (default: outputs)")
-    run.add_argument("--notebooks", default="notebooks", metavar="DIR",
-                     help="folder of the stage notebooks (default: notebooks)")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="set a notebook parameter (repeatable)")
-    run.add_argument("--params", metavar="FILE.yaml", help="parameters from a YAML file")
+    run.add_argument("--notebooks", default=None, metavar="DIR",
+                     help="folder of the stage notebooks (default: the ones installed with "
+                          "trustreview)")
+    param_args(run)
 
     validate = sub.add_parser("validate", help="check the corpus and report every problem")
     corpus_args(validate)
@@ -44,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     tag = sub.add_parser("tag", help="tag included studies with the codebook's domains")
     corpus_args(tag)
     tag.add_argument("--out", required=True, metavar="FILE.csv", help="predictions file")
-    tag.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tag.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
+    param_args(tag)
     return parser
 
 
@@ -77,8 +83,28 @@ def _report_issues(corpus) -> None:
           file=sys.stderr)
 
 
+def _params(args, notebooks=None):
+    """The run's :class:`Params` from ``--params`` and ``-p`` (``-p`` wins); with
+    ``notebooks``, every name given must be declared by one of them."""
+    from trustreview.params import PATH_DEFAULTS, Params
+
+    given = _read_params_file(args.params) if args.params else {}
+    given.update({name: value for name, value in args.parameter})
+    for reserved in PATH_DEFAULTS:
+        if reserved in given:
+            raise ParameterError(f"parameter {reserved!r} is set by --corpus, --bib and "
+                                 "--out; use those options instead")
+    if getattr(args, "seed", None) is not None:
+        given["seed"] = args.seed
+    params = Params.from_values(given)
+    if notebooks is not None:
+        from trustreview.runner import check_declared
+        check_declared(notebooks, given)
+    return params
+
+
 def _validate(args) -> int:
-    from trustreview.review import open_corpus, screening_summary
+    from trustreview.validate import open_corpus, screening_summary
 
     corpus = open_corpus(args.corpus, args.bib)
     _report_issues(corpus)
@@ -87,11 +113,14 @@ def _validate(args) -> int:
 
 
 def _tag(args) -> int:
+    from trustreview.evaluation import tag_studies
     from trustreview.export import atomic_write, table_csv
-    from trustreview.review import open_corpus, require_valid, tag_studies
+    from trustreview.validate import open_corpus, require_valid
 
+    params = _params(args)
     corpus = require_valid(open_corpus(args.corpus, args.bib))
-    predictions = tag_studies(corpus, seed=args.seed).predictions
+    params.check(corpus.codebook)
+    predictions = tag_studies(corpus, **params.tagging()).predictions
     columns = ["study_id", "domain", "probability", "tagged", "source"]
     atomic_write(args.out, table_csv(predictions[columns]))
     print(f"trustreview: wrote {len(predictions)} rows to {args.out}", file=sys.stderr)
@@ -99,20 +128,13 @@ def _tag(args) -> int:
 
 
 def _run(args) -> int:
-    from trustreview.export import build_manifest, prepare_output_dir, write_manifest
+    from trustreview import outputs
     from trustreview.load import find_table
-    from trustreview.params import DEFAULTS, resolve_params
-    from trustreview.review import open_corpus, require_valid
     from trustreview.runner import execute_notebooks, list_notebooks, stderr_progress
+    from trustreview.validate import open_corpus, require_valid
 
-    given = _read_params_file(args.params) if args.params else {}
-    given.update({name: value for name, value in args.parameter})
-    for reserved in ("corpus_dir", "bib_path", "out_dir"):
-        if reserved in given:
-            raise ParameterError(f"parameter {reserved!r} is set by --corpus, --bib and "
-                                 "--out; use those options instead")
-    params = resolve_params(given)
     notebooks = list_notebooks(args.notebooks)
+    params = _params(args, notebooks)
     started = time.perf_counter()
     stderr_progress(f"validating {args.corpus} and {args.bib}")
     corpus = open_corpus(args.corpus, args.bib)
@@ -120,20 +142,27 @@ def _run(args) -> int:
         stderr_progress(f"{len(corpus.warnings)} warning(s); see "
                         "tables/validation_issues.csv")
     require_valid(corpus)
-    out = prepare_output_dir(args.out, args.corpus)
-    kernel_dir = notebooks[0].parent.resolve()
-    paths = {"corpus_dir": os.path.relpath(Path(args.corpus).resolve(), kernel_dir),
-             "bib_path": os.path.relpath(Path(args.bib).resolve(), kernel_dir),
-             "out_dir": os.path.relpath(out.resolve(), kernel_dir)}
-    execute_notebooks(notebooks, out / "notebooks", {**paths, **params},
-                      progress=stderr_progress)
-    inputs = {"studies": find_table(Path(args.corpus), "studies"),
-              "codes": find_table(Path(args.corpus), "codes"),
-              "codebook": Path(args.corpus) / "codebook.yml", "bib": Path(args.bib)}
-    effective = {k: v for k, v in {**DEFAULTS, **params}.items() if k not in paths}
-    manifest = build_manifest(out, {k: v for k, v in inputs.items() if v is not None},
-                              effective, notebooks)
-    write_manifest(out, manifest)
+    params.check(corpus.codebook)
+    injected = {"corpus_dir": str(args.corpus), "bib_path": str(args.bib),
+                "out_dir": str(args.out), **params.as_dict()}
+    with outputs.staged_output(args.out, args.corpus) as staging:
+        try:
+            execute_notebooks(notebooks, staging / "notebooks", injected, cwd=os.getcwd(),
+                              progress=stderr_progress)
+        except KeyboardInterrupt:
+            print(f"trustreview: interrupted; {args.out} is as it was before this run "
+                  f"(partial outputs: {staging})", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except TrustreviewError as error:
+            raise RunError(f"{error}\n{args.out} is as it was before this run; the partial "
+                              f"outputs are in {staging}") from None
+        corpus_dir = Path(args.corpus)
+        inputs = {"studies": find_table(corpus_dir, "studies"),
+                  "codes": find_table(corpus_dir, "codes"),
+                  "codebook": corpus_dir / "codebook.yml", "bib": Path(args.bib)}
+        outputs.write_manifest(staging, {k: v for k, v in inputs.items() if v is not None},
+                               params.as_dict(), notebooks)
+    outputs.publish(staging, args.out)
     stderr_progress(f"done in {time.perf_counter() - started:.1f} s; outputs in {args.out}")
     return EXIT_OK
 
@@ -149,6 +178,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trustreview: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("trustreview: interrupted; outputs of this run are incomplete (no "
-              "manifest.json)", file=sys.stderr)
+        print("trustreview: interrupted; no output folder was changed", file=sys.stderr)
         return EXIT_INTERRUPTED

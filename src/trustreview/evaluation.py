@@ -1,50 +1,90 @@
-"""How far the tagger agrees with the human coders: repeated cross-validation, a learning
-curve, the coders' own agreement beside it, and the lists a reviewer acts on."""
+"""Tagging the corpus and measuring the tagger against the human coders: out-of-fold
+predictions (scikit-learn's ``cross_val_predict`` over stratified multi-label folds), repeated
+cross-validation, a learning curve, the coders' own agreement beside it, and the lists a
+reviewer acts on.
+
+Every function takes the tagging settings by the names :class:`~trustreview.params.Params`
+uses: ``seed``, ``cv_folds``, ``cv_repeats``, ``tag_threshold``, ``min_domains``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import cross_val_predict
 
-from trustreview.agreement import code_matrix, compare_matrices
-from trustreview.review import TaggedStudies, coded_matrix, out_of_fold, reference_coder
-from trustreview.tagging import study_texts
+from trustreview.agreement import code_matrix, coded_matrix, compare_matrices, reference_coder
+from trustreview.codebook import Codebook
+from trustreview.folds import MultilabelStratifiedKFold
+from trustreview.tagging import DomainTagger, assign_tags, study_texts
 from trustreview.validate import ValidatedCorpus
 
 METRICS = ["precision", "recall", "f1", "kappa"]
+PREDICTION_COLUMNS = ["study_id", "domain", "probability", "tagged", "source",
+                      "oof_probability", "terms"]
 
 
-def _coded_texts(corpus: ValidatedCorpus) -> tuple[pd.DataFrame, np.ndarray]:
+def make_tagger(codebook: Codebook, seed: int = 0, cv_folds: int = 5,
+                tag_threshold: float | None = None, min_domains: int = 1) -> DomainTagger:
+    """The tagger a run uses: ``tag_threshold`` None means per-domain thresholds chosen by
+    cross-validation, a number is every domain's threshold."""
+    return DomainTagger(codebook=codebook, random_state=seed, cv_folds=cv_folds,
+                        threshold="cv" if tag_threshold is None else float(tag_threshold),
+                        min_domains=min_domains)
+
+
+def out_of_fold(tagger: DomainTagger, texts: list[str], Y: np.ndarray, cv_folds: int,
+                seed: int, method: str = "predict") -> np.ndarray:
+    """Each coded study's ``predict`` (0/1 tags) or ``predict_proba`` from a copy of
+    ``tagger`` that did not see it. Folds are stratified on every domain. With fewer than two
+    studies: tags 0, probabilities NaN."""
+    folds = min(cv_folds, len(texts))
+    if folds < 2:
+        return np.zeros(Y.shape, dtype=int) if method == "predict" else np.full(Y.shape, np.nan)
+    splitter = MultilabelStratifiedKFold(folds, random_state=seed)
+    return cross_val_predict(tagger.set_params(random_state=seed), list(texts), Y,
+                             cv=splitter, method=method)
+
+
+def coded_texts(corpus: ValidatedCorpus) -> tuple[pd.DataFrame, list[str]]:
+    """The reference codes (studies x domains) and the texts of those studies."""
     coded = coded_matrix(corpus)
     included = corpus.included.set_index("study_id")
-    texts = np.array(study_texts(included.loc[list(coded.index)].reset_index()), dtype=object)
-    return coded, texts
+    return coded, study_texts(included.loc[list(coded.index)].reset_index())
 
 
-def _oof_predictions(corpus, texts, Y, folds, seed, train_size=None, **tagger_params):
-    params = {"codebook": corpus.codebook, "cv_folds": folds, **tagger_params}
-    return out_of_fold(params, list(texts), Y, folds, seed, train_size)[1]
+def evaluation_gap(corpus: ValidatedCorpus, cv_folds: int) -> str | None:
+    """Why the tagger cannot be cross-validated yet (one sentence), or None if it can."""
+    n = len(coded_matrix(corpus))
+    if n < cv_folds:
+        return (f"There is no cross-validated evaluation yet: {n} included "
+                f"stud{'y has' if n == 1 else 'ies have'} reference codes and "
+                f"{cv_folds}-fold cross-validation needs at least {cv_folds}; the tags below "
+                "come from the codebook" + (" and those codes." if n else " alone."))
+    return None
 
 
-def cross_validate_tagger(corpus: ValidatedCorpus, folds: int = 5, repeats: int = 3,
-                          seed: int = 0, **tagger_params) -> pd.DataFrame:
+def cross_validate_tagger(corpus: ValidatedCorpus, cv_folds: int = 5, cv_repeats: int = 3,
+                          seed: int = 0, tag_threshold: float | None = None,
+                          min_domains: int = 1) -> pd.DataFrame:
     """Repeated stratified k-fold cross-validation against the reference codes.
 
-    Folds are stratified on every domain at once (iterative stratification), so each test
-    fold holds its share of a rare domain's studies. Each repeat predicts every coded study
-    once from a model that did not see it (thresholds chosen inside the training folds);
-    metrics are computed per repeat and averaged.
-    Columns: domain, support, precision, recall, f1, kappa, f1_sd (the standard deviation of
-    F1 between repeats); rows: domains, macro, micro.
+    Each repeat predicts every coded study once from a model that did not see it (the same
+    tagger a run uses, thresholds chosen inside the training folds); metrics are computed
+    per repeat and averaged. Columns: domain, support, precision, recall, f1, kappa, f1_sd
+    (the standard deviation of F1 between repeats); rows: domains, macro, micro.
     """
-    coded, texts = _coded_texts(corpus)
+    coded, texts = coded_texts(corpus)
     Y = coded.to_numpy()
-    if len(Y) < folds:
-        raise ValueError(f"cross-validation needs at least {folds} coded studies; "
-                         f"there are {len(Y)}")
+    if len(Y) < cv_folds:
+        raise ValueError(evaluation_gap(corpus, cv_folds))
     results = []
-    for repeat in range(repeats):
-        pred = _oof_predictions(corpus, texts, Y, folds, seed + repeat, **tagger_params)
+    for repeat in range(cv_repeats):
+        tagger = make_tagger(corpus.codebook, seed + repeat, cv_folds, tag_threshold,
+                             min_domains)
+        pred = out_of_fold(tagger, texts, Y, cv_folds, seed + repeat)
         frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
         results.append(compare_matrices(frame, coded).set_index("domain"))
     mean = sum(r[METRICS] for r in results) / len(results)
@@ -82,20 +122,37 @@ def model_vs_coders(model_scores: pd.DataFrame, coder_scores: pd.DataFrame) -> p
     return table
 
 
-def learning_curve(corpus: ValidatedCorpus, sizes: list[int], folds: int = 5,
-                   repeats: int = 3, seed: int = 0, **tagger_params) -> pd.DataFrame:
+def learning_curve_sizes(n_coded: int, cv_folds: int) -> list[int]:
+    """Training-set sizes for the learning curve: 0 (codebook only), 5, 10, 20, 40 where
+    smaller than a training fold, and a full training fold."""
+    train_max = n_coded - n_coded // cv_folds
+    return sorted({0, *[s for s in (5, 10, 20, 40) if s < train_max], train_max})
+
+
+def learning_curve(corpus: ValidatedCorpus, sizes: list[int], cv_folds: int = 5,
+                   cv_repeats: int = 3, seed: int = 0, tag_threshold: float | None = None,
+                   min_domains: int = 1) -> pd.DataFrame:
     """Macro- and micro-F1 on held-out studies against the number of coded training studies.
 
-    Size 0 is the codebook-only tagger. Columns: n_coded, macro_f1, micro_f1.
+    The folds are those of :func:`cross_validate_tagger`; each training fold is subsampled
+    (seeded) to the size. Size 0 is the codebook-only tagger. Columns: n_coded, macro_f1,
+    micro_f1.
     """
-    coded, texts = _coded_texts(corpus)
+    coded, texts = coded_texts(corpus)
     Y = coded.to_numpy()
+    texts_arr = np.array(texts, dtype=object)
     rows = []
     for size in sizes:
         macro, micro = [], []
-        for repeat in range(repeats):
-            pred = _oof_predictions(corpus, texts, Y, folds, seed + repeat, train_size=size,
-                                    **tagger_params)
+        for repeat in range(cv_repeats):
+            rng = np.random.default_rng(seed + repeat)
+            pred = np.zeros(Y.shape, dtype=int)
+            splitter = MultilabelStratifiedKFold(cv_folds, random_state=seed + repeat)
+            for train, test in splitter.split(texts_arr, Y):
+                train = np.sort(rng.choice(train, size=min(size, len(train)), replace=False))
+                model = make_tagger(corpus.codebook, seed + repeat, cv_folds, tag_threshold,
+                                    min_domains).fit(list(texts_arr[train]), Y[train])
+                pred[test] = model.predict(list(texts_arr[test]))
             frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
             scores = compare_matrices(frame, coded).set_index("domain")["f1"]
             macro.append(scores["macro"])
@@ -103,6 +160,74 @@ def learning_curve(corpus: ValidatedCorpus, sizes: list[int], folds: int = 5,
         rows.append({"n_coded": size, "macro_f1": float(np.mean(macro)),
                      "micro_f1": float(np.mean(micro))})
     return pd.DataFrame(rows)
+
+
+@dataclass
+class TaggedStudies:
+    """Tags of every included study: human codes where they exist, the model's elsewhere."""
+
+    predictions: pd.DataFrame  # PREDICTION_COLUMNS, one row per study and domain
+    model: DomainTagger
+    coded_ids: list[str]
+    uncoded_ids: list[str]
+    thresholds: dict[str, float]  # the threshold each domain's model tags were cut at
+
+
+def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
+                tag_threshold: float | None = None, min_domains: int = 1) -> TaggedStudies:
+    """Train on the reference codes; tag every included study and domain.
+
+    Coded studies keep their human codes (with the model's out-of-fold probability beside
+    them); the others get the model's :meth:`~DomainTagger.predict`, so predictions,
+    evaluation and the model agree.
+    """
+    codebook: Codebook = corpus.codebook
+    domains = codebook.domain_ids
+    included = corpus.included.sort_values("study_id", ignore_index=True)
+    coded = coded_matrix(corpus)
+    coded_ids = [sid for sid in included["study_id"] if sid in coded.index]
+    uncoded_ids = [sid for sid in included["study_id"] if sid not in coded.index]
+    texts = dict(zip(included["study_id"], study_texts(included)))
+    Y = coded.loc[coded_ids, domains].to_numpy() if coded_ids else \
+        np.zeros((0, len(domains)), dtype=int)
+    coded_list = [texts[s] for s in coded_ids]
+    model = make_tagger(codebook, seed, cv_folds, tag_threshold, min_domains)
+    oof = out_of_fold(make_tagger(codebook, seed, cv_folds, tag_threshold, min_domains),
+                      coded_list, Y, cv_folds, seed, method="predict_proba")
+    model.fit(coded_list, Y)
+    frames = []
+    if coded_ids:
+        frames.append(pd.DataFrame({
+            "study_id": np.repeat(coded_ids, len(domains)),
+            "domain": np.tile(domains, len(coded_ids)),
+            "probability": Y.ravel().astype(float),
+            "tagged": Y.ravel().astype(int),
+            "source": "human",
+            "oof_probability": oof.ravel(),
+            "terms": "",
+        }))
+    if uncoded_ids:
+        features = model.transform([texts[s] for s in uncoded_ids])
+        proba = model.predict_proba_features(features)
+        tagged = assign_tags(proba, model.thresholds_, model.min_domains)
+        explained = model.explain_features(features, tagged.astype(bool))
+        frames.append(pd.DataFrame({
+            "study_id": np.repeat(uncoded_ids, len(domains)),
+            "domain": np.tile(domains, len(uncoded_ids)),
+            "probability": proba.ravel(),
+            "tagged": tagged.ravel(),
+            "source": "model",
+            "oof_probability": np.nan,
+            "terms": ["; ".join(cell) for row in explained for cell in row],
+        }))
+    predictions = pd.concat(frames, ignore_index=True) if frames else \
+        pd.DataFrame(columns=PREDICTION_COLUMNS)
+    order = {d: i for i, d in enumerate(domains)}
+    predictions = predictions.sort_values(["study_id", "domain"], key=lambda s: s.map(order)
+                                          if s.name == "domain" else s, kind="stable",
+                                          ignore_index=True)
+    return TaggedStudies(predictions[PREDICTION_COLUMNS], model, coded_ids, uncoded_ids,
+                         dict(zip(domains, map(float, model.thresholds_))))
 
 
 def check_these(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Write outputs: tables (CSV, Markdown), the output folder's safety checks and the manifest.
+"""Write output files: tables (CSV, Markdown, xlsx), figures, text and the manifest.
 
 Every file is written to a temporary name and renamed when complete, so a file in the output
 folder is either the previous complete version or the new complete version.
@@ -61,21 +61,9 @@ def table_csv(frame: pd.DataFrame) -> bytes:
         .encode("utf-8")
 
 
-def claim_output_dir(out_dir: str | os.PathLike) -> Path:
-    """Create ``out_dir`` if needed and, if it is new or empty, mark it as a trustreview output
-    folder, so that a later ``trustreview run --out`` may write there too (a notebook run in
-    JupyterLab or by nbval writes without the CLI). A folder with other content is written
-    into but not marked."""
-    out = Path(out_dir)
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / MARKER, MARKER_TEXT)
-    return out
-
-
 def write_table(frame: pd.DataFrame, out_dir: str | os.PathLike, name: str) -> Path:
     """Write ``OUT/tables/<name>.csv``; returns the path."""
-    path = claim_output_dir(out_dir) / "tables" / f"{name}.csv"
+    path = Path(out_dir) / "tables" / f"{name}.csv"
     atomic_write(path, table_csv(frame))
     return path
 
@@ -86,37 +74,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def prepare_output_dir(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike) -> Path:
-    """Check that ``out_dir`` may be written, mark it as a trustreview output folder and as
-    incomplete (the marker is removed when the manifest is written).
-
-    Refuses the corpus folder (or a folder inside it, or one that contains it) and a
-    non-empty folder that is not a previous output folder.
-    """
-    out = Path(out_dir)
-    corpus = Path(corpus_dir).resolve()
-    resolved = out.resolve()
-    if resolved == corpus or corpus in resolved.parents or resolved in corpus.parents:
-        raise OutputError(f"{out}: the output folder overlaps the corpus folder {corpus_dir}; "
-                          "choose another --out (outputs are regenerated, inputs are not)")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise OutputError(f"{out}: is not empty and is not a trustreview output folder; "
-                          "choose an empty or new folder for --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"{out}: cannot be created ({error.strerror}); choose another "
-                          "--out") from None
-    atomic_write(out / MARKER, MARKER_TEXT)
-    (out / "manifest.json").unlink(missing_ok=True)
-    atomic_write(out / INCOMPLETE, b"A run started here and has not finished: the files in "
-                                   b"this folder may be partial. A complete run writes "
-                                   b"manifest.json and removes this file.\n")
-    return out
 
 
 def package_versions() -> dict[str, str]:
@@ -176,7 +133,7 @@ def write_figure(figure, out_dir: str | os.PathLike, name: str,
     """Write ``OUT/figures/<name>.<fmt>`` for each format; returns the paths."""
     paths = []
     for fmt in formats:
-        path = claim_output_dir(out_dir) / "figures" / f"{name}.{fmt}"
+        path = Path(out_dir) / "figures" / f"{name}.{fmt}"
         atomic_write(path, figure_bytes(figure, fmt))
         paths.append(path)
     return paths
@@ -201,7 +158,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 def write_markdown(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> Path:
     """Write ``OUT/markdown/<name>.md`` for each table; returns the folder."""
-    folder = claim_output_dir(out_dir) / "markdown"
+    folder = Path(out_dir) / "markdown"
     for name, frame in tables.items():
         atomic_write(folder / f"{name}.md", f"# {name}\n\n{markdown_table(frame)}".encode())
     return folder
@@ -285,7 +242,7 @@ def _excel_value(value):
 
 def write_workbook(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike,
                    name: str = "synthesis") -> Path:
-    path = claim_output_dir(out_dir) / f"{name}.xlsx"
+    path = Path(out_dir) / f"{name}.xlsx"
     atomic_write(path, workbook_bytes(tables))
     return path
 

@@ -1,119 +1,158 @@
-"""The run parameters: one list that the notebooks' parameters cells, the CLI and the defaults
-share (a test checks every notebook's parameters cell against it).
+"""The run's settings: one typed, frozen :class:`Params` whose field names are the names used
+everywhere: the notebooks' ``parameters`` cells, ``trustreview run -p NAME VALUE``, papermill
+``-p``/``-y``, the library's keyword arguments and the manifest.
 
-Paths are relative to the notebooks' folder, where the kernel runs.
+Values arrive as text from the command line and papermill ``-p`` (``-p countries
+England,US``), or typed from YAML (``countries: [England, US]``); :meth:`Params.from_values`
+accepts both spellings and refuses an unknown name or a value of the wrong type at once.
+:meth:`Params.check` checks the values that depend on the corpus (countries and domains
+against the codebook), before any stage runs.
+
+The paths (``corpus_dir``, ``bib_path``, ``out_dir``) are not settings of the analysis: they
+are the notebooks' other parameters, see :data:`PATH_DEFAULTS`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import difflib
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
 
 from trustreview.errors import ParameterError
 
+WEIGHT_LEVELS = ("low", "medium", "high")
+# The notebooks' path parameters and their defaults, relative to the notebooks' folder.
+PATH_DEFAULTS = {"corpus_dir": "../corpus", "bib_path": "../references.bib",
+                 "out_dir": "../outputs"}
+PATH_HELP = {"corpus_dir": "folder with studies.csv, codes.csv, codebook.yml",
+             "bib_path": "the reference file (BibTeX), one entry per study",
+             "out_dir": "where tables, figures and exports are written"}
+
 
 @dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str  # "str", "int", "float", "bool", "list", "float?" (a float or None)
-    default: Any
-    help: str
+class Params:
+    """Every setting of a run. Build it with :meth:`from_values` to parse and check values."""
+
+    seed: int = 0
+    cv_folds: int = 5
+    cv_repeats: int = 3
+    tag_threshold: float | None = None
+    min_domains: int = 1
+    human_codes_only: bool = False
+    countries: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    min_weight: str = "low"
+
+    HELP = {
+        "seed": "seed of every cross-validation split and model",
+        "cv_folds": "folds of the tagger's cross-validation (at least 2)",
+        "cv_repeats": "repeats of the tagger's cross-validation (at least 1)",
+        "tag_threshold": "probability above which the model tags a domain; none: per-domain "
+                         "thresholds chosen by cross-validation",
+        "min_domains": "every included study gets at least this many domains from the model; "
+                       "0 lets the model tag a study with none",
+        "human_codes_only": "synthesise from reconciled human codes only, ignoring model tags",
+        "countries": "restrict the synthesis to these countries (empty: all)",
+        "domains": "restrict the synthesis to these domains (empty: all)",
+        "min_weight": "lowest weight of evidence included (low, medium, high)",
+    }
+
+    def __post_init__(self) -> None:
+        for name in ("cv_folds", "cv_repeats", "min_domains"):
+            least = {"cv_folds": 2, "cv_repeats": 1, "min_domains": 0}[name]
+            if getattr(self, name) < least:
+                raise ParameterError(f"parameter {name!r}: {getattr(self, name)} is too small; "
+                                     f"use {least} or more")
+        if self.tag_threshold is not None and not 0 < self.tag_threshold < 1:
+            raise ParameterError(f"parameter 'tag_threshold': {self.tag_threshold} is not "
+                                 "between 0 and 1; give a number between 0 and 1, or none")
+        if self.min_weight not in WEIGHT_LEVELS:
+            raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
+                                 f"{', '.join(WEIGHT_LEVELS)}{_did_you_mean(self.min_weight, WEIGHT_LEVELS)}")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any] | None = None, **more: Any) -> "Params":
+        """Parse settings given as text (command line, papermill ``-p``) or typed (YAML,
+        Python). Raises :class:`ParameterError` naming the setting, the value and the fix."""
+        given = {**(values or {}), **more}
+        known = cls.names()
+        parsed = {}
+        for name, value in given.items():
+            if name not in known:
+                valid = ", ".join(known)
+                raise ParameterError(f"unknown parameter {name!r}"
+                                     f"{_did_you_mean(name, known)}; valid parameters: {valid}")
+            parsed[name] = _convert(name, value)
+        return cls(**parsed)
+
+    def check(self, codebook) -> "Params":
+        """Check countries and domains against the codebook; returns ``self``."""
+        for name, allowed in (("countries", codebook.countries),
+                              ("domains", codebook.domain_ids)):
+            unknown = [v for v in getattr(self, name) if v not in allowed]
+            if unknown:
+                hint = _did_you_mean(unknown[0], allowed)
+                raise ParameterError(
+                    f"parameter {name!r}: {', '.join(map(repr, unknown))} not in the "
+                    f"codebook{hint}; allowed: {', '.join(allowed)}")
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (lists, not tuples), in field order: for the manifest."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def tagging(self) -> dict[str, Any]:
+        """The keyword arguments of the tagging functions."""
+        return {"seed": self.seed, "cv_folds": self.cv_folds,
+                "tag_threshold": self.tag_threshold, "min_domains": self.min_domains}
 
 
-PARAMS: tuple[Param, ...] = (
-    Param("corpus_dir", "str", "../corpus", "folder with studies.csv, codes.csv, codebook.yml"),
-    Param("bib_path", "str", "../references.bib", "the BibTeX file, one entry per study"),
-    Param("out_dir", "str", "../outputs", "where tables, figures and exports are written"),
-    Param("seed", "int", 0, "random seed of every cross-validation split and model"),
-    Param("cv_folds", "int", 5, "folds of the tagger's cross-validation"),
-    Param("cv_repeats", "int", 3, "repeats of the tagger's cross-validation"),
-    Param("human_codes_only", "bool", False,
-          "synthesise from reconciled human codes only (studies without codes get none)"),
-    Param("tag_threshold", "float?", None,
-          "probability above which the model tags a domain (None: per-domain thresholds "
-          "chosen by cross-validation)"),
-    Param("min_domains", "int", 1,
-          "every included study gets at least this many domains from the model (its "
-          "best-scoring ones); 0 lets the model tag a study with none"),
-    Param("countries", "list", [], "restrict the synthesis to these countries ([]: all)"),
-    Param("domains", "list", [], "restrict the synthesis to these domains ([]: all)"),
-    Param("min_weight", "str", "low", "lowest weight of evidence included (low, medium, high)"),
-)
-BY_NAME = {param.name: param for param in PARAMS}
-DEFAULTS = {param.name: param.default for param in PARAMS}
+KINDS = {"seed": "int", "cv_folds": "int", "cv_repeats": "int", "tag_threshold": "float?",
+         "min_domains": "int", "human_codes_only": "bool", "countries": "list",
+         "domains": "list", "min_weight": "str"}
+EXAMPLES = {"int": "3", "float?": "0.5", "bool": "true", "list": "England,US", "str": "text"}
+EXPECTED = {"int": "a whole number", "float?": "a number or none", "bool": "true or false",
+            "list": "a list (comma-separated, or a YAML list)", "str": "text"}
 
 
-def _convert(param: Param, value: Any) -> Any:
-    kind = param.kind
+def _did_you_mean(value: str, allowed) -> str:
+    close = difflib.get_close_matches(str(value), list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _convert(name: str, value: Any) -> Any:
+    kind = KINDS[name]
     if isinstance(value, str):
         text = value.strip()
         if kind == "str":
-            return value
-        if kind == "int":
-            if text.lstrip("-").isdigit():
-                return int(text)
-        elif kind in ("float", "float?"):
-            if kind == "float?" and text.lower() in ("none", "null", ""):
+            return text
+        if kind == "int" and text.lstrip("-").isdigit():
+            return int(text)
+        if kind == "float?":
+            if text.lower() in ("none", "null", ""):
                 return None
             try:
                 return float(text)
             except ValueError:
                 pass
-        elif kind == "bool":
-            if text.lower() in ("true", "yes", "1"):
-                return True
-            if text.lower() in ("false", "no", "0"):
-                return False
-        elif kind == "list":
-            return [item.strip() for item in text.split(",") if item.strip()]
-    else:
-        if kind == "str" and isinstance(value, str):
-            return value
-        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if kind in ("float", "float?") and isinstance(value, (int, float)) \
-                and not isinstance(value, bool):
-            return float(value)
-        if kind == "float?" and value is None:
-            return None
-        if kind == "bool" and isinstance(value, bool):
-            return value
-        if kind == "list" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return list(value)
-    expected = {"str": "text", "int": "a whole number", "float": "a number",
-                "float?": "a number or none", "bool": "true or false",
-                "list": "a comma-separated list"}[kind]
-    raise ParameterError(f"parameter {param.name!r}: {value!r} is not {expected}; e.g. "
-                         f"-p {param.name} {_example(param)}")
-
-
-def _example(param: Param) -> str:
-    return {"str": "text", "int": "3", "float": "0.5", "float?": "0.5", "bool": "true",
-            "list": "England,US"}[param.kind]
-
-
-def resolve_params(given: dict[str, Any]) -> dict[str, Any]:
-    """Check names and convert values (strings from the command line are parsed).
-
-    Returns only the given parameters, converted. Raises :class:`ParameterError` for an
-    unknown name (listing the valid ones) or a value of the wrong type.
-    """
-    resolved = {}
-    for name, value in given.items():
-        if name not in BY_NAME:
-            valid = ", ".join(sorted(BY_NAME))
-            raise ParameterError(f"unknown parameter {name!r}; valid parameters: {valid}")
-        resolved[name] = _convert(BY_NAME[name], value)
-    if "min_weight" in resolved and resolved["min_weight"] not in ("low", "medium", "high"):
-        raise ParameterError(f"parameter 'min_weight': {resolved['min_weight']!r} is not one "
-                             "of low, medium, high")
-    for name in ("cv_folds", "cv_repeats"):
-        if name in resolved and resolved[name] < (2 if name == "cv_folds" else 1):
-            raise ParameterError(f"parameter {name!r}: {resolved[name]} is too small; use at "
-                                 f"least {2 if name == 'cv_folds' else 1}")
-    if resolved.get("min_domains", 0) < 0:
-        raise ParameterError(f"parameter 'min_domains': {resolved['min_domains']} is negative; "
-                             "use 0 or more")
-    if resolved.get("tag_threshold") is not None and not 0 < resolved["tag_threshold"] < 1:
-        raise ParameterError("parameter 'tag_threshold': use a number between 0 and 1, or none")
-    return resolved
+        if kind == "bool" and text.lower() in ("true", "yes", "1", "false", "no", "0"):
+            return text.lower() in ("true", "yes", "1")
+        if kind == "list":
+            text = text.strip("[]")
+            return tuple(item.strip().strip("'\"") for item in text.split(",") if item.strip())
+    elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif kind == "float?" and (value is None or isinstance(value, (int, float))
+                               and not isinstance(value, bool)):
+        return None if value is None else float(value)
+    elif kind == "bool" and isinstance(value, bool):
+        return value
+    elif kind == "list" and isinstance(value, (list, tuple)) \
+            and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value)
+    raise ParameterError(f"parameter {name!r}: {value!r} is not {EXPECTED[kind]}; e.g. "
+                         f"-p {name} {EXAMPLES[kind]}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import nbformat
+from papermill.engines import NBClientEngine, papermill_engines
 
 from trustreview.errors import ParameterError, RunError
 
@@ -19,13 +20,19 @@ KERNEL = "python3"
 INJECTED_ID = "injected-parameters"
 
 
-def list_notebooks(notebooks_dir: str | os.PathLike) -> list[Path]:
-    """The stage notebooks (``NN-name.ipynb``), in order."""
-    folder = Path(notebooks_dir)
+PACKAGED_NOTEBOOKS = Path(__file__).parent / "notebooks"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no transport warning on the terminal
+
+
+def list_notebooks(notebooks_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The stage notebooks (``NN-name.ipynb``), in order; by default the ones shipped with
+    the package."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else PACKAGED_NOTEBOOKS
     found = sorted(p for p in folder.glob("*.ipynb") if p.name[:2].isdigit())
     if not found:
-        raise RunError(f"{folder}: no notebooks (NN-name.ipynb) found; give the notebooks "
-                       "folder with --notebooks")
+        raise RunError(f"{folder}: no stage notebooks (NN-name.ipynb) found; give a folder "
+                       "that holds them with --notebooks, or leave --notebooks out to use "
+                       "the ones installed with trustreview")
     return found
 
 
@@ -35,6 +42,17 @@ def declared_parameters(notebook: Path) -> dict[str, Any]:
 
     return {name: spec["default"] for name, spec in
             papermill.inspect_notebook(str(notebook)).items()}
+
+
+def check_declared(notebooks: list[Path], names) -> None:
+    """Refuse parameter ``names`` that no notebook declares (a notebook gets only the
+    parameters its ``parameters`` cell declares)."""
+    known = set().union(*(declared_parameters(nb) for nb in notebooks))
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ParameterError(f"parameter(s) {', '.join(unknown)} not declared by any notebook "
+                             f"in {notebooks[0].parent}; they declare: "
+                             f"{', '.join(sorted(known))}")
 
 
 def normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -91,35 +109,70 @@ def _in_worker_thread(function: Callable[[], Any]) -> Any:
     return outcome.get("value")
 
 
-def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[str, Any],
-                      progress: Callable[[str], None] | None = None) -> dict[str, float]:
-    """Execute ``notebooks`` in order into ``output_dir`` with the parameters each declares.
+class _ProgressEngine(NBClientEngine):
+    """papermill's nbclient engine, telling ``on_cell(index, total, cell)`` as each cell
+    starts."""
 
-    The kernel runs in each notebook's own folder. Returns seconds per notebook. A failing
-    cell raises :class:`RunError` naming the notebook, the cell and the error; the partly
-    executed notebook is left in ``output_dir``.
+    on_cell: Callable[[int, int, Any], None] | None = None
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        report = kwargs.pop("on_cell", None)
+        if report is not None:
+            original = nb_man.cell_start
+
+            def cell_start(cell, cell_index=None, **more):
+                report(cell_index, len(nb_man.nb.cells), cell)
+                return original(cell, cell_index, **more)
+
+            nb_man.cell_start = cell_start
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+papermill_engines.register("trustreview", _ProgressEngine)
+
+
+def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[str, Any],
+                      cwd: str | os.PathLike | None = None,
+                      progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """Execute ``notebooks`` in order into ``output_dir``, each with those of ``parameters``
+    its ``parameters`` cell declares.
+
+    The kernel runs in ``cwd`` (default: each notebook's own folder). With ``progress``, each
+    notebook and cell is reported as it starts, with the elapsed time (papermill's progress
+    bar instead when stderr is a terminal). Returns seconds per notebook. A failing cell
+    raises :class:`RunError` naming the notebook, the cell and the error; the partly executed
+    notebook is left in ``output_dir``.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     declared = {nb: declared_parameters(nb) for nb in notebooks}
-    known = set().union(*declared.values())
-    unknown = sorted(set(parameters) - known)
-    if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; the notebooks "
-                             f"declare: {', '.join(sorted(known))}")
     timings: dict[str, float] = {}
     output_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    bar = bool(progress) and sys.stderr.isatty()
     for nb in notebooks:
         target = output_dir / nb.name
         mine = {k: v for k, v in parameters.items() if k in declared[nb]}
         if progress:
             progress(f"running {nb.name} ...")
         start = time.perf_counter()
+
+        def on_cell(index, total, cell, name=nb.name):
+            if cell.cell_type == "code" and not bar:
+                first = next((line for line in cell.source.splitlines()
+                              if line.strip() and not line.startswith("#")), "")
+                progress(f"{name} cell {index + 1}/{total} "
+                         f"[{time.perf_counter() - started:5.1f} s] {first[:60]}")
+
         try:
             _in_worker_thread(lambda: papermill.execute_notebook(
                 str(nb), str(target), parameters=mine or None, kernel_name=KERNEL,
-                progress_bar=False, cwd=str(nb.parent), log_output=False,
+                progress_bar=bar, cwd=str(cwd if cwd is not None else nb.parent),
+                log_output=False, engine_name="trustreview",
+                extra_arguments=KERNEL_ARGUMENTS,
+                on_cell=on_cell if progress else None,
             ))
         except PapermillExecutionError as error:
             write_normalised(target)
@@ -141,9 +194,11 @@ def stderr_progress(message: str) -> None:
 
 
 def refresh_notebooks(notebooks_dir: str | os.PathLike,
-                      progress: Callable[[str], None] | None = None) -> dict[str, float]:
+                      progress: Callable[[str], None] | None = None,
+                      package_copy: Path | None = PACKAGED_NOTEBOOKS) -> dict[str, float]:
     """Re-execute the committed notebooks in place with their own default parameters (no
-    injected cell) and normalise them, so nbval can check that outputs still match."""
+    injected cell) and normalise them, so nbval can check that outputs still match; then
+    write the copies without outputs that the package ships (``package_copy``)."""
     import shutil
     import tempfile
 
@@ -152,4 +207,27 @@ def refresh_notebooks(notebooks_dir: str | os.PathLike,
         timings = execute_notebooks(notebooks, Path(tmp), {}, progress=progress)
         for nb in notebooks:
             shutil.copyfile(Path(tmp) / nb.name, nb)
+    if package_copy is not None:
+        write_package_copies(notebooks, package_copy)
     return timings
+
+
+def strip_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` without outputs or execution counts (normalised)."""
+    nb = normalise_notebook(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def write_package_copies(notebooks: list[Path], folder: Path = PACKAGED_NOTEBOOKS) -> None:
+    """The copies shipped with the package: the stage notebooks without outputs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.ipynb"):
+        if old.name not in {nb.name for nb in notebooks}:
+            old.unlink()
+    for nb in notebooks:
+        stripped = strip_outputs(nbformat.read(str(nb), as_version=4))
+        (folder / nb.name).write_text(nbformat.writes(stripped) + "\n", encoding="utf-8")

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
-                                             TfidfTransformer)
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
 from trustreview.codebook import Codebook
+from trustreview.features import TextFeatures, as_texts
 from trustreview.folds import MultilabelStratifiedKFold
 
 DEFAULT_THRESHOLD = 0.5
+DUAL_MAX_ROWS = 3000  # up to this many training rows, ridge is solved exactly in the dual
 
 
 def study_texts(records: pd.DataFrame) -> list[str]:
@@ -44,34 +43,33 @@ def study_texts(records: pd.DataFrame) -> list[str]:
     return [strip.sub("", t) for t in text.tolist()]
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
+def _balanced_weights(y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+    """Sample weights times scikit-learn's ``class_weight="balanced"`` weights."""
+    n, positives = len(y), int(y.sum())
+    weight = np.where(y == 1, n / (2 * max(positives, 1)), n / (2 * max(n - positives, 1)))
+    return sample_weight * weight
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens (two letters or more), English stop words removed.
+def ridge_dual(gram: np.ndarray, y: np.ndarray, weight: np.ndarray, alpha: float
+               ) -> tuple[np.ndarray, float]:
+    """Weighted ridge regression with an intercept, solved exactly from the Gram matrix
+    ``gram = X X^T`` of the training rows (fast when rows are few and features many).
 
-    Study texts and signal terms go through the same function, so a signal term matches
-    whatever the stop words between its words were (``economies of scale``)."""
-    return [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
-
-
-def ngrams(tokens: list[str], longer: frozenset = frozenset(), longest: int = 2) -> list[str]:
-    """Unigrams and bigrams of a token list, plus any longer n-gram (up to ``longest`` words)
-    that is in ``longer`` (multi-word signal terms)."""
-    out = list(tokens)
-    out.extend([a + " " + b for a, b in zip(tokens, tokens[1:])])
-    for n in range(3, longest + 1):
-        for i in range(len(tokens) - n + 1):
-            gram = " ".join(tokens[i:i + n])
-            if gram in longer:
-                out.append(gram)
-    return out
-
-
-def analyse(text: str, longer: frozenset = frozenset(), longest: int = 2) -> list[str]:
-    """The features of a text: :func:`ngrams` of its :func:`tokenize` tokens."""
-    return ngrams(tokenize(text), longer, longest)
+    Targets are ``y`` coded -1/+1. Returns ``(v, intercept)``: the coefficients are
+    ``X^T v`` and a row ``x`` scores ``x X^T v + intercept``; this is the solution
+    ``RidgeClassifier(alpha, class_weight=...)`` approximates with its iterative solver.
+    """
+    target = np.where(y == 1, 1.0, -1.0)
+    p = weight / weight.sum()
+    kp = gram @ p
+    centred = gram - kp[None, :] - kp[:, None] + p @ kp
+    root = np.sqrt(weight)
+    mean = p @ target
+    system = root[:, None] * centred * root[None, :]
+    system[np.diag_indices_from(system)] += alpha
+    a = root * np.linalg.solve(system, root * (target - mean))
+    v = a - p * a.sum()
+    return v, float(mean - p @ (gram @ v))
 
 
 class DomainTagger(BaseEstimator):
@@ -80,7 +78,7 @@ class DomainTagger(BaseEstimator):
     Parameters
     ----------
     codebook : Codebook
-        The domains; ``Y`` columns follow ``codebook.domain_ids``.
+        The domains; ``Y`` columns follow ``codebook.domain_ids`` (keyword argument).
     alpha : float
         Regularisation strength of each domain's ridge classifier.
     prior_weight : float
@@ -90,35 +88,33 @@ class DomainTagger(BaseEstimator):
     threshold : "cv" or float
         ``"cv"`` chooses each domain's threshold by internal cross-validation (a domain with
         fewer coded positives than ``cv_folds`` takes the threshold that is best over all
-        domains pooled); a number uses that threshold for every domain.
+        domains pooled); a number between 0 and 1 is every domain's threshold. Whatever it
+        is, :meth:`predict` and everything built on it use it.
     min_domains : int
         Every study gets at least this many domains: where fewer pass their thresholds, the
         domains whose score is furthest above (or least below) their threshold are added.
         Coders code every domain a study reports evidence on, and an included study almost
         always reports on one; 0 lets the model tag a study with none.
     cv_folds : int
-        Folds of the internal cross-validation that picks thresholds (stratified on every
-        domain, see :class:`~trustreview.folds.MultilabelStratifiedKFold`).
+        Folds of the internal cross-validation that picks thresholds and calibration
+        (stratified on every domain, see :class:`~trustreview.folds.MultilabelStratifiedKFold`).
     random_state : int
         Seed for the internal fold split.
 
     Attributes
     ----------
     domains_ : list of str
-    counter_ : CountVectorizer (words, word pairs and signal terms)
-    tfidf_ : TfidfTransformer
-    term_domain_ : scipy.sparse matrix (vocabulary x domains), 1 where a word is a signal term
-    models_ : list of RidgeClassifier (None where a domain had only one class)
-    constant_ : list of float, the probability used where models_ is None
+    features_ : TextFeatures, fitted on the coded studies and the pseudo-studies
+    coef_ : numpy.ndarray (features x domains), intercept_ : numpy.ndarray (domains)
     calibration_ : numpy.ndarray (domains x 2), Platt slope and intercept per domain (NaN:
         the raw 0-1 score is reported, as with no coded studies)
     thresholds_ : numpy.ndarray, on the scale :meth:`predict_proba` reports
     n_coded_ : int
     """
 
-    def __init__(self, codebook: Codebook, alpha: float = 1.0, prior_weight: float = 1.0,
-                 pseudo_weight: float = 1.0, threshold="cv", min_domains: int = 1,
-                 cv_folds: int = 5, random_state: int = 0):
+    def __init__(self, *, codebook: Codebook | None = None, alpha: float = 1.0,
+                 prior_weight: float = 1.0, pseudo_weight: float = 1.0, threshold="cv",
+                 min_domains: int = 1, cv_folds: int = 5, random_state: int = 0):
         self.codebook = codebook
         self.alpha = alpha
         self.prior_weight = prior_weight
@@ -128,81 +124,70 @@ class DomainTagger(BaseEstimator):
         self.cv_folds = cv_folds
         self.random_state = random_state
 
-    # -- features --------------------------------------------------------------------------
     def _pseudo_texts(self) -> list[str]:
         return [f"{d.label}. {d.definition} " + ". ".join(d.signal_terms)
                 for d in self.codebook.domains]
 
-    def _fit_features(self, texts: Sequence[str]) -> None:
-        """One count vocabulary (the texts' words and word pairs, plus every signal term);
-        TF-IDF weights over all of it, and each domain's signal-term count, both from the same
-        count matrix, so each text is tokenised and counted once, as it streams by."""
-        self.domains_ = self.codebook.domain_ids
-        by_domain = [{" ".join(tokenize(t)) for t in d.signal_terms} - {""}
-                     for d in self.codebook.domains]
-        terms = set().union(*by_domain)
-        longest = max((len(t.split()) for t in terms), default=2)
-        analyzer = partial(analyse, longer=frozenset(t for t in terms if t.count(" ") >= 2),
-                           longest=longest)
-        training = list(texts) + self._pseudo_texts()
-        words = sorted(set().union(*(analyzer(t) for t in training)) | terms)
-        self.counter_ = CountVectorizer(analyzer=analyzer, vocabulary=words, dtype=np.float32)
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(
-            self.counter_.transform(training))
-        index = self.counter_.vocabulary_
-        rows = [index[t] for terms_j in by_domain for t in sorted(terms_j)]
-        cols = [j for j, terms_j in enumerate(by_domain) for _ in terms_j]
-        self.term_domain_ = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                                          shape=(len(words), len(self.domains_)))
-
-    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        counts = self.counter_.transform(texts)
-        hits = (counts @ self.term_domain_).toarray()
-        prior = sp.csr_matrix(np.log1p(hits) * self.prior_weight, dtype=np.float32)
-        tfidf = self.tfidf_.transform(counts)
-        del counts
-        return sp.hstack([tfidf, prior], format="csr")
-
     # -- fitting ---------------------------------------------------------------------------
-    def _fit_models(self, X: sp.csr_matrix, Y: np.ndarray, pseudo: sp.csr_matrix):
-        n_domains = len(self.domains_)
-        X_all = sp.vstack([X, pseudo], format="csr")
-        weights = np.concatenate([np.ones(X.shape[0]),
-                                  np.full(n_domains, self.pseudo_weight)])
-        models, constant = [], []
+    def _solve(self, X: sp.csr_matrix, gram: np.ndarray | None, Y: np.ndarray,
+               weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """One ridge model per domain on rows ``X`` (or their Gram matrix). Returns
+        ``(W, intercepts, dual)``: with ``dual`` the coefficients are ``X^T W``, otherwise
+        ``W`` is the coefficients (features x domains)."""
+        n_domains = Y.shape[1]
+        intercepts = np.zeros(n_domains)
+        if gram is not None:
+            W = np.zeros((len(Y), n_domains))
+            for j in range(n_domains):
+                y = Y[:, j]
+                if 0 < y.sum() < len(y):
+                    W[:, j], intercepts[j] = ridge_dual(
+                        gram, y, _balanced_weights(y, weight), self.alpha)
+                else:
+                    intercepts[j] = 1.0 if y.sum() else -1.0
+            return W, intercepts, True
+        W = np.zeros((X.shape[1], n_domains))
         for j in range(n_domains):
-            y = np.concatenate([Y[:, j], (np.arange(n_domains) == j).astype(int)])
-            model = RidgeClassifier(alpha=self.alpha, class_weight="balanced")
-            model.fit(X_all, y, sample_weight=weights)
-            models.append(model)
-            constant.append(float(y.mean()))
-        return models, constant
-
-    def _predict_models(self, models, constant, X: sp.csr_matrix) -> np.ndarray:
-        """Each domain's least-squares estimate of the (class-balanced) code, clipped to
-        0..1: 0.5 is the classifier's own boundary."""
-        out = np.empty((X.shape[0], len(models)))
-        for j, model in enumerate(models):
-            if model is None:
-                out[:, j] = constant[j]
+            y = Y[:, j]
+            if 0 < y.sum() < len(y):
+                model = RidgeClassifier(alpha=self.alpha, class_weight="balanced")
+                model.fit(X, y, sample_weight=weight)
+                W[:, j], intercepts[j] = np.ravel(model.coef_), float(model.intercept_[0])
             else:
-                out[:, j] = np.clip((model.decision_function(X) + 1.0) / 2.0, 0.0, 1.0)
-        return out
+                intercepts[j] = 1.0 if y.sum() else -1.0
+        return W, intercepts, False
+
+    @staticmethod
+    def _raw(decision: np.ndarray) -> np.ndarray:
+        """Each domain's least-squares estimate of the (class-balanced) -1/+1 code, mapped to
+        0..1 and clipped: 0.5 is the classifier's own boundary."""
+        return np.clip((decision + 1.0) / 2.0, 0.0, 1.0)
 
     def fit(self, texts: Sequence[str], Y=None):
         """Fit on study texts and a 0/1 matrix ``Y`` (studies x domains); ``Y`` may have
         zero rows (``texts`` empty), giving a codebook-only tagger."""
-        texts = list(texts)
-        n_domains = len(self.codebook.domains)
+        if self.codebook is None:
+            raise ValueError("DomainTagger needs a codebook: DomainTagger(codebook=...)")
+        texts = as_texts(texts)[0] if len(texts) else []
+        domains = self.codebook.domains
+        n_domains = len(domains)
         Y = np.zeros((0, n_domains), dtype=int) if Y is None else np.asarray(Y, dtype=int)
         if Y.shape != (len(texts), n_domains):
             raise ValueError(f"Y must have shape ({len(texts)}, {n_domains}); got {Y.shape}")
-        self._fit_features(texts)
-        pseudo = self._features(self._pseudo_texts())
-        X = self._features(texts) if texts else pseudo[:0]
-        self.models_, self.constant_ = self._fit_models(X, Y, pseudo)
+        self.domains_ = self.codebook.domain_ids
+        self.classes_ = np.array(self.domains_)  # one output per domain (multi-label)
+        training = texts + self._pseudo_texts()
+        self.features_ = TextFeatures(
+            signal_terms=tuple(tuple(d.signal_terms) for d in domains),
+            prior_weight=self.prior_weight).fit(training)
+        X = self.features_.transform(training)
+        Y_all = np.vstack([Y, np.eye(n_domains, dtype=int)])
+        weight = np.concatenate([np.ones(len(texts)), np.full(n_domains, self.pseudo_weight)])
+        gram = (X @ X.T).toarray().astype(float) if X.shape[0] <= DUAL_MAX_ROWS else None
+        W, self.intercept_, dual = self._solve(X, gram, Y_all, weight)
+        self.coef_ = np.asarray(X.T @ W) if dual else W
         self.n_coded_ = len(texts)
-        oof = self._inner_scores(X, Y, pseudo)
+        oof = self._inner_scores(X, gram, Y_all, weight, len(texts))
         self.calibration_ = self._fit_calibration(oof, Y)
         self.thresholds_ = self._choose_thresholds(oof, Y)
         return self
@@ -210,17 +195,26 @@ class DomainTagger(BaseEstimator):
     def _inner_folds(self, Y) -> int:
         return min(self.cv_folds, len(Y))
 
-    def _inner_scores(self, X, Y, pseudo) -> np.ndarray | None:
-        """Each coded study's scores from models fitted without it (inner stratified CV);
-        None with fewer than two coded studies."""
+    def _inner_scores(self, X, gram, Y_all, weight, n_coded) -> np.ndarray | None:
+        """Each coded study's raw scores from models fitted without it (inner stratified CV,
+        the pseudo-studies always in training); None with fewer than two coded studies."""
+        Y = Y_all[:n_coded]
         folds = self._inner_folds(Y)
         if folds < 2:
             return None
+        pseudo = np.arange(n_coded, len(Y_all))
         oof = np.zeros(Y.shape, dtype=float)
         splitter = MultilabelStratifiedKFold(folds, random_state=self.random_state)
-        for train, test in splitter.split(X, Y):
-            models, constant = self._fit_models(X[train], Y[train], pseudo)
-            oof[test] = self._predict_models(models, constant, X[test])
+        for train, test in splitter.split(np.zeros(n_coded), Y):
+            rows = np.concatenate([train, pseudo])
+            if gram is not None:
+                W, b, _ = self._solve(None, gram[np.ix_(rows, rows)], Y_all[rows],
+                                      weight[rows])
+                decision = gram[np.ix_(test, rows)] @ W + b
+            else:
+                W, b, _ = self._solve(X[rows], None, Y_all[rows], weight[rows])
+                decision = np.asarray(X[test] @ W) + b
+            oof[test] = self._raw(decision)
         return oof
 
     def _per_domain(self, fit, oof, Y) -> list:
@@ -262,33 +256,34 @@ class DomainTagger(BaseEstimator):
         """The feature matrix of ``texts`` (TF-IDF columns, then one codebook column per
         domain); pass it to :meth:`predict_proba_features` and :meth:`explain_features` to
         compute features once."""
-        return self._features(list(texts))
+        return self.features_.transform(as_texts(texts)[0])
 
     def predict_proba_features(self, X: sp.csr_matrix) -> np.ndarray:
-        return self._calibrate(self._predict_models(self.models_, self.constant_, X))
+        return self._calibrate(self._raw(np.asarray(X @ self.coef_) + self.intercept_))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each domain (studies x domains)."""
         return self.predict_proba_features(self.transform(texts))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """0/1 tags (studies x domains), using the per-domain thresholds."""
+        """0/1 tags (studies x domains): each domain's threshold, then ``min_domains``."""
         return assign_tags(self.predict_proba(texts), self.thresholds_, self.min_domains)
 
     def top_terms(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` features with the largest positive weight per domain."""
         names = self._feature_names()
         rows = []
-        for domain, model in zip(self.domains_, self.models_):
-            coef = np.ravel(model.coef_)
+        for j, domain in enumerate(self.domains_):
+            coef = self.coef_[:, j]
             order = np.lexsort((names, -coef))[:n]
             rows.extend({"domain": domain, "rank": rank + 1, "term": names[i],
                          "weight": float(coef[i])} for rank, i in enumerate(order) if coef[i] > 0)
         return pd.DataFrame(rows, columns=["domain", "rank", "term", "weight"])
 
     def _feature_names(self) -> np.ndarray:
-        return np.concatenate([self.counter_.get_feature_names_out(),
-                               np.array([f"[codebook:{d}]" for d in self.domains_])])
+        names = self.features_.get_feature_names_out()
+        names[-len(self.domains_):] = [f"[codebook:{d}]" for d in self.domains_]
+        return names
 
     def explain(self, text: str, domain: str, n: int = 5) -> list[str]:
         """The terms of ``text`` that pushed most towards ``domain`` (weight x value)."""
@@ -306,12 +301,11 @@ class DomainTagger(BaseEstimator):
                          ) -> list[list[list[str]]]:
         """:meth:`explain_tags` on a feature matrix from :meth:`transform`."""
         names = self._feature_names()
-        coefs = [np.ravel(model.coef_) for model in self.models_]
         out = [[[] for _ in self.domains_] for _ in range(X.shape[0])]
         indptr, indices, data = X.indptr, X.indices, X.data
         for i, j in zip(*np.nonzero(mask)):
             cols = indices[indptr[i]:indptr[i + 1]]
-            contrib = coefs[j][cols] * data[indptr[i]:indptr[i + 1]]
+            contrib = self.coef_[cols, j] * data[indptr[i]:indptr[i + 1]]
             top = np.argsort(-contrib, kind="stable")[:n]
             out[i][j] = [str(names[cols[k]]) for k in top if contrib[k] > 0]
         return out

@@ -7,6 +7,7 @@ problems are collected, not just the first.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from difflib import SequenceMatcher
 import pandas as pd
 
 from trustreview.codebook import NO_DOMAIN, Codebook
+from trustreview.errors import ValidationError
 from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
 
 STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.\-+/]*$")
@@ -411,3 +413,31 @@ def issues_frame(issues: list[Issue]) -> pd.DataFrame:
     rows = [[i.severity, i.file, i.line or "", i.study_id, i.field, i.found, i.allowed, i.fix]
             for i in issues]
     return pd.DataFrame(rows, columns=columns).astype("str")
+
+
+def open_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> ValidatedCorpus:
+    """Read and validate a corpus; never raises for problems in the data (see ``.issues``)."""
+    from trustreview.load import read_corpus
+
+    return validate_corpus(read_corpus(corpus_dir, bib_path))
+
+
+def require_valid(corpus: ValidatedCorpus) -> ValidatedCorpus:
+    """Return ``corpus`` if it has no errors, else raise :class:`ValidationError`."""
+    if corpus.errors:
+        raise ValidationError(corpus.issues)
+    return corpus
+
+
+def screening_summary(corpus: ValidatedCorpus) -> str:
+    """One line per count of the screening flow, for the terminal."""
+    records = corpus.records
+    status = records["status"]
+    lines = [f"bib entries: {corpus.bib_entries}",
+             f"studies table rows: {len(records)}",
+             f"  included: {int((status == 'included').sum())}",
+             f"  excluded: {int((status == 'excluded').sum())}"]
+    reasons = records.loc[status == "excluded", "exclusion_reason"].value_counts()
+    lines += [f"    {reason}: {count}" for reason, count in sorted(reasons.items())]
+    lines.append(f"  errors: {int((status == 'error').sum())}")
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""Text features for the domain tagger: TF-IDF over words and word pairs, plus, for each domain,
+a count of the codebook's signal terms in the text.
+
+:class:`TextFeatures` is a scikit-learn transformer. Texts are tokenised once per process
+(:func:`tokenize` keeps a bounded cache), so the many fits of a cross-validation count words
+without splitting the same text again.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache, partial
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer,
+                                             TfidfTransformer)
+from sklearn.utils.validation import check_array, check_is_fitted
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOP = frozenset(ENGLISH_STOP_WORDS)
+TOKEN_CACHE_SIZE = 50_000
+
+
+@lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(w for w in _TOKEN.findall(text.lower()) if w not in _STOP)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens (two letters or more), English stop words removed.
+
+    Study texts and signal terms go through the same function, so a signal term matches
+    whatever the stop words between its words were (``economies of scale``)."""
+    return list(_tokens(text))
+
+
+def ngrams(tokens, longer: frozenset = frozenset(), longest: int = 2) -> list[str]:
+    """Unigrams and bigrams of a token list, plus any longer n-gram (up to ``longest`` words)
+    that is in ``longer`` (multi-word signal terms)."""
+    out = list(tokens)
+    out.extend([a + " " + b for a, b in zip(tokens, tokens[1:])])
+    for n in range(3, longest + 1):
+        for i in range(len(tokens) - n + 1):
+            gram = " ".join(tokens[i:i + n])
+            if gram in longer:
+                out.append(gram)
+    return out
+
+
+def analyse(text: str, longer: frozenset = frozenset(), longest: int = 2) -> list[str]:
+    """The features of a text: :func:`ngrams` of its :func:`tokenize` tokens."""
+    return ngrams(_tokens(text), longer, longest)
+
+
+def as_texts(X) -> tuple[list[str], int]:
+    """The texts in ``X`` and its width: a sequence of strings is one column of texts; a dense
+    2-D array gives one text per row (its cells joined by spaces)."""
+    if sp.issparse(X):
+        raise TypeError("TextFeatures: sparse input is not supported; give texts (a list of "
+                        "strings) or a dense 2-D array")
+    if isinstance(X, str):
+        raise ValueError("TextFeatures: expected a sequence of texts, got a single string")
+    if isinstance(X, (list, tuple, pd.Series, np.ndarray)) and np.ndim(X) == 1:
+        items = list(X)
+        if items and all(isinstance(t, str) for t in items):
+            return items, 1
+    array = check_array(X, dtype=None, ensure_min_samples=1, ensure_min_features=1)
+    return [" ".join(str(v) for v in row) for row in array], array.shape[1]
+
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """TF-IDF word and word-pair features, then one column per domain: log(1 + the number of
+    the domain's signal terms in the text), scaled by ``prior_weight``.
+
+    Parameters
+    ----------
+    signal_terms : tuple of tuples of str
+        Each domain's signal terms (one tuple per domain; may be empty).
+    prior_weight : float
+        Scale of the signal-term columns relative to the TF-IDF columns.
+
+    Attributes
+    ----------
+    counter_ : CountVectorizer over the fitted vocabulary (words, word pairs, signal terms)
+    tfidf_ : TfidfTransformer
+    term_domain_ : sparse (vocabulary x domains), 1 where a vocabulary entry is a signal term
+    n_domains_ : int
+    """
+
+    def __init__(self, signal_terms: tuple = (), prior_weight: float = 1.0):
+        self.signal_terms = signal_terms
+        self.prior_weight = prior_weight
+
+    def fit(self, X, y=None):
+        texts, self.n_features_in_ = as_texts(X)
+        by_domain = [{" ".join(tokenize(t)) for t in terms} - {""}
+                     for terms in self.signal_terms]
+        terms = set().union(*by_domain)
+        longest = max((len(t.split()) for t in terms), default=2)
+        analyzer = partial(analyse, longer=frozenset(t for t in terms if t.count(" ") >= 2),
+                           longest=max(longest, 2))
+        words = sorted(set().union(*(analyzer(t) for t in texts)) | terms)
+        if not words:
+            words = [""]  # texts without a single word still give a (zero) feature
+        self.counter_ = CountVectorizer(analyzer=analyzer, vocabulary=words, dtype=np.float32)
+        counts = self.counter_.transform(texts)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
+        index = self.counter_.vocabulary_
+        rows = [index[t] for terms_j in by_domain for t in sorted(terms_j)]
+        cols = [j for j, terms_j in enumerate(by_domain) for _ in terms_j]
+        self.n_domains_ = len(by_domain)
+        self.term_domain_ = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(words), self.n_domains_))
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:
+        check_is_fitted(self, "counter_")
+        texts, width = as_texts(X)
+        if width != self.n_features_in_:
+            raise ValueError(f"X has {width} features, but TextFeatures is expecting "
+                             f"{self.n_features_in_} features as input")
+        counts = self.counter_.transform(texts)
+        hits = (counts @ self.term_domain_).toarray()
+        prior = sp.csr_matrix(np.log1p(hits) * self.prior_weight, dtype=np.float32)
+        tfidf = self.tfidf_.transform(counts)
+        del counts
+        return sp.hstack([tfidf, prior], format="csr")
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "counter_")
+        return np.concatenate([self.counter_.get_feature_names_out(),
+                               np.array([f"[codebook:{j}]" for j in range(self.n_domains_)])])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.sparse = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.requires_fit = True
+        return tags

@@ -1,0 +1,230 @@
+"""The output folder: where each stage's results are written, under which names, and how a
+folder's ``manifest.json`` is kept honest.
+
+* ``trustreview run`` builds a whole run in a staging folder next to ``--out``
+  (``OUT.partial``) and swaps it in only when every notebook has finished and the manifest is
+  written (:func:`staged_output`, :func:`publish`): no stale file survives, and an
+  interrupted or failed run leaves the previous complete outputs untouched.
+* A notebook run any other way (JupyterLab, papermill, nbval) that writes into an output
+  folder first removes that folder's ``manifest.json`` and leaves ``RUN-INCOMPLETE.txt``
+  (:func:`folder`), so a manifest is only ever next to exactly the files it hashes.
+
+The stage writers (:func:`write_validation`, :func:`write_tagging`, :func:`write_synthesis`)
+own every file name; :func:`read_predictions` reads stage 02's predictions back for stage 03.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from trustreview import export
+from trustreview.errors import OutputError
+from trustreview.params import PATH_DEFAULTS
+
+MARKER = export.MARKER
+INCOMPLETE = export.INCOMPLETE
+STAGING_ENV = "TRUSTREVIEW_STAGING"
+PREDICTIONS = "tables/predictions.csv"
+DIRECT_NOTE = (b"Files in this folder were written by a notebook run outside `trustreview "
+               b"run` (JupyterLab, papermill, nbval): there is no manifest.json, and files "
+               b"of earlier runs may remain. `trustreview run` writes a complete folder with "
+               b"a manifest.\n")
+STAGED_NOTE = (b"A run started here and has not finished: the files in this folder may be "
+               b"partial. A complete run moves them into the output folder with "
+               b"manifest.json.\n")
+
+
+# -- paths -------------------------------------------------------------------------------------
+def resolve_paths(corpus_dir: str, bib_path: str, out_dir: str) -> tuple[str, str, str]:
+    """The notebooks' path parameters as usable paths.
+
+    A path the user gave is taken as given (relative to the working directory). A default
+    (``../corpus`` ...) is relative to the notebooks' folder: to the working directory when
+    the kernel runs there (JupyterLab, nbval), or to ``./notebooks`` when it runs in the
+    project root (plain ``papermill notebooks/NN.ipynb`` from the root). Returned paths are
+    relative to the working directory where possible, so messages show short paths.
+    """
+    given = {"corpus_dir": corpus_dir, "bib_path": bib_path, "out_dir": out_dir}
+    cwd = Path.cwd()
+    base = next((b for b in (cwd, cwd / "notebooks")
+                 if (b / PATH_DEFAULTS["corpus_dir"]).is_dir()), cwd)
+    resolved = []
+    for name, value in given.items():
+        value = str(value)
+        if value == PATH_DEFAULTS[name] and base != cwd:
+            value = os.path.relpath(os.path.normpath(base / value), cwd)
+        resolved.append(value)
+    return tuple(resolved)  # type: ignore[return-value]
+
+
+def _staging() -> dict | None:
+    text = os.environ.get(STAGING_ENV)
+    return json.loads(text) if text else None
+
+
+def folder(out_dir: str | os.PathLike) -> Path:
+    """The folder to write ``out_dir``'s files to, made ready for writing.
+
+    Under ``trustreview run`` that is the run's staging folder. Otherwise the folder itself:
+    a new or empty folder is marked as a trustreview output folder; in one that is, any
+    ``manifest.json`` is removed and ``RUN-INCOMPLETE.txt`` says why.
+    """
+    staging = _staging()
+    out = Path(out_dir)
+    if staging and out.resolve() == Path(staging["out"]):
+        return Path(staging["staging"])
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; give another out_dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{out}: cannot be created ({error.strerror}); give another "
+                          "out_dir") from None
+    if not any(out.iterdir()):
+        export.atomic_write(out / MARKER, export.MARKER_TEXT)
+    if (out / MARKER).exists():
+        (out / "manifest.json").unlink(missing_ok=True)
+        if not (out / INCOMPLETE).exists():
+            export.atomic_write(out / INCOMPLETE, DIRECT_NOTE)
+    return out
+
+
+def _check_out(out: Path, corpus_dir: str | os.PathLike) -> None:
+    corpus = Path(corpus_dir).resolve()
+    resolved = out.resolve()
+    if resolved == corpus or corpus in resolved.parents or resolved in corpus.parents:
+        raise OutputError(f"{out}: the output folder overlaps the corpus folder {corpus_dir}; "
+                          "choose another --out (outputs are regenerated, inputs are not)")
+    if resolved == Path(resolved.anchor) or resolved == Path.cwd().resolve():
+        raise OutputError(f"{out}: is the working directory or the root; choose a folder of "
+                          "its own for --out, e.g. --out outputs")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise OutputError(f"{out}: is not empty and is not a trustreview output folder; "
+                          "choose an empty or new folder for --out")
+
+
+@contextmanager
+def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
+                  ) -> Iterator[Path]:
+    """Check ``out_dir`` may be written, then yield a fresh staging folder next to it
+    (``OUT.partial``) that every notebook of the run writes into instead. The caller
+    :func:`publish`\\ es it when the run is complete; otherwise it stays, marked incomplete,
+    and ``out_dir`` is untouched."""
+    out = Path(out_dir)
+    _check_out(out, corpus_dir)
+    staging = out.parent / f"{out.resolve().name}.partial"
+    if staging.exists():
+        if not (staging / MARKER).exists():
+            raise OutputError(f"{staging}: exists and is not a trustreview staging folder; "
+                              "move it away and run again")
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as error:
+        raise OutputError(f"{staging}: cannot be created ({error.strerror}); choose another "
+                          "--out") from None
+    export.atomic_write(staging / MARKER, export.MARKER_TEXT)
+    export.atomic_write(staging / INCOMPLETE, STAGED_NOTE)
+    previous = os.environ.get(STAGING_ENV)
+    os.environ[STAGING_ENV] = json.dumps({"out": str(out.resolve()),
+                                          "staging": str(staging.resolve())})
+    try:
+        yield staging
+    finally:
+        if previous is None:
+            os.environ.pop(STAGING_ENV, None)
+        else:
+            os.environ[STAGING_ENV] = previous
+
+
+def publish(staging: Path, out_dir: str | os.PathLike) -> Path:
+    """Swap a complete staging folder in as ``out_dir`` (the old folder is removed)."""
+    out = Path(out_dir)
+    old = out.parent / f"{out.resolve().name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old.exists():
+        shutil.rmtree(old)
+    return out
+
+
+def write_manifest(staging: Path, inputs: dict[str, Path], parameters: dict,
+                   notebooks: list[Path]) -> Path:
+    """Write the manifest of a complete run (last) and drop the incomplete note."""
+    manifest = export.build_manifest(staging, inputs, parameters, notebooks)
+    return export.write_manifest(staging, manifest)
+
+
+# -- stage writers ----------------------------------------------------------------------------
+def _tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
+    for name, frame in tables.items():
+        export.write_table(frame, out, name)
+
+
+def write_validation(result, out_dir: str | os.PathLike) -> Path:
+    """Stage 01: ``tables/validation_issues, records, screening_flow, corpus_counts,
+    coder_agreement.csv``."""
+    out = folder(out_dir)
+    _tables(result.tables, out)
+    return out
+
+
+def write_tagging(result, out_dir: str | os.PathLike) -> Path:
+    """Stage 02: ``tables/predictions, check_these, top_terms, code_next.csv`` and, once
+    the tagger can be cross-validated, ``tagger_evaluation.csv``, ``learning_curve.csv``
+    and ``figures/learning_curve.png``."""
+    out = folder(out_dir)
+    _tables(result.tables, out)
+    for name, figure in result.figures.items():
+        export.write_figure(figure, out, name)
+    return out
+
+
+def read_predictions(out_dir: str | os.PathLike, corpus) -> pd.DataFrame:
+    """Stage 02's predictions, for stage 03; refuses a missing or out-of-date file."""
+    path = folder(out_dir) / PREDICTIONS
+    shown = Path(out_dir) / PREDICTIONS
+    if not path.exists():
+        raise OutputError(f"{shown}: not found. The synthesis uses the tags of notebook 02: "
+                          "run 02-tag-domains.ipynb first with the same out_dir, or run the "
+                          "whole review with `trustreview run`")
+    predictions = pd.read_csv(path, dtype={"study_id": "str", "domain": "str",
+                                           "source": "str", "terms": "str"},
+                              keep_default_na=False, na_values={"probability": [""],
+                                                               "oof_probability": [""]})
+    expected = set(corpus.included["study_id"])
+    found = set(predictions["study_id"])
+    if found != expected or set(predictions["domain"]) - set(corpus.codebook.domain_ids):
+        changed = len(found ^ expected)
+        raise OutputError(f"{shown}: out of date ({changed} included stud"
+                          f"{'y differs' if changed == 1 else 'ies differ'} from the corpus, "
+                          "or its domains are not the codebook's); run 02-tag-domains.ipynb "
+                          "again, or the whole review with `trustreview run`")
+    return predictions
+
+
+def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
+    """Stage 03: every synthesis table (``tables/*.csv``, ``markdown/*.md``,
+    ``synthesis.xlsx``), ``figures/evidence_gap_map.png`` and ``.svg``,
+    ``figures/screening_flow.png``, ``bib/<domain>.bib`` and ``report.html``."""
+    out = folder(out_dir)
+    export.write_synthesis(result.tables, out)
+    export.write_figure(result.figures["evidence_gap_map"], out, "evidence_gap_map",
+                        formats=("png", "svg"))
+    export.write_figure(result.figures["screening_flow"], out, "screening_flow")
+    for domain, text in result.bib.items():
+        export.write_text(text, out / "bib" / f"{domain}.bib")
+    export.write_text(result.report_html, out / "report.html")
+    return out

@@ -1,0 +1,125 @@
+"""The review's three stages, chained one way only.
+
+``validate`` reads and checks the corpus; ``tag`` takes its corpus and the run's
+:class:`~trustreview.params.Params` and tags every included study; ``synthesise`` takes the
+corpus, the tagging stage's predictions and the params, and builds every table and figure of
+the synthesis. Each returns a result object and writes nothing: :mod:`trustreview.outputs`
+writes a stage's result (and owns the file names). The notebooks, the CLI, the benchmarks and
+the tests all call these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from trustreview import agreement, evaluation, figures, report, synthesis
+from trustreview.params import Params
+from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
+
+RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
+                  "year"]
+
+
+@dataclass
+class Validation:
+    """The corpus as read and checked, and the tables of stage 01."""
+
+    corpus: ValidatedCorpus
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def ok(self) -> bool:
+        return not self.corpus.errors
+
+
+def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Validation:
+    """Stage 01: read and check the corpus (never raises for problems in the data; see
+    ``.corpus.issues``), account for every record, and measure the coders' agreement."""
+    corpus = open_corpus(corpus_dir, bib_path)
+    tables = {"validation_issues": issues_frame(corpus.issues),
+              "records": corpus.records[RECORD_COLUMNS]}
+    if corpus.codebook is not None and not corpus.errors:
+        tables["screening_flow"] = synthesis.compute_screening_flow(corpus)
+        tables["corpus_counts"] = synthesis.compute_corpus_counts(corpus)
+        tables["coder_agreement"] = agreement.compute_coder_agreement(
+            corpus.codes, corpus.codebook.domain_ids)
+    return Validation(corpus, tables)
+
+
+@dataclass
+class Tagging:
+    """Stage 02: the tags of every included study, and how far to trust them."""
+
+    tagged: evaluation.TaggedStudies
+    tables: dict[str, pd.DataFrame]
+    figures: dict[str, object] = field(default_factory=dict)
+    no_evaluation: str | None = None  # why there is no cross-validated evaluation, if so
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        return self.tagged.predictions
+
+
+def tag(corpus: ValidatedCorpus, params: Params) -> Tagging:
+    """Stage 02: evaluate the tagger by repeated cross-validation (when there are enough coded
+    studies), draw its learning curve, and tag every included study with the same tagger."""
+    params.check(corpus.codebook)
+    settings = params.tagging()
+    tagged = evaluation.tag_studies(corpus, **settings)
+    tables: dict[str, pd.DataFrame] = {}
+    shown: dict[str, object] = {}
+    gap = evaluation.evaluation_gap(corpus, params.cv_folds)
+    if gap is None:
+        scores = evaluation.cross_validate_tagger(corpus, cv_repeats=params.cv_repeats,
+                                                  **settings)
+        tables["tagger_evaluation"] = evaluation.model_vs_coders(
+            scores, evaluation.compare_coders(corpus))
+        n_coded = len(tagged.coded_ids)
+        curve = evaluation.learning_curve(
+            corpus, evaluation.learning_curve_sizes(n_coded, params.cv_folds),
+            cv_repeats=params.cv_repeats, **settings)
+        tables["learning_curve"] = curve
+        shown["learning_curve"] = figures.plot_learning_curve(curve)
+    tables["predictions"] = tagged.predictions
+    tables["check_these"] = evaluation.check_these(tagged)
+    tables["top_terms"] = tagged.model.top_terms(8)
+    tables["code_next"] = evaluation.code_next(tagged)
+    return Tagging(tagged, tables, shown, gap)
+
+
+@dataclass
+class Synthesis:
+    """Stage 03: the filtered studies, every synthesis table and figure, the per-domain BibTeX
+    and the report page."""
+
+    data: synthesis.SynthesisInput
+    tables: dict[str, pd.DataFrame]
+    figures: dict[str, object]
+    bib: dict[str, str]
+    report_html: str
+
+
+def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params
+               ) -> Synthesis:
+    """Stage 03: apply the filters to the tagged studies and build the synthesis."""
+    params.check(corpus.codebook)
+    data = synthesis.select_for_synthesis(
+        corpus, predictions, countries=list(params.countries), domains=list(params.domains),
+        min_weight=params.min_weight, human_codes_only=params.human_codes_only)
+    tables = synthesis.build_synthesis_tables(data)
+    flow = synthesis.compute_screening_flow(corpus, predictions)
+    tables["screening_flow"] = flow
+    labels = {d.id: d.label for d in corpus.codebook.domains}
+    shown = {"evidence_gap_map": figures.plot_evidence_gap_map(data, labels),
+             "screening_flow": figures.plot_screening_flow(flow)}
+    from trustreview.export import figure_bytes
+
+    page = report.build_review_report(tables, flow,
+                                      figure_bytes(shown["evidence_gap_map"], "png"),
+                                      figure_bytes(shown["screening_flow"], "png"),
+                                      data.filters)
+    bib = {domain: synthesis.domain_bibtex(data, domain) for domain in data.domains}
+    return Synthesis(data, tables, shown, bib, page)
