@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check the corpus and report every problem")
     corpus_args(validate)
 
+    new = sub.add_parser("new", help="start a review folder of your own from reference files")
+    new.add_argument("folder", metavar="DIR", help="the review folder to create (new or empty)")
+    new.add_argument("--from", dest="refs", nargs="+", default=[], metavar="REFS",
+                     help="reference files (BibTeX) to start from: one study per reference")
+
     tag = sub.add_parser("tag", help="tag included studies with the codebook's domains")
     corpus_args(tag)
     tag.add_argument("--out", required=True, metavar="FILE.csv", help="predictions file")
@@ -127,6 +132,16 @@ def _tag(args) -> int:
     return EXIT_OK
 
 
+def _new(args) -> int:
+    from trustreview.scaffold import new_review
+
+    n = new_review(args.folder, args.refs)
+    print(f"trustreview: created {args.folder} with {n} stud{'y' if n == 1 else 'ies'} "
+          f"awaiting screening; next: cd {args.folder} && trustreview validate",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def _run(args) -> int:
     from trustreview import outputs
     from trustreview.load import find_table
@@ -169,7 +184,7 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "validate": _validate, "tag": _tag}
+    handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new}
     try:
         return handlers[args.command](args)
     except TrustreviewError as error:

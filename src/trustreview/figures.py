@@ -125,6 +125,8 @@ def plot_screening_flow(flow: pd.DataFrame) -> Figure:
     side = f"Excluded: {excluded}\n" + "\n".join(reasons)
     if errors:
         side += f"\nWith errors: {errors}"
+    if lookup.get("awaiting screening", 0):
+        side += f"\nAwaiting screening: {lookup['awaiting screening']}"
     ax.add_patch(FancyBboxPatch((5.6, 5.4), 4.1, 2.9, boxstyle="round,pad=0.05",
                                 facecolor="#f0f0f0", edgecolor="black"))
     ax.text(7.65, 6.85, side, ha="center", va="center", fontsize=8.5)

@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,3 +341,31 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
     codebook = attempt(read_codebook, corpus_dir / "codebook.yml")
     bib = attempt(read_bib, Path(bib_path))
     return RawCorpus(studies, codes, codebook, bib, errors)
+
+
+def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
+    """Reference files for a new review: their BibTeX text (the files, one after another)
+    and their entries. Refuses a file that is not BibTeX, a block that cannot be parsed, and
+    a key that appears twice, naming file and line."""
+    texts, frames, seen = [], [], {}
+    problems = []
+    for path in paths:
+        bib = read_bib(path)
+        text = read_text(path, bib.path)
+        if not len(bib.entries) and re.search(r"(?m)^TY  - ", text):
+            raise InputError(f"{bib.path}: this is a RIS file, not BibTeX; export the "
+                             "references as BibTeX (.bib) from your reference manager")
+        problems += [f"{bib.path}:{line}: {message}" for line, message in bib.failed]
+        for key, line in zip(bib.entries["key"], bib.entries["line"]):
+            if key in seen:
+                problems.append(f"{bib.path}:{line}: key {key!r} is also {seen[key]}; give "
+                                "each reference its own key")
+            seen[key] = f"{bib.path}:{line}"
+        texts.append(text.strip() + "\n")
+        frames.append(bib.entries)
+    if problems:
+        raise InputError("the references cannot be used as they are:\n" + "\n".join(problems)
+                         + "\nfix these in your reference manager and export again")
+    entries = pd.concat(frames, ignore_index=True) if frames else \
+        pd.DataFrame({"key": pd.Series(dtype="str"), "abstract": pd.Series(dtype="str")})
+    return "\n".join(texts), entries

@@ -15,7 +15,7 @@ import pandas as pd
 
 from trustreview.citations import NO_DATE, add_citations
 from trustreview.codebook import Codebook
-from trustreview.validate import ValidatedCorpus
+from trustreview.validate import AWAITING, ValidatedCorpus
 
 WEIGHT_ORDER = ("high", "medium", "low")
 TOTAL = "total"
@@ -208,6 +208,7 @@ def compute_screening_flow(corpus: ValidatedCorpus,
             ("identified", "entries in the bib file", corpus.bib_entries),
             ("identified", "bib entries with no study row", len(corpus.bib_only)),
             ("screened", "records with validation errors", int((status == "error").sum())),
+            ("screened", "awaiting screening", int((status == AWAITING).sum())),
             ("screened", "excluded", int((status == "excluded").sum()))]
     reasons = records.loc[status == "excluded", "exclusion_reason"].value_counts()
     rows += [("screened", f"excluded: {reason}", int(count))
@@ -222,7 +223,7 @@ def compute_screening_flow(corpus: ValidatedCorpus,
 
 def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
     """Studies by country, design and status (included / excluded), with totals."""
-    records = corpus.records[corpus.records["status"] != "error"]
+    records = corpus.records[corpus.records["status"].isin(["included", "excluded"])]
     table = pd.crosstab([records["country"], records["design"]], records["status"])
     table = table.reindex(columns=["included", "excluded"], fill_value=0)
     table[TOTAL] = table.sum(axis=1)

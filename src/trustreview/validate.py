@@ -19,6 +19,7 @@ from trustreview.codebook import NO_DOMAIN, Codebook
 from trustreview.errors import ValidationError
 from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
 
+AWAITING = "awaiting screening"  # the status of a study whose `included` is still empty
 STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.\-+/]*$")
 YEAR_RANGE = (1900, 2100)
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school", "publisher",
@@ -202,17 +203,29 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
     def error(field, found, allowed, fix, severity="error"):
         issues.append(Issue(severity, path, row["line"], sid, field, found, allowed, fix))
 
+    awaiting = not row["included"].strip()
     if codebook is not None:
+        if awaiting:  # not screened yet: whatever is filled in must still be allowed
+            if row["country"] and row["country"] not in codebook.countries:
+                error("country", f"country is {row['country']!r}",
+                      _allowed(codebook.countries), "use one of the allowed values, or leave "
+                      "it empty until the study is screened")
+            if row["design"] and row["design"] not in codebook.designs:
+                error("design", f"design is {row['design']!r}", _allowed(codebook.designs),
+                      "use one of the allowed values, or leave it empty until screening")
+            return issues
         if row["country"] not in codebook.countries:
             error("country", f"country is {row['country']!r}", _allowed(codebook.countries),
                   "use one of the allowed values (multi for several countries)")
         if row["design"] not in codebook.designs:
             error("design", f"design is {row['design']!r}", _allowed(codebook.designs),
                   "use one of the allowed values")
-    included = row["included"].lower()
+    included = row["included"].strip().lower()
+    if awaiting:
+        return issues
     if included not in ("yes", "no"):
-        error("included", f"included is {row['included']!r}", "yes, no",
-              "write yes or no")
+        error("included", f"included is {row['included']!r}", "yes, no (empty: awaiting "
+              "screening)", "write yes or no, or leave it empty until the study is screened")
         return issues
     weights = codebook.weights if codebook is not None else ("high", "medium", "low")
     if included == "no":
@@ -269,8 +282,9 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
         row_issues.extend(_study_issues(row, table.path, raw.codebook))
         issues.extend(row_issues)
         bad = missing_columns or any(i.severity == "error" for i in row_issues)
-        status.append("error" if bad else
-                      "included" if row["included"].lower() == "yes" else "excluded")
+        decision = row["included"].strip().lower()
+        status.append("error" if bad else AWAITING if not decision else
+                      "included" if decision == "yes" else "excluded")
     return frame.assign(status=pd.array(status, dtype="str"))
 
 
@@ -303,9 +317,10 @@ def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd
             report("study_id", f"codes for {sid!r}, which is not in the studies table",
                    "a study_id of studies.csv", "add the study or correct the key")
             continue
-        if status[sid] == "excluded":
-            report("domain", f"the study is excluded but has a domain code {domain!r}",
-                   "no codes for excluded studies",
+        if status[sid] in ("excluded", AWAITING):
+            what = "excluded" if status[sid] == "excluded" else "not screened yet (included empty)"
+            report("domain", f"the study is {what} but has a domain code {domain!r}",
+                   "codes only for included studies",
                    "delete its codes, or set included to yes")
             continue
         if not coder:
@@ -402,6 +417,13 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
     merged = merged.assign(exclusion_reason=merged["exclusion_reason"].where(
         merged["status"] == "excluded", ""))
     records = merged[RECORD_COLUMNS].sort_values("study_id", kind="stable", ignore_index=True)
+    awaiting = int((records["status"] == AWAITING).sum())
+    if awaiting:
+        issues.append(Issue("warning", raw.studies.path, None, "", "included",
+                            f"{awaiting} stud{'y awaits' if awaiting == 1 else 'ies await'} "
+                            "screening (included is empty)", "yes, no",
+                            "screen them: trustreview sheet --coder NAME writes a form; they "
+                            "are neither included nor excluded until then"))
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries))
@@ -435,6 +457,7 @@ def screening_summary(corpus: ValidatedCorpus) -> str:
     status = records["status"]
     lines = [f"bib entries: {corpus.bib_entries}",
              f"studies table rows: {len(records)}",
+             f"  awaiting screening: {int((status == AWAITING).sum())}",
              f"  included: {int((status == 'included').sum())}",
              f"  excluded: {int((status == 'excluded').sum())}"]
     reasons = records.loc[status == "excluded", "exclusion_reason"].value_counts()

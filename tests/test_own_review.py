@@ -1,0 +1,188 @@
+"""A researcher's own review: `trustreview new` from a reference export, studies awaiting
+screening, a run with no or few coded studies, and `trustreview run` from anywhere, also
+from a regular (non-editable) install."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, _subset_bib
+
+IDS = ["baxter2021governing", "bergh2025stress", "cst2023building", "greany2018hierarchy",
+       "honingh2020boardsmatter", "hutchings2018chain", "ofsted2019mats",
+       "torres2016workload", "townsleyeconomic", "adolfsson2020power",
+       "abdulkadiroglu2016takeovers", "eduriocivic"]
+
+
+def bundled_rows() -> dict[str, dict]:
+    with open(REPO / "corpus" / "studies.csv", encoding="utf-8", newline="") as handle:
+        return {row["study_id"]: row for row in csv.DictReader(handle)}
+
+
+def reconciled_codes() -> list[dict]:
+    with open(REPO / "corpus" / "codes.csv", encoding="utf-8", newline="") as handle:
+        return [r for r in csv.DictReader(handle) if r["coder"] == "reconciled"]
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({c: r.get(c, "") for c in columns} for r in rows)
+
+
+def trustreview(*args, cwd: Path, executable: str = sys.executable):
+    return subprocess.run([executable, "-m", "trustreview", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def refs(tmp_path) -> Path:
+    bib = tmp_path / "export.bib"
+    _subset_bib(REPO / "references.bib", bib, IDS)
+    return bib
+
+
+def test_new_creates_a_review_folder_from_a_bib(tmp_path, refs, cli):
+    # one abstract, as a reference manager exports it: it becomes the summary to start from
+    summary = bundled_rows()["ofsted2019mats"]["summary"]
+    text = refs.read_text(encoding="utf-8").replace(
+        "@techreport{ofsted2019mats,", "@techreport{ofsted2019mats,\n  abstract = {"
+        + summary + "},", 1)
+    refs.write_text(text, encoding="utf-8")
+    review = tmp_path / "my review"
+    code, _, err = cli("new", review, "--from", refs)
+    assert code == 0, err
+    for name in ("corpus/studies.csv", "corpus/codes.csv", "corpus/codebook.yml",
+                 "references.bib", "README.md", "notebooks/01-load-and-validate.ipynb",
+                 "notebooks/02-tag-domains.ipynb", "notebooks/03-synthesis.ipynb"):
+        assert (review / name).is_file(), name
+    with open(review / "corpus" / "studies.csv", encoding="utf-8", newline="") as handle:
+        rows = {r["study_id"]: r for r in csv.DictReader(handle)}
+    assert sorted(rows) == sorted(IDS)
+    assert rows["ofsted2019mats"]["summary"] == " ".join(summary.split())
+    assert all(r["included"] == "" and r["country"] == "" for r in rows.values())
+    assert (review / "corpus" / "codes.csv").read_text() == "study_id,coder,domain\n"
+    assert (review / "corpus" / "codebook.yml").read_text() == \
+        (REPO / "corpus" / "codebook.yml").read_text()
+    notebook = json.loads((review / "notebooks" / "02-tag-domains.ipynb").read_text())
+    assert all(not c.get("outputs") for c in notebook["cells"])
+    assert "trustreview run" in (review / "README.md").read_text()
+
+
+def test_new_refuses_a_folder_that_is_not_empty_and_a_broken_bib(tmp_path, refs, cli):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    code, _, err = cli("new", taken, "--from", refs)
+    assert code == 1 and "not empty" in err
+    assert sorted(p.name for p in taken.iterdir()) == ["notes.txt"]
+    broken = tmp_path / "broken.bib"
+    broken.write_text(refs.read_text() + "\n@article{baxter2021governing, title={Again}}\n")
+    code, _, err = cli("new", tmp_path / "fresh", "--from", broken)
+    assert code == 1 and "baxter2021governing" in err and "broken.bib" in err
+    assert not (tmp_path / "fresh").exists()
+    ris = tmp_path / "export.ris"
+    ris.write_text("TY  - JOUR\nTI  - A title\nER  - \n")
+    code, _, err = cli("new", tmp_path / "fresh", "--from", ris)
+    assert code == 1 and "RIS" in err
+
+
+def screen(review: Path, decided: list[str], coded: list[str]) -> None:
+    """Screen ``decided`` as the bundled corpus did and give ``coded`` their reconciled
+    codes; the rest stay awaiting screening."""
+    bundled = bundled_rows()
+    path = review / "corpus" / "studies.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+        columns = list(rows[0])
+    for row in rows:
+        if row["study_id"] in decided:
+            row.update({c: bundled[row["study_id"]][c] for c in columns})
+    write_csv(path, rows, columns)
+    codes = [r for r in reconciled_codes() if r["study_id"] in coded]
+    write_csv(review / "corpus" / "codes.csv", codes, ["study_id", "coder", "domain"])
+
+
+@pytest.mark.parametrize("n_coded", [0, 3])
+def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluation(
+        tmp_path, refs, n_coded):
+    review = tmp_path / "review"
+    assert trustreview("new", review, "--from", refs, cwd=tmp_path).returncode == 0
+    decided = IDS[:10]  # two studies stay awaiting screening
+    included = [s for s in decided if bundled_rows()[s]["included"] == "yes"]
+    screen(review, decided, included[:n_coded])
+    done = trustreview("run", "--out", "outputs", "-p", "cv_repeats", "1", cwd=review)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = review / "outputs"
+    assert (out / "manifest.json").exists()
+    notebook = (out / "notebooks" / "02-tag-domains.ipynb").read_text()
+    assert "There is no cross-validated evaluation yet" in notebook
+    assert not (out / "tables" / "tagger_evaluation.csv").exists()
+    import pandas as pd
+    predictions = pd.read_csv(out / "tables" / "predictions.csv")
+    assert set(predictions["study_id"]) == set(included)
+    assert (predictions["source"] == "human").sum() == 7 * n_coded
+    assert (predictions.groupby("study_id")["tagged"].sum() >= 1).all()
+    flow = pd.read_csv(out / "tables" / "screening_flow.csv").set_index("count_of")["n"]
+    assert flow["awaiting screening"] == 2
+    assert flow["included in the synthesis"] == len(included)
+    issues = pd.read_csv(out / "tables" / "validation_issues.csv")
+    assert "2 studies await screening" in " ".join(issues["found"])
+
+
+def test_awaiting_screening_is_neither_included_nor_excluded_nor_an_error(tmp_path, refs):
+    from trustreview.validate import AWAITING, open_corpus
+
+    review = tmp_path / "review"
+    assert trustreview("new", review, "--from", refs, cwd=tmp_path).returncode == 0
+    screen(review, IDS[:4], [])
+    corpus = open_corpus(review / "corpus", review / "references.bib")
+    assert not corpus.errors
+    status = corpus.records.set_index("study_id")["status"]
+    assert (status[IDS[4:]] == AWAITING).all()
+    assert [i.found for i in corpus.warnings if i.field == "included"] == \
+        ["8 studies await screening (included is empty)"]
+    # a code for a study nobody screened yet is an error: screen it first
+    write_csv(review / "corpus" / "codes.csv",
+              [{"study_id": IDS[6], "coder": "A", "domain": "governance"}],
+              ["study_id", "coder", "domain"])
+    corpus = open_corpus(review / "corpus", review / "references.bib")
+    assert any("not screened yet" in e.found for e in corpus.errors)
+
+
+@pytest.mark.slow
+def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
+    # `pip install .` (not editable) into a fresh virtualenv; the dependencies come from the
+    # test environment, the package itself (code, notebooks, codebook) from the build
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=True)
+    python = env / "bin" / "python"
+    site = next((env / "lib").glob("python3*/site-packages"))
+    deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and
+                (p / "pandas").exists())
+    (site / "deps.pth").write_text(str(deps) + "\n")
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
+                              str(REPO)], capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-3000:]
+    where = subprocess.run([str(python), "-c", "import trustreview; print(trustreview.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert str(site) in where.stdout, where.stdout  # the installed copy, not the checkout
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    assert trustreview("new", "r", "--from", refs, cwd=empty,
+                       executable=str(python)).returncode == 0
+    screen(empty / "r", IDS[:10], [])
+    done = trustreview("run", "--corpus", "r/corpus", "--bib", "r/references.bib", "--out",
+                       "out", "-p", "cv_repeats", "1", cwd=empty, executable=str(python))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (empty / "out" / "manifest.json").exists()
+    assert (empty / "out" / "report.html").exists()
