@@ -122,6 +122,8 @@ def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluatio
     screen(review, decided, included[:n_coded])
     done = trustreview("run", "--out", "outputs", "-p", "cv_repeats", "1", cwd=review)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "02-tag-domains.ipynb cell 3/" in done.stderr  # progress: notebook and cell
+    assert "without encryption" not in done.stderr  # no kernel transport warning
     out = review / "outputs"
     assert (out / "manifest.json").exists()
     notebook = (out / "notebooks" / "02-tag-domains.ipynb").read_text()

@@ -5,9 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import REPO, make_corpus
+
 from trustreview.codebook import parse_codebook
+from trustreview.features import TextFeatures
 from trustreview.tagging import DomainTagger, assign_tags, best_threshold
 
 SMALL = parse_codebook({"domains": [
@@ -278,17 +281,10 @@ def test_a_fixed_tag_threshold_is_the_models_own(bundled):
     assert micro["strict"]["recall"] < micro["default"]["recall"]
 
 
-def test_text_features_pass_scikit_learns_estimator_checks():
-    from sklearn.utils.estimator_checks import check_estimator
-
-    from trustreview.features import TextFeatures
-
-    for estimator in (TextFeatures(), TextFeatures(signal_terms=(("board", "trust board"),
-                                                                 ("teacher pay",)))):
-        failed = check_estimator(estimator, on_fail=None)
-        problems = [row for row in failed if row["status"] == "failed"]
-        assert problems == [], problems
-        assert sum(row["status"] == "passed" for row in failed) > 40
+@parametrize_with_checks([TextFeatures(),
+                          TextFeatures(signal_terms=(("board", "trust board"), ("teacher pay",)))])
+def test_text_features_pass_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
 
 
 def test_texts_are_tokenised_once_for_every_fold():
