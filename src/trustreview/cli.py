@@ -118,14 +118,13 @@ def _validate(args) -> int:
 
 
 def _tag(args) -> int:
-    from trustreview.evaluation import tag_studies
+    from trustreview import pipeline
     from trustreview.export import atomic_write, table_csv
     from trustreview.validate import open_corpus, require_valid
 
     params = _params(args)
     corpus = require_valid(open_corpus(args.corpus, args.bib))
-    params.check(corpus.codebook)
-    predictions = tag_studies(corpus, **params.tagging()).predictions
+    predictions = pipeline.tag(corpus, params, evaluate=False).predictions
     columns = ["study_id", "domain", "probability", "tagged", "source"]
     atomic_write(args.out, table_csv(predictions[columns]))
     print(f"trustreview: wrote {len(predictions)} rows to {args.out}", file=sys.stderr)

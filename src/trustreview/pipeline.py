@@ -63,16 +63,17 @@ class Tagging:
         return self.tagged.predictions
 
 
-def tag(corpus: ValidatedCorpus, params: Params) -> Tagging:
+def tag(corpus: ValidatedCorpus, params: Params, evaluate: bool = True) -> Tagging:
     """Stage 02: evaluate the tagger by repeated cross-validation (when there are enough coded
-    studies), draw its learning curve, and tag every included study with the same tagger."""
+    studies and ``evaluate``), draw its learning curve, and tag every included study with the
+    same tagger."""
     params.check(corpus.codebook)
     settings = params.tagging()
     tagged = evaluation.tag_studies(corpus, **settings)
     tables: dict[str, pd.DataFrame] = {}
     shown: dict[str, object] = {}
     gap = evaluation.evaluation_gap(corpus, params.cv_folds)
-    if gap is None:
+    if gap is None and evaluate:
         scores = evaluation.cross_validate_tagger(corpus, cv_repeats=params.cv_repeats,
                                                   **settings)
         tables["tagger_evaluation"] = evaluation.model_vs_coders(
