@@ -23,7 +23,7 @@ run: install
 test: unit nbval
 
 unit: install
-	$(BIN)/python -m pytest -p no:nbval -q tests
+	$(BIN)/python -m pytest -p no:nbval -q -n auto --dist loadfile tests
 
 nbval: install
 	cd notebooks && ../$(BIN)/python -m pytest -p nbval -q --nbval --nbval-current-env \
