@@ -33,10 +33,12 @@ Next steps, from this folder:
 
 ```sh
 trustreview validate                          # check everything; lists each problem
-trustreview sheet --coder A --out A.xlsx      # a screening and coding form for coder A
-trustreview merge A.xlsx                      # take coder A's filled form back
 trustreview run --out outputs                 # the whole review -> outputs/
 ```
+
+Screen a study by filling its `included` (yes/no), `exclusion_reason` or `country`,
+`design`, `weight` and `summary`; code it with one `codes.csv` row per coder and domain
+(`study_id,coder,domain`; a `reconciled` coder's codes are the ones the tagger learns from).
 """
 
 

@@ -422,8 +422,8 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
         issues.append(Issue("warning", raw.studies.path, None, "", "included",
                             f"{awaiting} stud{'y awaits' if awaiting == 1 else 'ies await'} "
                             "screening (included is empty)", "yes, no",
-                            "screen them: trustreview sheet --coder NAME writes a form; they "
-                            "are neither included nor excluded until then"))
+                            "screen them: write yes or no in included (with the other study "
+                            "fields); until then they are neither included nor excluded"))
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries))
