@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import cross_val_predict
 
 from trustreview.agreement import code_matrix, coded_matrix, compare_matrices, reference_coder
@@ -44,7 +45,7 @@ def out_of_fold(tagger: DomainTagger, texts: list[str], Y: np.ndarray, cv_folds:
     if folds < 2:
         return np.zeros(Y.shape, dtype=int) if method == "predict" else np.full(Y.shape, np.nan)
     splitter = MultilabelStratifiedKFold(folds, random_state=seed)
-    return cross_val_predict(tagger.set_params(random_state=seed), list(texts), Y,
+    return cross_val_predict(clone(tagger).set_params(random_state=seed), list(texts), Y,
                              cv=splitter, method=method)
 
 
@@ -192,8 +193,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
         np.zeros((0, len(domains)), dtype=int)
     coded_list = [texts[s] for s in coded_ids]
     model = make_tagger(codebook, seed, cv_folds, tag_threshold, min_domains)
-    oof = out_of_fold(make_tagger(codebook, seed, cv_folds, tag_threshold, min_domains),
-                      coded_list, Y, cv_folds, seed, method="predict_proba")
+    oof = out_of_fold(model, coded_list, Y, cv_folds, seed, method="predict_proba")
     model.fit(coded_list, Y)
     frames = []
     if coded_ids:

@@ -238,11 +238,15 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
     :data:`BIB_FIELDS`, raw LaTeX kept); blocks that fail to parse and duplicate keys are
     returned in ``failed`` with their line numbers instead of raising.
     """
-    import bibtexparser
-
     path = Path(path)
     source = display_path(path)
-    text = read_text(path, source)
+    return parse_bib(read_text(path, source), source)
+
+
+def parse_bib(text: str, source: str) -> Bibliography:
+    """:func:`read_bib` on text already read from ``source``."""
+    import bibtexparser
+
     logger = logging.getLogger("bibtexparser")
     previous = logger.disabled
     logger.disabled = True  # failures are reported below, with line numbers
@@ -350,8 +354,9 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
     texts, frames, seen = [], [], {}
     problems = []
     for path in paths:
-        bib = read_bib(path)
-        text = read_text(path, bib.path)
+        source = display_path(path)
+        text = read_text(Path(path), source)
+        bib = parse_bib(text, source)
         if not len(bib.entries) and re.search(r"(?m)^TY  - ", text):
             raise InputError(f"{bib.path}: this is a RIS file, not BibTeX; export the "
                              "references as BibTeX (.bib) from your reference manager")

@@ -18,15 +18,13 @@ import difflib
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
+from trustreview.codebook import WEIGHTS
 from trustreview.errors import ParameterError
 
-WEIGHT_LEVELS = ("low", "medium", "high")
+WEIGHT_LEVELS = tuple(reversed(WEIGHTS))  # low to high, as min_weight reads
 # The notebooks' path parameters and their defaults, relative to the notebooks' folder.
 PATH_DEFAULTS = {"corpus_dir": "../corpus", "bib_path": "../references.bib",
                  "out_dir": "../outputs"}
-PATH_HELP = {"corpus_dir": "folder with studies.csv, codes.csv, codebook.yml",
-             "bib_path": "the reference file (BibTeX), one entry per study",
-             "out_dir": "where tables, figures and exports are written"}
 
 
 @dataclass(frozen=True)
@@ -42,20 +40,6 @@ class Params:
     countries: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     min_weight: str = "low"
-
-    HELP = {
-        "seed": "seed of every cross-validation split and model",
-        "cv_folds": "folds of the tagger's cross-validation (at least 2)",
-        "cv_repeats": "repeats of the tagger's cross-validation (at least 1)",
-        "tag_threshold": "probability above which the model tags a domain; none: per-domain "
-                         "thresholds chosen by cross-validation",
-        "min_domains": "every included study gets at least this many domains from the model; "
-                       "0 lets the model tag a study with none",
-        "human_codes_only": "synthesise from reconciled human codes only, ignoring model tags",
-        "countries": "restrict the synthesis to these countries (empty: all)",
-        "domains": "restrict the synthesis to these domains (empty: all)",
-        "min_weight": "lowest weight of evidence included (low, medium, high)",
-    }
 
     def __post_init__(self) -> None:
         for name in ("cv_folds", "cv_repeats", "min_domains"):

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from trustreview import agreement, evaluation, figures, report, synthesis
+from trustreview.export import figure_bytes
 from trustreview.params import Params
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
 
-RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
+RECORDS_SHOWN = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
                   "year"]
 
 
@@ -30,17 +31,13 @@ class Validation:
     corpus: ValidatedCorpus
     tables: dict[str, pd.DataFrame]
 
-    @property
-    def ok(self) -> bool:
-        return not self.corpus.errors
-
 
 def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Validation:
     """Stage 01: read and check the corpus (never raises for problems in the data; see
     ``.corpus.issues``), account for every record, and measure the coders' agreement."""
     corpus = open_corpus(corpus_dir, bib_path)
     tables = {"validation_issues": issues_frame(corpus.issues),
-              "records": corpus.records[RECORD_COLUMNS]}
+              "records": corpus.records[RECORDS_SHOWN]}
     if corpus.codebook is not None and not corpus.errors:
         tables["screening_flow"] = synthesis.compute_screening_flow(corpus)
         tables["corpus_counts"] = synthesis.compute_corpus_counts(corpus)
@@ -116,8 +113,6 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     labels = {d.id: d.label for d in corpus.codebook.domains}
     shown = {"evidence_gap_map": figures.plot_evidence_gap_map(data, labels),
              "screening_flow": figures.plot_screening_flow(flow)}
-    from trustreview.export import figure_bytes
-
     page = report.build_review_report(tables, flow,
                                       figure_bytes(shown["evidence_gap_map"], "png"),
                                       figure_bytes(shown["screening_flow"], "png"),

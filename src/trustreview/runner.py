@@ -113,8 +113,6 @@ class _ProgressEngine(NBClientEngine):
     """papermill's nbclient engine, telling ``on_cell(index, total, cell)`` as each cell
     starts."""
 
-    on_cell: Callable[[int, int, Any], None] | None = None
-
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
         report = kwargs.pop("on_cell", None)

@@ -17,7 +17,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from trustreview.errors import InputError, OutputError
+from trustreview.errors import OutputError
 from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, read_references
 
 README = """# {name}: an evidence review with trustreview
@@ -90,5 +90,3 @@ def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = ()) ->
         raise
     return len(entries)
 
-
-__all__ = ["new_review", "bundled_codebook", "InputError"]

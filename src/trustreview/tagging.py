@@ -134,28 +134,21 @@ class DomainTagger(BaseEstimator):
         """One ridge model per domain on rows ``X`` (or their Gram matrix). Returns
         ``(W, intercepts, dual)``: with ``dual`` the coefficients are ``X^T W``, otherwise
         ``W`` is the coefficients (features x domains)."""
-        n_domains = Y.shape[1]
-        intercepts = np.zeros(n_domains)
-        if gram is not None:
-            W = np.zeros((len(Y), n_domains))
-            for j in range(n_domains):
-                y = Y[:, j]
-                if 0 < y.sum() < len(y):
-                    W[:, j], intercepts[j] = ridge_dual(
-                        gram, y, _balanced_weights(y, weight), self.alpha)
-                else:
-                    intercepts[j] = 1.0 if y.sum() else -1.0
-            return W, intercepts, True
-        W = np.zeros((X.shape[1], n_domains))
-        for j in range(n_domains):
+        dual = gram is not None
+        W = np.zeros((len(Y) if dual else X.shape[1], Y.shape[1]))
+        intercepts = np.zeros(Y.shape[1])
+        for j in range(Y.shape[1]):
             y = Y[:, j]
-            if 0 < y.sum() < len(y):
+            if not 0 < y.sum() < len(y):  # one class only: a constant score
+                intercepts[j] = 1.0 if y.sum() else -1.0
+            elif dual:
+                W[:, j], intercepts[j] = ridge_dual(gram, y, _balanced_weights(y, weight),
+                                                    self.alpha)
+            else:
                 model = RidgeClassifier(alpha=self.alpha, class_weight="balanced")
                 model.fit(X, y, sample_weight=weight)
                 W[:, j], intercepts[j] = np.ravel(model.coef_), float(model.intercept_[0])
-            else:
-                intercepts[j] = 1.0 if y.sum() else -1.0
-        return W, intercepts, False
+        return W, intercepts, dual
 
     @staticmethod
     def _raw(decision: np.ndarray) -> np.ndarray:
