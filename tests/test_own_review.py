@@ -188,3 +188,27 @@ def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
     assert done.returncode == 0, done.stderr[-3000:]
     assert (empty / "out" / "manifest.json").exists()
     assert (empty / "out" / "report.html").exists()
+
+
+def test_a_study_excluded_at_screening_needs_no_country_or_design(tmp_path, refs):
+    from trustreview.synthesis import compute_corpus_counts
+    from trustreview.validate import open_corpus
+
+    review = tmp_path / "review"
+    assert trustreview("new", review, "--from", refs, cwd=tmp_path).returncode == 0
+    path = review / "corpus" / "studies.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+        columns = list(rows[0])
+    rows[0].update(included="no", exclusion_reason="out-of-scope-topic")  # nothing else known
+    rows[1].update(included="no", exclusion_reason="not-empirical", country="Englnd")
+    write_csv(path, rows, columns)
+    corpus = open_corpus(review / "corpus", review / "references.bib")
+    assert [(e.study_id, e.field) for e in corpus.errors] == [(rows[1]["study_id"], "country")]
+    rows[1]["country"] = "England"
+    write_csv(path, rows, columns)
+    corpus = open_corpus(review / "corpus", review / "references.bib")
+    assert not corpus.errors
+    counts = compute_corpus_counts(corpus)
+    unknown = counts[counts["country"] == "not recorded"]
+    assert unknown[["design", "excluded"]].values.tolist() == [["not recorded", 1]]

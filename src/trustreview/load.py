@@ -73,7 +73,7 @@ def display_path(path: str | os.PathLike) -> str:
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{display_path(path)}: file not found; check the path "
-                         "(see --corpus and --bib)")
+                         "(--corpus and --bib; corpus_dir and bib_path in a notebook)")
     if path.is_dir():
         raise InputError(f"{display_path(path)}: is a folder, expected a file; give the "
                          "path of the file itself")
@@ -323,7 +323,8 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
     if not corpus_dir.is_dir():
         raise InputError(f"{display_path(corpus_dir)}: corpus folder not found (or not a "
                          "folder); give the folder that holds studies.csv, codes.csv and "
-                         "codebook.yml with --corpus")
+                         "codebook.yml with --corpus (corpus_dir in a notebook, e.g. papermill "
+                         "-p corpus_dir path/to/corpus)")
 
     def attempt(reader, path):
         try:

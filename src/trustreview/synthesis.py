@@ -18,6 +18,7 @@ from trustreview.codebook import Codebook
 from trustreview.validate import AWAITING, ValidatedCorpus
 
 WEIGHT_ORDER = ("high", "medium", "low")
+NOT_RECORDED = "not recorded"  # an excluded study's unknown country or design
 TOTAL = "total"
 
 
@@ -224,6 +225,8 @@ def compute_screening_flow(corpus: ValidatedCorpus,
 def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
     """Studies by country, design and status (included / excluded), with totals."""
     records = corpus.records[corpus.records["status"].isin(["included", "excluded"])]
+    records = records.assign(**{c: records[c].replace("", NOT_RECORDED)
+                                for c in ("country", "design")})
     table = pd.crosstab([records["country"], records["design"]], records["status"])
     table = table.reindex(columns=["included", "excluded"], fill_value=0)
     table[TOTAL] = table.sum(axis=1)

@@ -203,25 +203,21 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
     def error(field, found, allowed, fix, severity="error"):
         issues.append(Issue(severity, path, row["line"], sid, field, found, allowed, fix))
 
-    awaiting = not row["included"].strip()
-    if codebook is not None:
-        if awaiting:  # not screened yet: whatever is filled in must still be allowed
-            if row["country"] and row["country"] not in codebook.countries:
-                error("country", f"country is {row['country']!r}",
-                      _allowed(codebook.countries), "use one of the allowed values, or leave "
-                      "it empty until the study is screened")
-            if row["design"] and row["design"] not in codebook.designs:
-                error("design", f"design is {row['design']!r}", _allowed(codebook.designs),
-                      "use one of the allowed values, or leave it empty until screening")
-            return issues
-        if row["country"] not in codebook.countries:
-            error("country", f"country is {row['country']!r}", _allowed(codebook.countries),
-                  "use one of the allowed values (multi for several countries)")
-        if row["design"] not in codebook.designs:
-            error("design", f"design is {row['design']!r}", _allowed(codebook.designs),
-                  "use one of the allowed values")
     included = row["included"].strip().lower()
-    if awaiting:
+    # a study not screened yet, or excluded at screening, may not have a known country or
+    # design; whatever is filled in must still be allowed
+    optional = included in ("", "no")
+    if codebook is not None:
+        for name, allowed, hint in (("country", codebook.countries,
+                                     " (multi for several countries)"),
+                                    ("design", codebook.designs, "")):
+            value = row[name]
+            if value in allowed or (optional and not value):
+                continue
+            error(name, f"{name} is {value!r}", _allowed(allowed),
+                  f"use one of the allowed values{hint}"
+                  + ("; or leave it empty while the study is not included" if optional else ""))
+    if not included:
         return issues
     if included not in ("yes", "no"):
         error("included", f"included is {row['included']!r}", "yes, no (empty: awaiting "
