@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= outputs
 
-.PHONY: install run test unit nbval notebooks lab bench clean
+.PHONY: install run test unit nbval notebooks lab bench bench-coding clean
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ lab: install
 
 bench: install
 	$(BIN)/python benchmarks/bench.py
+
+bench-coding: install
+	$(BIN)/python benchmarks/coding.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -1,4 +1,4 @@
-"""Command line: ``trustreview run | validate | tag``. Argument parsing and exit codes only."""
+"""Command line: ``trustreview run | validate | tag | new | sheet | merge``. Argument parsing and exit codes only."""
 
 from __future__ import annotations
 
@@ -50,6 +50,26 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("folder", metavar="DIR", help="the review folder to create (new or empty)")
     new.add_argument("--from", dest="refs", nargs="+", default=[], metavar="REFS",
                      help="reference files (BibTeX) to start from: one study per reference")
+
+    sheet = sub.add_parser("sheet", help="write an Excel coding workbook for one coder (or "
+                           "for reconciling two coders)")
+    corpus_args(sheet)
+    who = sheet.add_mutually_exclusive_group(required=True)
+    who.add_argument("--coder", metavar="NAME", help="the coder the workbook is for")
+    who.add_argument("--reconcile", action="store_true", help="a reconciliation workbook: "
+                     "every study where the coders differ")
+    sheet.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
+    sheet.add_argument("--suggest", action="store_true", help="add the model's suggested "
+                       "domains and probabilities (read-only columns after note)")
+    sheet.add_argument("--all", dest="all_studies", action="store_true",
+                       help="every study, not only those still needing this coder's decision")
+
+    merge = sub.add_parser("merge", help="merge a filled coding workbook into the corpus")
+    merge.add_argument("workbook", metavar="FILE.xlsx", help="the filled workbook")
+    merge.add_argument("--corpus", default="corpus", metavar="DIR",
+                       help="corpus folder (default: corpus)")
+    merge.add_argument("--replace", action="store_true", help="overwrite codes and decisions "
+                       "this coder already has that differ from the workbook")
 
     tag = sub.add_parser("tag", help="tag included studies with the codebook's domains")
     corpus_args(tag)
@@ -141,6 +161,100 @@ def _new(args) -> int:
     return EXIT_OK
 
 
+def _sheet(args) -> int:
+    from trustreview import coding
+    from trustreview.evaluation import rank_for_coding
+    from trustreview.export import atomic_write, coding_workbook_bytes
+    from trustreview.load import read_bib
+    from trustreview.validate import open_corpus, require_valid
+
+    if not str(args.out).lower().endswith(".xlsx"):
+        raise ParameterError(f"--out {args.out}: the workbook's name must end in .xlsx")
+    if args.coder is not None and (not args.coder.strip() or args.coder != args.coder.strip()
+                                   or args.coder == coding.RECONCILED):
+        raise ParameterError(f"--coder {args.coder!r}: give the coder's name or initials "
+                             f"(not empty, no spaces around it, not {coding.RECONCILED!r}, "
+                             "which is what --reconcile writes)")
+    corpus = require_valid(open_corpus(args.corpus, args.bib))
+    entries = read_bib(args.bib).entries
+    abstracts = dict(zip(entries["key"], entries["abstract"]))
+    decisions = _read_decisions(Path(args.corpus))
+    if args.reconcile:
+        sheet = coding.reconcile_sheet(corpus, decisions, abstracts)
+        counts = sheet.counts
+        what = (f"{counts['differ']} stud{'y' if counts['differ'] == 1 else 'ies'} where the "
+                f"coders differ; {counts['agree']} where they agree (reconciled as they are "
+                f"when this sheet is merged); {counts['single']} with one coder only")
+    else:
+        wanted = list(corpus.records.loc[corpus.records["status"] != "error", "study_id"])
+        ranking = rank_for_coding(corpus, wanted)
+        sheet = coding.coder_sheet(corpus, decisions, args.coder, abstracts, ranking,
+                                   all_studies=args.all_studies, suggest=args.suggest)
+        what = f"{len(sheet.frame)} stud{'y' if len(sheet.frame) == 1 else 'ies'} for {args.coder}"
+    atomic_write(args.out, coding_workbook_bytes(sheet))
+    print(f"trustreview: wrote {args.out}: {what}", file=sys.stderr)
+    return EXIT_OK
+
+
+DECISIONS_FILE = "decisions.csv"
+
+
+def _read_decisions(corpus_dir: Path):
+    from trustreview.coding import DECISIONS_COLUMNS, empty_decisions
+    from trustreview.load import read_table
+
+    path = corpus_dir / DECISIONS_FILE
+    if not path.exists():
+        return empty_decisions()
+    frame = read_table(path).frame.drop(columns="line")
+    missing = [c for c in DECISIONS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise TrustreviewError(f"{path}: columns {', '.join(missing)} are missing; this file "
+                               "is written by trustreview merge, restore it from a backup or "
+                               "delete it and merge the coders' workbooks again")
+    return frame[DECISIONS_COLUMNS]
+
+
+def _merge(args) -> int:
+    from trustreview import coding
+    from trustreview.errors import InputError, SheetError
+    from trustreview.export import corpus_table_bytes, replace_files
+    import pandas as pd
+
+    from trustreview.load import (CODES_COLUMNS, find_table, read_codebook,
+                                  read_coding_workbook, read_table)
+
+    corpus_dir = Path(args.corpus)
+    studies_path = find_table(corpus_dir, "studies")
+    if not corpus_dir.is_dir() or studies_path is None:
+        raise InputError(f"{corpus_dir}: no studies.csv (or studies.xlsx) there; give the "
+                         "corpus folder with --corpus")
+    filled = read_coding_workbook(args.workbook)
+    studies = read_table(studies_path).frame.drop(columns="line")
+    codes_path = find_table(corpus_dir, "codes") or corpus_dir / "codes.csv"
+    codes = read_table(codes_path).frame.drop(columns="line") if codes_path.exists() else \
+        pd.DataFrame({c: pd.Series(dtype="str") for c in CODES_COLUMNS})
+    codebook = read_codebook(corpus_dir / "codebook.yml")
+    decisions = _read_decisions(corpus_dir)
+    problems = coding.check_rows(filled, studies, codebook)
+    if problems:
+        raise SheetError(filled.source, problems)
+    result = coding.merge(filled, studies, codes, decisions, codebook, replace=args.replace)
+    written = replace_files({
+        studies_path: corpus_table_bytes(result.studies, studies_path),
+        codes_path: corpus_table_bytes(result.codes, codes_path),
+        corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions, DECISIONS_FILE)})
+    for line in result.conflicts:
+        print(f"conflict: {line}", file=sys.stderr)
+    for line in result.kept:
+        print(f"kept for reconciliation: {line}", file=sys.stderr)
+    for line in result.notes:
+        print(f"note: {line}", file=sys.stderr)
+    changed = ", ".join(p.name for p in written) or "nothing changed"
+    print(f"trustreview: {filled.coder}: {result.summary()} ({changed})")
+    return EXIT_OK
+
+
 def _run(args) -> int:
     from trustreview import outputs
     from trustreview.load import find_table
@@ -183,7 +297,8 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new}
+    handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new,
+                "sheet": _sheet, "merge": _merge}
     try:
         return handlers[args.command](args)
     except TrustreviewError as error:

@@ -28,6 +28,16 @@ class ValidationError(TrustreviewError):
         )
 
 
+class SheetError(TrustreviewError):
+    """A filled coding workbook has problems; ``problems`` lists every one."""
+
+    def __init__(self, source: str, problems: list) -> None:
+        self.problems = list(problems)
+        lines = [problem.format() for problem in self.problems]
+        super().__init__(f"{source}: {len(lines)} problem(s), so nothing was merged; fix "
+                         "them in the workbook and merge again:\n" + "\n".join(lines))
+
+
 class ParameterError(TrustreviewError):
     """A run parameter has an unknown name or a value of the wrong type."""
 

@@ -255,10 +255,7 @@ def code_next(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
         return pd.DataFrame(columns=["study_id", "uncertainty", "most_uncertain_domain"])
     cut = model_rows["domain"].map(tagged.thresholds).to_numpy(dtype=float)
     probability = model_rows["probability"].to_numpy(dtype=float)
-    room = np.where(probability >= cut, 1.0 - cut, cut)  # distance from the cut to the end
-    distance = np.abs(probability - cut)
-    certainty = np.divide(distance, room, out=np.ones_like(distance), where=room > 0)
-    table = model_rows.assign(uncertainty=1.0 - np.clip(certainty, 0.0, 1.0))
+    table = model_rows.assign(uncertainty=uncertainty(probability, cut))
     summary = table.groupby("study_id", sort=True).agg(
         uncertainty=("uncertainty", "mean"))
     worst = table.sort_values(["study_id", "uncertainty", "domain"],
@@ -267,3 +264,45 @@ def code_next(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
     return summary.reset_index().sort_values(["uncertainty", "study_id"],
                                              ascending=[False, True],
                                              kind="stable").head(n).reset_index(drop=True)
+
+
+def uncertainty(probability: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """1 where a probability sits on its threshold, falling to 0 at the far end of the
+    0-1 scale (on either side of the threshold)."""
+    room = np.where(probability >= cut, 1.0 - cut, cut)  # distance from the cut to the end
+    distance = np.abs(probability - cut)
+    certainty = np.divide(distance, room, out=np.ones_like(distance), where=room > 0)
+    return 1.0 - np.clip(certainty, 0.0, 1.0)
+
+
+def rank_for_coding(corpus: ValidatedCorpus, study_ids: list[str], seed: int = 0,
+                    cv_folds: int = 5, tag_threshold: float | None = None,
+                    min_domains: int = 1) -> pd.DataFrame:
+    """The studies ``study_ids`` (any status) in "what to code next" order, most uncertain
+    first, with the model's tags and probabilities.
+
+    The tagger learns from the reference codes (the codebook alone when there are none),
+    as :func:`tag_studies` does. Columns: study_id, uncertainty, suggested_domains (ids
+    joined by ``;``), ``p_<domain>`` for each domain.
+    """
+    codebook: Codebook = corpus.codebook
+    domains = codebook.domain_ids
+    coded, coded_list = coded_texts(corpus)
+    Y = coded[domains].to_numpy() if len(coded) else np.zeros((0, len(domains)), dtype=int)
+    model = make_tagger(codebook, seed, cv_folds, tag_threshold, min_domains)
+    model.fit(coded_list, Y)
+    records = corpus.records.set_index("study_id").loc[list(study_ids)].reset_index()
+    if not len(records):
+        return pd.DataFrame(columns=["study_id", "uncertainty", "suggested_domains",
+                                     *(f"p_{d}" for d in domains)])
+    proba = model.predict_proba(study_texts(records))
+    tags = assign_tags(proba, model.thresholds_, model.min_domains)
+    cut = np.broadcast_to(np.asarray(model.thresholds_, dtype=float), proba.shape)
+    table = pd.DataFrame({
+        "study_id": records["study_id"].tolist(),
+        "uncertainty": uncertainty(proba, cut).mean(axis=1),
+        "suggested_domains": [";".join(d for d, t in zip(domains, row) if t) for row in tags],
+        **{f"p_{d}": proba[:, j] for j, d in enumerate(domains)},
+    })
+    return table.sort_values(["uncertainty", "study_id"], ascending=[False, True],
+                             kind="stable", ignore_index=True)

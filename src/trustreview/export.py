@@ -203,11 +203,14 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
             values = [str(column)] + [str(v) for v in frame[column].head(500)]
             width = min(max(max(len(v) for v in values) + 2, 8), 60)
             sheet.column_dimensions[get_column_letter(index)].width = width
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep text
-                    cell.data_type = "s"
+        _as_text(sheet.iter_rows(min_row=2))
         sheet.freeze_panes = "A2"
+    return saved_workbook(workbook)
+
+
+def saved_workbook(workbook) -> bytes:
+    """An openpyxl workbook's bytes with fixed dates, so the same content gives the same
+    bytes."""
     stamp = datetime(2000, 1, 1)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
@@ -228,6 +231,156 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, data)
     return out.getvalue()
+
+
+def _as_text(cells) -> None:
+    """Keep every text cell text: openpyxl stores a string starting with ``=`` as a
+    formula."""
+    for row in cells:
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
+WIDTHS = {"study_id": 26, "title": 50, "year": 6, "authors": 30, "abstract": 60,
+          "included": 10, "exclusion_reason": 22, "country": 13, "design": 13, "sample": 30,
+          "summary": 60, "weight": 10, "note": 30, "suggested_domains": 24}
+
+
+def coding_workbook_bytes(sheet) -> bytes:
+    """The workbook of a :class:`~trustreview.coding.Sheet`.
+
+    Sheet ``coding``: bold frozen header, the form columns editable and everything else
+    locked (sheet protection without a password), a drop-down list on every fixed-value
+    column (values on the hidden sheet ``lists``), cells where coders differ shaded, text
+    never a formula. Sheet ``about``: the coder's name and the sheet's kind (read back by
+    :func:`trustreview.load.read_coding_workbook`), how to fill the form, the domains.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    frame = sheet.frame
+    workbook = Workbook()
+    coding = workbook.active
+    coding.title = "coding"
+    columns = list(frame.columns)
+    coding.append(columns)
+    for row in frame.itertuples(index=False):
+        coding.append([_excel_value(v) for v in row])
+    _as_text(coding.iter_rows(min_row=2))
+    n = len(frame)
+    form = PatternFill("solid", fgColor="FFF2CC")
+    context = PatternFill("solid", fgColor="E7E6E6")
+    disputed = PatternFill("solid", fgColor="F4B084")
+    unlocked = Protection(locked=False)
+    for index, name in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        header = coding.cell(row=1, column=index)
+        header.font = Font(bold=True)
+        header.fill = form if name in sheet.editable else context
+        width = WIDTHS.get(name, 40 if name in sheet.coders else
+                           10 if name.startswith("p_") else max(len(name) + 4, 8))
+        coding.column_dimensions[letter].width = width
+        if name in sheet.editable:
+            for row in range(2, max(n, 1) + 1):
+                coding.cell(row=row, column=index).protection = unlocked
+        if name in ("title", "abstract", "sample", "summary") or name in sheet.coders:
+            for row in range(2, n + 2):
+                coding.cell(row=row, column=index).alignment = Alignment(wrap_text=True,
+                                                                         vertical="top")
+    for position, name in sheet.disputed:
+        coding.cell(row=position + 2, column=columns.index(name) + 1).fill = disputed
+    coding.freeze_panes = "B2"
+    coding.protection.sheet = True
+    for option in ("formatColumns", "formatRows", "formatCells", "sort", "autoFilter"):
+        setattr(coding.protection, option, False)  # False = allowed on a protected sheet
+    coding.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
+    lists = workbook.create_sheet("lists")
+    for index, (name, values) in enumerate(sheet.choices.items(), start=1):
+        letter = get_column_letter(index)
+        lists.cell(row=1, column=index, value=name)
+        for row, value in enumerate(values, start=2):
+            lists.cell(row=row, column=index, value=value).data_type = "s"
+        if name not in columns or not values:
+            continue
+        target = get_column_letter(columns.index(name) + 1)
+        rule = DataValidation(type="list", allow_blank=True,
+                              formula1=f"=lists!${letter}$2:${letter}${len(values) + 1}",
+                              showErrorMessage=True,
+                              errorStyle="information" if name == "exclusion_reason"
+                              else "stop",
+                              errorTitle=name, error=f"Choose a value of the list for {name}.")
+        rule.add(f"{target}2:{target}{max(n, 1) + 1}")
+        coding.add_data_validation(rule)
+    lists.sheet_state = "hidden"
+    about = workbook.create_sheet("about")
+    for row in _about_rows(sheet):
+        about.append(row)
+    _as_text(about.iter_rows())
+    about.column_dimensions["A"].width = 22
+    about.column_dimensions["B"].width = 100
+    for cell in about["A"]:
+        cell.font = Font(bold=True)
+    return saved_workbook(workbook)
+
+
+def _about_rows(sheet) -> list[list[str]]:
+    from trustreview import __version__ as version
+
+    if sheet.kind == "reconcile":
+        how = ["Each row is a study where the coders differ (their decisions are in the "
+               "columns named after them; differing cells are shaded).",
+               "Fill in the agreed decision: included, the study fields and the domains. "
+               "A row with included empty is left for later.",
+               "Then: trustreview merge THIS-FILE.xlsx"]
+    else:
+        how = ["One row per study; write included (yes/no), then for an included study its "
+               "country, design, weight, sample and summary, and 1 under each domain it "
+               "examines; for an excluded one the exclusion_reason.",
+               "An included study with no domain marked is coded 'none'; a row you leave "
+               "as it was (or with included empty) is skipped.",
+               "Grey columns are context and cannot be edited."
+               + (" suggested_domains and p_<domain> are the model's suggestions."
+                  if "suggested_domains" in sheet.frame.columns else ""),
+               "Then: trustreview merge THIS-FILE.xlsx"]
+    rows = [["coder", sheet.coder], ["sheet", sheet.kind],
+            ["written by", f"trustreview {version}"], []]
+    rows += [["how to fill", line] for line in how]
+    rows.append([])
+    rows.append(["domain", "definition"])
+    rows += [[d.id, f"{d.label}: {d.definition}"] for d in sheet.codebook.domains]
+    return rows
+
+
+def corpus_table_bytes(frame: pd.DataFrame, path: str | os.PathLike) -> bytes:
+    """A corpus table (studies, codes, decisions) in the format its file name says: CSV
+    (UTF-8, LF, quoted only where needed) or .xlsx (one sheet)."""
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+        return workbook_bytes({Path(path).stem: frame})
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def replace_files(contents: dict[Path, bytes]) -> list[Path]:
+    """Write several files together: each is written to a temporary file first, and only
+    when all are written are they renamed into place. Files whose bytes are unchanged are
+    left alone. Returns the files written."""
+    changed = {path: data for path, data in contents.items()
+               if not (path.exists() and path.read_bytes() == data)}
+    temps = {}
+    try:
+        for path, data in changed.items():
+            temp = path.with_name(f".{path.name}.merging")
+            atomic_write(temp, data)
+            temps[path] = temp
+    except BaseException:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+        raise
+    for path, temp in temps.items():
+        os.replace(temp, path)
+    return sorted(changed)
 
 
 def _excel_value(value):

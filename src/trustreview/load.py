@@ -24,6 +24,8 @@ from trustreview.errors import InputError
 STUDIES_COLUMNS = ("study_id", "country", "design", "sample", "summary", "included",
                    "exclusion_reason", "weight")
 CODES_COLUMNS = ("study_id", "coder", "domain")
+EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
+                "#CALC!"}
 BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
               "institution", "school", "publisher", "howpublished", "volume", "number",
               "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
@@ -375,3 +377,62 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
     entries = pd.concat(frames, ignore_index=True) if frames else \
         pd.DataFrame({"key": pd.Series(dtype="str"), "abstract": pd.Series(dtype="str")})
     return "\n".join(texts), entries
+
+
+def read_coding_workbook(path: str | os.PathLike):
+    """A filled coding workbook (written by ``trustreview sheet``) as a
+    :class:`~trustreview.coding.Filled`: the coder and kind from its ``about`` sheet, the
+    rows of its ``coding`` sheet as text with their Excel row numbers. A cell Excel turned
+    into a date or a formula's error is a problem of that row, not a silent change."""
+    from datetime import date, datetime, time
+
+    from openpyxl import load_workbook
+
+    from trustreview.coding import KINDS, Filled, Problem
+
+    path = Path(path)
+    source = display_path(path)
+    _check_file(path)
+    try:
+        workbook = load_workbook(path, data_only=True)
+    except Exception as error:  # openpyxl raises many types for files it cannot read
+        raise InputError(f"{source}: cannot be opened as an Excel workbook "
+                         f"({type(error).__name__}: {error}); save it as .xlsx") from None
+    not_ours = (f"{source}: not a coding workbook written by trustreview sheet (%s); write "
+                "one with trustreview sheet --coder NAME --out FILE.xlsx and fill that")
+    if "coding" not in workbook.sheetnames or "about" not in workbook.sheetnames:
+        raise InputError(not_ours % "no 'coding' and 'about' sheets")
+    about = {str(row[0]).strip(): "" if row[1] is None else str(row[1]).strip()
+             for row in workbook["about"].iter_rows(values_only=True, max_col=2)
+             if row and row[0] is not None and len(row) > 1}
+    kind, coder = about.get("sheet", ""), about.get("coder", "")
+    if kind not in KINDS or not coder:
+        raise InputError(not_ours % "its 'about' sheet has no coder or sheet kind")
+    sheet = workbook["coding"]
+    raw = list(sheet.iter_rows(values_only=True))
+    if not raw:
+        raise InputError(not_ours % "the 'coding' sheet is empty")
+    columns = ["" if c is None else str(c).strip() for c in raw[0]]
+    problems, records = [], []
+    for number, values in enumerate(raw[1:], start=2):
+        row = {"row": number}
+        for name, value in zip(columns, values):
+            if not name or name in row:
+                continue
+            if isinstance(value, (datetime, date, time)):
+                problems.append(Problem(source, number, name, str(value), "Excel turned "
+                                        "this cell into a date or time", "text",
+                                        "format the cell as Text and type it again"))
+                value = str(value)
+            elif isinstance(value, str) and value in EXCEL_ERRORS:
+                problems.append(Problem(source, number, name, value, "the cell holds a "
+                                        "formula error", "a value", "type the value itself"))
+            row[name] = "" if value is None else _cell_text(value).strip()
+        for name in columns:
+            row.setdefault(name, "")
+        if any(v for k, v in row.items() if k != "row"):
+            records.append(row)
+    workbook.close()
+    rows = pd.DataFrame(records, columns=["row", *[c for c in columns if c]])
+    rows = rows.fillna("")
+    return Filled(source, kind, coder, [c for c in columns if c], rows, problems)

@@ -36,9 +36,17 @@ trustreview validate                          # check everything; lists each pro
 trustreview run --out outputs                 # the whole review -> outputs/
 ```
 
-Screen a study by filling its `included` (yes/no), `exclusion_reason` or `country`,
-`design`, `weight` and `summary`; code it with one `codes.csv` row per coder and domain
-(`study_id,coder,domain`; a `reconciled` coder's codes are the ones the tagger learns from).
+Screen and code in Excel, one workbook per coder, then reconcile:
+
+```sh
+trustreview sheet --coder A --out coder-A.xlsx   # fill it in, then:
+trustreview merge coder-A.xlsx
+trustreview sheet --reconcile --out reconcile.xlsx   # once two coders have merged
+```
+
+(Or edit `corpus/studies.csv` and `corpus/codes.csv` directly: one `codes.csv` row per
+coder and domain, `study_id,coder,domain`; the `reconciled` coder's codes are the ones the
+tagger learns from.)
 """
 
 

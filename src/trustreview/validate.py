@@ -418,8 +418,10 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
         issues.append(Issue("warning", raw.studies.path, None, "", "included",
                             f"{awaiting} stud{'y awaits' if awaiting == 1 else 'ies await'} "
                             "screening (included is empty)", "yes, no",
-                            "screen them: write yes or no in included (with the other study "
-                            "fields); until then they are neither included nor excluded"))
+                            "screen them in a coding workbook (trustreview sheet --coder NAME "
+                            "--out FILE.xlsx, then trustreview merge FILE.xlsx) or write yes or "
+                            "no in included; until then they are neither included nor "
+                            "excluded"))
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries))

@@ -1,0 +1,550 @@
+"""Coding workbooks: what a coder's (or the reconciler's) sheet holds, and how a filled one
+goes back into the corpus.
+
+Pure functions over DataFrames. :func:`coder_sheet` and :func:`reconcile_sheet` decide the
+rows and prefilled values of a sheet (:class:`Sheet`); :func:`check_rows` checks the rows of
+a filled sheet like the corpus itself; :func:`merge` computes the new ``studies``, ``codes``
+and ``decisions`` tables. Reading and writing the ``.xlsx`` files is done at the edges
+(:mod:`trustreview.load`, :mod:`trustreview.export`, the CLI).
+
+``decisions.csv`` (beside ``studies.csv``) keeps every coder's decisions as merged from their
+sheets, one row per study and coder, so that nothing a coder decided is lost when it differs
+from what ``studies.csv`` already says; the reconciliation sheet shows them side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from trustreview.agreement import RECONCILED
+from trustreview.codebook import NO_DOMAIN, Codebook
+
+CONTEXT = ["study_id", "title", "year", "authors", "abstract"]
+FIELDS = ["included", "exclusion_reason", "country", "design", "sample", "summary", "weight"]
+DECISION_FIELDS = ["included", "exclusion_reason", "weight"]  # never shown from another coder
+NOTE = "note"
+SUGGESTED = "suggested_domains"
+DECISIONS_COLUMNS = ["study_id", "coder", *FIELDS, "domains", NOTE]
+MARKS = ("1", "x")  # what marks a domain cell as "examines this domain"
+KINDS = ("coder", "reconcile")
+
+
+@dataclass
+class Sheet:
+    """A coding sheet before it becomes a workbook.
+
+    ``frame`` holds the columns in sheet order (context, coder columns of a reconciliation
+    sheet, the form, then any suggestion columns); ``editable`` names the form columns;
+    ``disputed`` lists ``(row position, column)`` cells where coders differ.
+    """
+
+    kind: str
+    coder: str
+    frame: pd.DataFrame
+    codebook: Codebook
+    editable: list[str]
+    choices: dict[str, list[str]]
+    disputed: list[tuple[int, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    coders: list[str] = field(default_factory=list)  # columns of each coder's decisions
+
+
+@dataclass
+class Filled:
+    """A filled workbook as read back: ``rows`` has a ``row`` column (the Excel row) and the
+    sheet's columns as text; ``problems`` holds cells that could not be read as text."""
+
+    source: str
+    kind: str
+    coder: str
+    columns: list[str]
+    rows: pd.DataFrame
+    problems: list["Problem"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a filled sheet: where, what was found, what is allowed, the fix."""
+
+    source: str
+    row: int
+    column: str
+    value: str
+    found: str
+    allowed: str
+    fix: str
+
+    def format(self) -> str:
+        where = f"{self.source}, sheet 'coding', row {self.row}"
+        if self.column:
+            where += f", column {self.column!r}"
+        text = f"{where}: {self.found}"
+        if self.value:
+            text += f" (value {self.value!r})"
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        return text + f"; fix: {self.fix}"
+
+
+@dataclass
+class Merged:
+    """The outcome of :func:`merge`: the new tables and what happened to each row."""
+
+    studies: pd.DataFrame
+    codes: pd.DataFrame
+    decisions: pd.DataFrame
+    merged: list[str]
+    skipped: int
+    conflicts: list[str]
+    kept: list[str]  # study values that differ from studies.csv, kept for reconciliation
+    notes: list[str]  # other changes worth telling (codes removed, agreed studies reconciled)
+
+    def summary(self) -> str:
+        return (f"merged {len(self.merged)} row(s), skipped {self.skipped} (nothing decided), "
+                f"conflicts {len(self.conflicts)}, values kept for reconciliation "
+                f"{len(self.kept)}")
+
+
+def empty_decisions() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in DECISIONS_COLUMNS})
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype="str")
+    return frame[column].fillna("").astype("str")
+
+
+def _domains_of(codes: pd.DataFrame) -> dict[tuple[str, str], frozenset[str]]:
+    """(study, coder) -> the set of domains coded (``{"none"}`` for no domain)."""
+    result: dict[tuple[str, str], set[str]] = {}
+    for sid, coder, domain in zip(codes["study_id"], codes["coder"], codes["domain"]):
+        result.setdefault((sid, coder), set()).add(domain)
+    return {key: frozenset(value) for key, value in result.items()}
+
+
+def _decided(codes: pd.DataFrame, decisions: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """study -> coder -> decision (the study fields and ``domains``) from ``decisions.csv``
+    and ``codes.csv`` (codes win for the domains; a coder known from codes only included
+    the study)."""
+    result: dict[str, dict[str, dict]] = {}
+    for row in decisions.to_dict("records"):
+        domains = frozenset(d for d in str(row["domains"]).split(";") if d)
+        decision = {name: row[name] for name in FIELDS}
+        result.setdefault(row["study_id"], {})[row["coder"]] = {**decision, "domains": domains}
+    for (sid, coder), domains in _domains_of(codes).items():
+        decision = result.setdefault(sid, {}).setdefault(
+            coder, {"included": "yes", "weight": "", "exclusion_reason": ""})
+        decision["domains"] = domains
+    return result
+
+
+def choices(codebook: Codebook, studies: pd.DataFrame) -> dict[str, list[str]]:
+    """The drop-down values of each fixed-value column (exclusion reasons: the ones in use
+    plus common ones; other reasons may still be typed)."""
+    reasons = sorted(set(_text(studies, "exclusion_reason")) - {""}
+                     | {"not-empirical", "out-of-scope-topic", "out-of-scope-country"})
+    lists = {"included": ["yes", "no"], "exclusion_reason": reasons,
+             "country": list(codebook.countries), "design": list(codebook.designs),
+             "weight": list(codebook.weights)}
+    lists.update({domain: ["1"] for domain in codebook.domain_ids})
+    return lists
+
+
+def _context(records: pd.DataFrame, abstracts: dict[str, str]) -> pd.DataFrame:
+    from trustreview.citations import decode_latex, split_authors
+
+    return pd.DataFrame({
+        "study_id": records["study_id"].tolist(),
+        "title": [decode_latex(t) for t in _text(records, "title")],
+        "year": _text(records, "year").tolist(),
+        "authors": ["; ".join(decode_latex(n) for n in split_authors(a))
+                    for a in _text(records, "authors")],
+        "abstract": [decode_latex(abstracts.get(s, "")) for s in records["study_id"]],
+    })
+
+
+def needs_decision(corpus, decisions: pd.DataFrame, coder: str) -> list[str]:
+    """Studies still needing ``coder``'s decision: awaiting screening, included and not
+    coded by ``coder``, or excluded by another coder's sheet and not reconciled yet."""
+    from trustreview.validate import AWAITING
+
+    decided = _decided(corpus.codes, decisions)
+    ids = []
+    for sid, status in zip(corpus.records["study_id"], corpus.records["status"]):
+        by = decided.get(sid, {})
+        if coder in by:
+            continue
+        if status in (AWAITING, "included"):
+            ids.append(sid)
+        elif status == "excluded" and RECONCILED not in by and by:
+            ids.append(sid)
+    return ids
+
+
+def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, abstracts: dict[str, str],
+                ranking: pd.DataFrame, *, all_studies: bool = False,
+                suggest: bool = False) -> Sheet:
+    """The sheet of one coder, rows in ``ranking`` order (a frame of ``study_id`` and
+    ``uncertainty``, most uncertain first; with ``suggest``, also ``suggested_domains`` and
+    ``p_<domain>`` columns).
+
+    Study fields known from ``studies.csv`` are filled in, except the inclusion decision,
+    reason and weight of a study whose only decision so far is another coder's (so double
+    screening stays independent).
+    """
+    codebook = corpus.codebook
+    records = corpus.records[corpus.records["status"] != "error"]
+    wanted = list(records["study_id"]) if all_studies else \
+        needs_decision(corpus, decisions, coder)
+    order = {sid: i for i, sid in enumerate(ranking["study_id"])}
+    wanted = sorted(wanted, key=lambda s: (order.get(s, len(order)), s))
+    rows = records.set_index("study_id").loc[wanted].reset_index()
+    frame = _context(rows, abstracts)
+    decided = _decided(corpus.codes, decisions)
+    blind = [bool(set(decided.get(s, {})) - {coder, RECONCILED})
+             and RECONCILED not in decided.get(s, {}) for s in wanted]
+    included = _text(rows, "status").map({"included": "yes", "excluded": "no"}).fillna("")
+    values = {"included": included.tolist(),
+              "exclusion_reason": _text(rows, "exclusion_reason").tolist(),
+              "weight": _text(rows, "weight").tolist()}
+    for name in FIELDS:
+        column = values.get(name, _text(rows, name).tolist())
+        if name in DECISION_FIELDS:
+            column = ["" if hide else value for hide, value in zip(blind, column)]
+        frame[name] = column
+    own = _domains_of(corpus.codes)
+    for domain in codebook.domain_ids:
+        frame[domain] = ["1" if domain in own.get((s, coder), ()) else "" for s in wanted]
+    frame[NOTE] = ""
+    if suggest:
+        scores = ranking.set_index("study_id").reindex(wanted)
+        frame[SUGGESTED] = scores[SUGGESTED].fillna("").tolist()
+        for domain in codebook.domain_ids:
+            frame[f"p_{domain}"] = scores[f"p_{domain}"].round(3).tolist()
+    editable = [*FIELDS, *codebook.domain_ids, NOTE]
+    return Sheet("coder", coder, frame, codebook, editable, choices(codebook, corpus.records),
+                 counts={"rows": len(frame)})
+
+
+def _describe(decision: dict) -> str:
+    if decision.get("included") == "no":
+        return f"excluded ({decision.get('exclusion_reason') or 'no reason given'})"
+    domains = sorted(decision.get("domains", ()))
+    parts = ["included" if decision.get("included") == "yes" else "not screened"]
+    if decision.get("weight"):
+        parts.append(f"weight {decision['weight']}")
+    text = ", ".join(parts)
+    return text + (": " + ", ".join(domains) if domains else "")
+
+
+def reconciliation(corpus, decisions: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Studies decided by two or more coders and not reconciled yet: (those where the
+    coders differ in inclusion, weight or domains; those where they agree; studies with one
+    coder only)."""
+    decided = _decided(corpus.codes, decisions)
+    known = set(corpus.records["study_id"])
+    differ, agree, single = [], [], []
+    for sid in sorted(decided):
+        by = {c: d for c, d in decided[sid].items() if c != RECONCILED}
+        if RECONCILED in decided[sid] or sid not in known or not by:
+            continue
+        if len(by) < 2:
+            single.append(sid)
+            continue
+        first, *rest = by.values()
+        same = all(d["included"] == first["included"]
+                   and d.get("domains", frozenset()) == first.get("domains", frozenset())
+                   and (not d["weight"] or not first["weight"] or d["weight"] == first["weight"])
+                   for d in rest)
+        (agree if same else differ).append(sid)
+    return differ, agree, single
+
+
+def reconcile_sheet(corpus, decisions: pd.DataFrame, abstracts: dict[str, str]) -> Sheet:
+    """The reconciliation sheet: one row per study where coders differ, each coder's
+    decision in a column named after the coder, the form prefilled where they agree."""
+    codebook = corpus.codebook
+    differ, agree, single = reconciliation(corpus, decisions)
+    decided = _decided(corpus.codes, decisions)
+    coders = sorted({c for s in differ for c in decided[s]} - {RECONCILED})
+    rows = corpus.records.set_index("study_id").loc[differ].reset_index()
+    frame = _context(rows, abstracts)
+    for coder in coders:
+        frame[coder] = [_describe(decided[s][coder]) if coder in decided[s] else ""
+                        for s in differ]
+    disputed: list[tuple[int, str]] = []
+
+    def shared(position: int, sid: str, name: str, current: str) -> str:
+        """The coders' common value of a field; the value in studies.csv when no coder
+        gave one; empty (and the cell marked) when they differ."""
+        values = {d.get(name, "") for c, d in decided[sid].items() if c != RECONCILED}
+        values.discard("")
+        if len(values) > 1:
+            disputed.append((position, name))
+            return "" if name in DECISION_FIELDS else current
+        return values.pop() if values else current
+
+    for name in FIELDS:
+        current = _text(rows, name).tolist()
+        frame[name] = [shared(i, s, name, current[i]) for i, s in enumerate(differ)]
+    for domain in codebook.domain_ids:
+        column = []
+        for i, sid in enumerate(differ):
+            marks = {domain in d.get("domains", ()) for c, d in decided[sid].items()
+                     if c != RECONCILED and d["included"] == "yes"}
+            if len(marks) > 1:
+                disputed.append((i, domain))
+            column.append("1" if marks == {True} else "")
+        frame[domain] = column
+    frame[NOTE] = ""
+    return Sheet("reconcile", RECONCILED, frame, codebook, [*FIELDS, *codebook.domain_ids, NOTE],
+                 choices(codebook, corpus.records), disputed,
+                 counts={"differ": len(differ), "agree": len(agree), "single": len(single)},
+                 coders=coders)
+
+
+def _mark(value: str) -> bool | None:
+    """True for a marked domain cell, False for empty, None for anything else."""
+    value = value.strip().lower()
+    if not value:
+        return False
+    return True if value in (*MARKS, "true") else None
+
+
+def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> list[Problem]:
+    """Every problem of a filled sheet's rows, checked like the corpus: unknown study,
+    repeated study, unknown values, excluded with domains, included without weight..."""
+    problems = list(filled.problems)
+    domains = codebook.domain_ids
+    missing = [c for c in ["study_id", *FIELDS, *domains] if c not in filled.columns]
+    if missing:
+        return problems + [Problem(filled.source, 1, c, "", "column is missing",
+                                   "the columns of the sheet trustreview wrote",
+                                   "restore the column, or write a new sheet with "
+                                   "trustreview sheet") for c in missing]
+    known = set(studies["study_id"])
+    lists = choices(codebook, studies)
+    seen: dict[str, int] = {}
+    for row in filled.rows.to_dict("records"):
+        number, sid = row["row"], row["study_id"]
+
+        def problem(column, found, allowed, fix, value=None):
+            problems.append(Problem(filled.source, number, column,
+                                    row.get(column, "") if value is None else value,
+                                    found, allowed, fix))
+
+        if not sid:
+            if any(row[c] for c in [*FIELDS, *domains, NOTE] if c in row):
+                problem("study_id", "study_id is empty but the row has values", "a study_id "
+                        "of studies.csv", "put the study_id back, or clear the row")
+            continue
+        if sid not in known:
+            problem("study_id", "no study with this id in studies.csv", "a study_id of "
+                    "studies.csv", "correct the id, or add the study to the corpus first")
+            continue
+        if sid in seen:
+            problem("study_id", f"the study is also on row {seen[sid]}", "one row per study",
+                    "delete one of the two rows")
+            continue
+        seen[sid] = number
+        marks = {d: _mark(row[d]) for d in domains}
+        for domain, mark in marks.items():
+            if mark is None:
+                problem(domain, "not a domain mark", "1 (or x), or empty",
+                        "write 1 if the study examines this domain, else leave it empty")
+        for name in ("country", "design", "weight"):
+            if row[name] and row[name] not in lists[name]:
+                problem(name, f"unknown {name}", ", ".join(lists[name]),
+                        "choose a value from the drop-down list")
+        included = row["included"].lower()
+        marked = [d for d, m in marks.items() if m]
+        if not included:
+            if marked:
+                problem("included", "domains are marked but included is empty", "yes, no",
+                        "write yes (or no and clear the domains)", "")
+            continue
+        if included not in ("yes", "no"):
+            problem("included", "not yes or no", "yes, no",
+                    "write yes or no, or leave it empty if not decided yet")
+            continue
+        if included == "no":
+            if marked:
+                problem(marked[0], f"the study is excluded but has domains marked "
+                        f"({', '.join(marked)})", "no domains when excluded",
+                        "clear the domains, or set included to yes")
+            if not row["exclusion_reason"]:
+                problem("exclusion_reason", "the study is excluded but has no reason",
+                        "a short reason, e.g. " + ", ".join(lists["exclusion_reason"][:3]),
+                        "write why it is excluded")
+            if row["weight"]:
+                problem("weight", "an excluded study has a weight", "empty when excluded",
+                        "clear the weight, or set included to yes")
+        else:
+            if not row["weight"]:
+                problem("weight", "the study is included but has no weight",
+                        ", ".join(lists["weight"]), "rate the weight of evidence")
+            for name in ("country", "design"):
+                if not row[name]:
+                    problem(name, f"the study is included but has no {name}",
+                            ", ".join(lists[name]), f"choose its {name}")
+            if row["exclusion_reason"]:
+                problem("exclusion_reason", "the study is included but has an exclusion "
+                        "reason", "empty when included",
+                        "clear the reason, or set included to no")
+    return problems
+
+
+def _decision_row(row: dict, coder: str, domains: list[str]) -> dict:
+    included = row["included"].lower()
+    marked = [d for d in domains if _mark(row[d])]
+    values = {name: row[name] for name in FIELDS}
+    values["included"] = included
+    if included == "yes":
+        coded = ";".join(marked) if marked else NO_DOMAIN
+    else:
+        coded = ""
+    return {"study_id": row["study_id"], "coder": coder, **values, "domains": coded,
+            NOTE: row.get(NOTE, "")}
+
+
+def _unchanged(row: dict, study: dict, domains: list[str]) -> bool:
+    """A prefilled row the coder did not touch: every field as in studies.csv, no domain
+    marked, no note."""
+    if any(_mark(row[d]) for d in domains) or row.get(NOTE):
+        return False
+    current = dict(study)
+    current["included"] = current.get("included", "").lower()
+    return all(row[name] == current.get(name, "") for name in FIELDS if name != "included") \
+        and row["included"].lower() == current["included"]
+
+
+def merge(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
+          decisions: pd.DataFrame, codebook: Codebook, replace: bool = False) -> Merged:
+    """The corpus tables after merging a filled sheet whose rows passed :func:`check_rows`.
+
+    A coder's sheet: each decided row becomes the coder's row in ``decisions``; study fields
+    fill empty ``studies`` cells (a different value is kept for reconciliation, not
+    written); the coder's codes go to ``codes`` for a study that is included (``none`` when
+    no domain is marked). Codes that already differ are a conflict, left as they are unless
+    ``replace``. A reconciliation sheet writes ``reconciled`` codes for every study two
+    coders decided: the form where they differed, the shared codes where they agreed, and
+    sets the study fields from the form.
+    """
+    domains = codebook.domain_ids
+    studies = studies.copy()
+    for name in FIELDS:
+        if name not in studies.columns:
+            studies[name] = ""
+        studies[name] = studies[name].fillna("").astype("str")
+    position = {sid: i for i, sid in enumerate(studies["study_id"])}
+    codes = codes[["study_id", "coder", "domain"]].astype("str").reset_index(drop=True)
+    decisions = decisions.reindex(columns=DECISIONS_COLUMNS).fillna("").astype("str")
+    coder = filled.coder
+    existing_codes = _domains_of(codes)
+    existing_decisions = {(r["study_id"], r["coder"]): r for r in decisions.to_dict("records")}
+    merged, conflicts, kept, notes = [], [], [], []
+    skipped = 0
+    add_codes: dict[str, list[str]] = {}  # study -> domains to write for this coder
+    drop_codes: set[tuple[str, str | None]] = set()  # (study, coder or None for all)
+    new_decisions: dict[tuple[str, str], dict] = {}
+    reconciling = filled.kind == "reconcile"
+    if reconciling:
+        agreed = reconciliation(_CorpusView(studies, codes), decisions)[1]
+        decided = _decided(codes, decisions)
+        for sid in agreed:
+            shared = next(d for c, d in decided[sid].items() if c != RECONCILED)
+            if shared["included"] == "yes" and shared.get("domains"):
+                add_codes[sid] = sorted(shared["domains"])
+                notes.append(f"{sid}: the coders agree; their codes become the reconciled codes")
+    for row in filled.rows.to_dict("records"):
+        sid = row["study_id"]
+        if not sid:
+            continue
+        study = studies.iloc[position[sid]].to_dict()
+        if not row["included"] or (not reconciling and _unchanged(row, study, domains)):
+            skipped += 1
+            continue
+        decision = _decision_row(row, coder, domains)
+        previous = existing_decisions.get((sid, coder))
+        if previous is not None and any(previous[c] != decision[c] for c in DECISIONS_COLUMNS
+                                        if c != NOTE) and not replace:
+            conflicts.append(f"{sid}: {coder}'s decision in decisions.csv differs from this "
+                             "sheet (kept as it was; merge with --replace to overwrite)")
+            continue
+        wanted = frozenset(decision["domains"].split(";")) if decision["domains"] else None
+        have = existing_codes.get((sid, coder))
+        if have is not None and have != wanted and not replace:
+            conflicts.append(f"{sid}: {coder}'s codes in codes.csv ({', '.join(sorted(have))}) "
+                             f"differ from this sheet "
+                             f"({', '.join(sorted(wanted)) if wanted else 'excluded'}); kept "
+                             "as they were; merge with --replace to overwrite")
+            continue
+        merged.append(sid)
+        new_decisions[(sid, coder)] = decision
+        i = position[sid]
+        if reconciling:
+            for name in FIELDS:
+                if name in DECISION_FIELDS or decision[name]:
+                    studies.iat[i, studies.columns.get_loc(name)] = decision[name]
+            if decision["included"] == "no":
+                drop_codes.add((sid, None))
+                add_codes.pop(sid, None)
+                if any(key[0] == sid for key in existing_codes):
+                    notes.append(f"{sid}: excluded at reconciliation; its codes are removed "
+                                 "from codes.csv (the coders' decisions stay in "
+                                 "decisions.csv)")
+            else:
+                add_codes[sid] = sorted(wanted)
+            continue
+        status = study["included"].lower()
+        same_inclusion = not status or status == decision["included"]
+        for name in FIELDS:
+            value, current = decision[name], study[name]
+            if name == "included":
+                current = current.lower()
+            if not value or value == current:
+                continue
+            if current or (name in ("exclusion_reason", "weight") and not same_inclusion):
+                if current:
+                    kept.append(f"{sid}: {name} is {current!r} in studies.csv, {coder} "
+                                f"says {value!r}")
+                continue
+            studies.iat[i, studies.columns.get_loc(name)] = value
+        final = studies.iat[i, studies.columns.get_loc("included")].lower()
+        if decision["included"] == "yes" and final == "yes":
+            add_codes[sid] = sorted(wanted)
+        elif have is not None:
+            drop_codes.add((sid, coder))
+    changed = sorted(s for s, ds in add_codes.items()
+                     if existing_codes.get((s, coder)) != frozenset(ds))
+    rewrite = set(changed)
+    keep = [not ((s, c) in drop_codes or (s, None) in drop_codes
+                 or (s in rewrite and c == coder))
+            for s, c in zip(codes["study_id"], codes["coder"])]
+    added = [{"study_id": s, "coder": coder, "domain": d} for s in changed
+             for d in add_codes[s]]
+    codes = pd.concat([codes[keep], pd.DataFrame(added, columns=["study_id", "coder",
+                                                                 "domain"])],
+                      ignore_index=True).astype("str")
+    rows = [r for r in decisions.to_dict("records")
+            if (r["study_id"], r["coder"]) not in new_decisions]
+    rows += [new_decisions[k] for k in sorted(new_decisions)]
+    decisions = pd.DataFrame(rows, columns=DECISIONS_COLUMNS).fillna("").astype("str")
+    decisions = decisions.sort_values(["study_id", "coder"], kind="stable", ignore_index=True)
+    return Merged(studies, codes, decisions, merged, skipped, conflicts, kept, notes)
+
+
+@dataclass
+class _CorpusView:
+    """The two attributes :func:`reconciliation` reads, built from raw tables."""
+
+    studies: pd.DataFrame
+    codes: pd.DataFrame
+
+    @property
+    def records(self) -> pd.DataFrame:
+        return self.studies
