@@ -399,3 +399,14 @@ def test_sheet_refuses_a_reserved_or_empty_coder_name(coded, cli):
     assert cli("sheet", "--coder", " ", "--out", "x.xlsx")[0] == 1
     assert cli("sheet", "--coder", "A", "--out", "x.csv")[0] == 1
     assert not (coded / "x.xlsx").exists()
+
+
+def test_merge_refuses_a_sheet_whose_domains_are_not_the_codebooks(coded, cli):
+    assert cli("sheet", "--coder", "C", "--out", "c.xlsx")[0] == 0
+    workbook, sheet, header = sheet_rows(coded / "c.xlsx")
+    sheet.cell(1, header.index("civic") + 1).value = "community"
+    workbook.save(coded / "c.xlsx")
+    code, _, err = cli("merge", "c.xlsx")
+    assert code == 1
+    assert "column 'civic': column is missing" in err
+    assert "column 'community': this domain column is not in the codebook" in err

@@ -320,12 +320,19 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
     repeated study, unknown values, excluded with domains, included without weight..."""
     problems = list(filled.problems)
     domains = codebook.domain_ids
-    missing = [c for c in ["study_id", *FIELDS, *domains] if c not in filled.columns]
-    if missing:
-        return problems + [Problem(filled.source, 1, c, "", "column is missing",
-                                   "the columns of the sheet trustreview wrote",
-                                   "restore the column, or write a new sheet with "
-                                   "trustreview sheet") for c in missing]
+    columns = filled.columns
+    structure = [Problem(filled.source, 1, c, "", "column is missing",
+                         "the columns of the sheet trustreview wrote",
+                         "restore the column, or write a new sheet with trustreview sheet")
+                 for c in ["study_id", *FIELDS, *domains] if c not in columns]
+    if "weight" in columns and NOTE in columns:
+        structure += [Problem(filled.source, 1, c, "", "this domain column is not in the "
+                              "codebook", ", ".join(domains), "write a new sheet from the "
+                              "current codebook, or restore the domain in codebook.yml")
+                      for c in columns[columns.index("weight") + 1:columns.index(NOTE)]
+                      if c not in domains]
+    if structure:
+        return problems + structure
     known = set(studies["study_id"])
     lists = choices(codebook, studies)
     seen: dict[str, int] = {}
