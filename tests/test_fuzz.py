@@ -112,6 +112,30 @@ def test_bib_reader_on_bibtex_like_text(text):
     _load("references.bib", text.encode("utf-8"), read_bib)
 
 
+RIS_ALPHABET = st.sampled_from(["TY  - ", "ER  - ", "ER  -", "AU  - ", "A2  - ", "TI  - ",
+                                "T1  - ", "T2  - ", "PY  - ", "Y1  - ", "DO  - ", "ID  - ",
+                                "SP  - ", "EP  - ", "KW  - ", "UR  - ", "ED  - ", "XX  - ",
+                                "JOUR", "CHAP", "RPRT", "EDBOOK", "Greany, T.", "2018///",
+                                "https://doi.org/10.1/x", "{", "}", "\\", "%", "&", "@",
+                                "é", "\n", "\r\n", " ", ",", "-", "\ufeff", "\x00"])
+
+
+@FUZZ
+@given(st.lists(RIS_ALPHABET, max_size=200).map("".join))
+def test_ris_reader_on_ris_like_text(text):
+    bib = _load("references.ris", text.encode("utf-8"), read_bib)
+    if bib is not None:  # every record is an entry, a failed record or a warning
+        records = sum(1 for line in text.replace("\ufeff", "").replace("\r\n", "\n")
+                      .split("\n") if line.startswith("TY  -"))
+        assert len(bib.entries) + len(bib.failed) >= records
+
+
+@FUZZ
+@given(st.binary(max_size=2000))
+def test_ris_reader_on_arbitrary_bytes(data):
+    _load("references.ris", data, read_bib)
+
+
 @settings(max_examples=max(EXAMPLES // 4, 25), deadline=10000, derandomize=True)
 @given(studies=st.lists(CSV_ALPHABET, max_size=300).map("".join),
        codes=st.lists(CSV_ALPHABET, max_size=200).map("".join))

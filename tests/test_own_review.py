@@ -90,10 +90,11 @@ def test_new_refuses_a_folder_that_is_not_empty_and_a_broken_bib(tmp_path, refs,
     code, _, err = cli("new", tmp_path / "fresh", "--from", broken)
     assert code == 1 and "baxter2021governing" in err and "broken.bib" in err
     assert not (tmp_path / "fresh").exists()
-    ris = tmp_path / "export.ris"
-    ris.write_text("TY  - JOUR\nTI  - A title\nER  - \n")
+    ris = tmp_path / "export.ris"  # cut short: the second record has no end line
+    ris.write_text("TY  - JOUR\nTI  - A title\nER  - \n\nTY  - JOUR\nTI  - Another\n")
     code, _, err = cli("new", tmp_path / "fresh", "--from", ris)
-    assert code == 1 and "RIS" in err
+    assert code == 1 and "export.ris:5" in err and "no end line (ER  - )" in err
+    assert not (tmp_path / "fresh").exists()
 
 
 def screen(review: Path, decided: list[str], coded: list[str]) -> None:

@@ -156,8 +156,8 @@ def test_a_second_run_leaves_no_stale_file(two_runs, cli):
     assert code == 0, err
     assert not (out / "tables" / "evidence_civic.csv").exists()
     assert not (out / "bib" / "civic.bib").exists()
-    assert sorted(p.name for p in (out / "bib").iterdir()) == ["education.bib",
-                                                                "governance.bib"]
+    assert sorted(p.name for p in (out / "bib").iterdir()) == [
+        "education.bib", "education.ris", "governance.bib", "governance.ris"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["domains"] == ["governance", "education"]
     from trustreview.export import sha256_file

@@ -12,39 +12,96 @@ from functools import lru_cache
 import pandas as pd
 
 NO_DATE = "n.d."
+DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.(?:org|acm\.org)/|(?:dx\.)?doi\.org/|"
+                        r"doi:\s*)", re.IGNORECASE)
+
+
+def normalise_doi(value: str) -> str:
+    """A DOI without the URL or ``doi:`` prefixes it is often written with, repeated ones
+    too (``https://doi.org/http://dx.doi.org/10.1/x`` -> ``10.1/x``)."""
+    value = value.strip()
+    while True:
+        stripped = DOI_PREFIX.sub("", value).strip()
+        if stripped == value:
+            return value
+        value = stripped
+
+
+TEXT_MACROS = ("mbox", "hbox", "text", "textrm", "textnormal", "textsuperscript",
+               "textsubscript", "ensuremath", "url", "path", "nolinkurl")
 
 
 @lru_cache(maxsize=1)
 def _decoder():
-    from pylatexenc.latex2text import LatexNodes2Text
+    r"""pylatexenc, told that ``\mbox{..}`` and friends print their argument (by default it
+    drops them, so DBLP's ``5\({}^{\mbox{th}}\)`` lost its "th")."""
+    from pylatexenc import latexwalker, macrospec
+    from pylatexenc.latex2text import (LatexNodes2Text, MacroTextSpec,
+                                       get_default_latex_context_db)
 
-    return LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False)
+    text_db = get_default_latex_context_db()
+    text_db.add_context_category("trustreview", prepend=True, macros=[
+        MacroTextSpec(name, simplify_repl="%(1)s") for name in TEXT_MACROS])
+    walker_db = latexwalker.get_default_latex_context_db()
+    walker_db.add_context_category("trustreview", prepend=True, macros=[
+        macrospec.MacroSpec(name, "{") for name in TEXT_MACROS])
+    return LatexNodes2Text(latex_context=text_db, math_mode="text",
+                           strict_latex_spaces=False), walker_db
 
 
 @lru_cache(maxsize=65536)
 def decode_latex(text: str) -> str:
-    """LaTeX to plain Unicode text (``{\\"o}`` -> ``ö``, ``\\&`` -> ``&``, ``--`` -> ``–``)."""
+    r"""LaTeX to plain Unicode text (``{\"o}`` -> ``ö``, ``\&`` -> ``&``, ``--`` -> ``–``,
+    ``$\alpha$`` -> ``α``, ``5\({}^{\mbox{th}}\)`` -> ``5th``). No brace or backslash is
+    left in the result."""
     if not text:
         return ""
-    if not re.search(r"[\\{}$~]|--", text):
+    if not re.search(r"[\\{}$~^]|--", text):
         return " ".join(text.split())
+    from pylatexenc import latexwalker
+
+    converter, walker_db = _decoder()
     try:
-        decoded = _decoder().latex_to_text(text)
+        nodes = latexwalker.LatexWalker(text, latex_context=walker_db,
+                                        tolerant_parsing=True).get_latex_nodes()[0]
+        decoded = converter.nodelist_to_text(nodes)
     except Exception:  # pylatexenc is lenient, but never let a citation stop a run
-        decoded = text.replace("{", "").replace("}", "")
+        decoded = text
+    decoded = re.sub(r"(\d)\s*\^\s*(st|nd|rd|th)\b", r"\1\2", decoded)
+    decoded = re.sub(r"\\[A-Za-z]+\*?|[{}\\]", "", decoded)
     return " ".join(decoded.split())
+
+
+def empty_names(field: str) -> int:
+    """How many names of a BibTeX name list are empty (``A and and B`` has one)."""
+    if not field.strip():
+        return 0
+    parts = re.split(r"\s+and(?=\s)", " " + _outside_braces(field) + " ")
+    return sum(1 for part in parts if not part.strip())
+
+
+def _outside_braces(text: str) -> str:
+    """``text`` with everything inside braces blanked out."""
+    out, depth = [], 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        out.append(ch if depth == 0 else "x")
+        if ch == "}":
+            depth = max(depth - 1, 0)
+    return "".join(out)
 
 
 def split_authors(field: str) -> list[str]:
     """Split a BibTeX author field on `` and `` outside braces."""
     names, depth, current = [], 0, []
-    tokens = re.split(r"(\s+and\s+|[{}])", field)
+    tokens = re.split(r"(\s+and(?=\s)|[{}])", field)
     for token in tokens:
         if token == "{":
             depth += 1
         elif token == "}":
             depth = max(depth - 1, 0)
-        if depth == 0 and re.fullmatch(r"\s+and\s+", token or ""):
+        if depth == 0 and re.fullmatch(r"\s+and", token or ""):
             names.append("".join(current).strip())
             current = []
         else:
@@ -53,24 +110,43 @@ def split_authors(field: str) -> list[str]:
     return [n for n in names if n]
 
 
+@lru_cache(maxsize=65536)
 def parse_name(name: str) -> dict:
-    """``{"last", "initials", "corporate", "others"}`` of one BibTeX name."""
+    """``{"last", "first", "initials", "jr", "corporate", "others"}`` of one BibTeX name,
+    split by bibtexparser's name middleware (``King, Jr., Martin Luther``: last ``King``, jr
+    ``Jr.``; ``von Neumann, John``: last ``von Neumann``)."""
+    from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts
+
     if name.lower() == "others":
-        return {"last": "", "initials": "", "corporate": False, "others": True}
+        return {"last": "", "first": "", "initials": "", "jr": "", "corporate": False,
+                "others": True}
     if name.startswith("{") and name.endswith("}") and _balanced(name[1:-1]):
-        return {"last": decode_latex(name[1:-1]), "initials": "", "corporate": True,
-                "others": False}
-    if "," in name:
-        last, first = name.split(",", 1)
-    else:
-        parts = name.split()
-        # "van der Berg" style particles stay with the last name
-        index = len(parts) - 1
-        while index > 0 and parts[index - 1][:1].islower():
-            index -= 1
-        last, first = " ".join(parts[index:]), " ".join(parts[:index])
-    return {"last": decode_latex(last.strip()), "initials": _initials(decode_latex(first)),
-            "corporate": False, "others": False}
+        return {"last": decode_latex(name[1:-1]), "first": "", "initials": "", "jr": "",
+                "corporate": True, "others": False}
+    try:
+        parts = parse_single_name_into_parts(name, strict=False)
+        first, von, last, jr = (" ".join(p) for p in (parts.first, parts.von, parts.last,
+                                                       parts.jr))
+    except (InvalidNameError, ValueError, IndexError):
+        first, von, last, jr = "", "", name, ""
+    last = decode_latex(" ".join(p for p in (von, last) if p))
+    first = decode_latex(first)
+    return {"last": last, "first": first, "initials": _initials(first),
+            "jr": decode_latex(jr), "corporate": False, "others": False}
+
+
+def person_names(field: str) -> list[dict]:
+    """The names of a BibTeX name list (``others`` dropped), each with a ``display`` form
+    ``Last, First, Jr.`` (as RIS writes names)."""
+    names = []
+    for name in split_authors(field):
+        parsed = dict(parse_name(name))
+        if parsed["others"]:
+            continue
+        parts = [parsed["last"]] + [p for p in (parsed["first"], parsed["jr"]) if p]
+        parsed["display"] = parsed["last"] if parsed["corporate"] else ", ".join(parts)
+        names.append(parsed)
+    return names
 
 
 def _balanced(text: str) -> bool:
@@ -84,7 +160,10 @@ def _balanced(text: str) -> bool:
 
 def _initials(first: str) -> str:
     parts = []
-    for word in first.replace(".", ". ").replace(". -", ".-").split():
+    words = first.replace(".", ". ").replace(". -", ".-").split()
+    if words and all(2 <= len(w) <= 3 and w.isalpha() and w.isupper() for w in words):
+        words = [ch for w in words for ch in w]  # Web of Science runs initials together: "CH"
+    for word in words:
         pieces = [p for p in word.split("-") if p]
         if all(p.rstrip(".").isalpha() and len(p.rstrip(".")) <= 1 for p in pieces):
             parts.append("-".join(p.rstrip(".") + "." for p in pieces))
@@ -110,15 +189,20 @@ def in_text_citation(authors: str, year: str, title: str = "") -> str:
     return f"{lead} ({date})"
 
 
-def _apa_author(name: dict) -> str:
+def _apa_author(name: dict, initials_first: bool = False) -> str:
     if name["corporate"] or not name["initials"]:
         return name["last"]
-    return f"{name['last']}, {name['initials']}"
+    jr = f", {name['jr']}" if name["jr"] else ""
+    if initials_first:  # editors after "In": "A. B. Editor"
+        return f"{name['initials']} {name['last']}{jr}"
+    return f"{name['last']}, {name['initials']}{jr}"
 
 
-def apa_authors(authors: str) -> str:
+def apa_authors(authors: str, initials_first: bool = False) -> str:
+    """An APA 7 name list: "Greany, T., & Higham, R."; ``initials_first`` for editors of a
+    book a chapter is in ("T. Greany & R. Higham")."""
     names = [parse_name(n) for n in split_authors(authors)]
-    people = [_apa_author(n) for n in names if not n["others"]]
+    people = [_apa_author(n, initials_first) for n in names if not n["others"]]
     others = any(n["others"] for n in names)
     if not people:
         return ""
@@ -126,6 +210,9 @@ def apa_authors(authors: str) -> str:
         return ", ".join(people) + ", et al."
     if len(people) == 1:
         return people[0]
+    if initials_first:
+        return " & ".join(people) if len(people) == 2 else \
+            ", ".join(people[:-1]) + ", & " + people[-1]
     if len(people) > 20:
         return ", ".join(people[:19]) + ", . . . " + people[-1]
     return ", ".join(people[:-1]) + ", & " + people[-1]
@@ -139,16 +226,23 @@ def _sentence(text: str) -> str:
 def apa_reference(row: pd.Series | dict, suffix: str = "") -> str:
     """One APA 7 reference-list entry (plain text) from bib fields.
 
-    Uses: authors, year, title, venue, entry_type, volume, number, pages, doi, url.
+    Uses: authors, editor, year, title, venue, entry_type, volume, number, pages,
+    publisher, doi, url. Editors: "(Ed.)"/"(Eds.)" in place of the authors of an edited
+    book, and "In A. Editor (Ed.), Book" for a chapter or a paper in proceedings.
     """
     get = (lambda k: decode_latex(str(row.get(k, "") or "")))
     year = (get("year") or NO_DATE) + suffix
     title = _sentence(get("title"))
     who = apa_authors(str(row.get("authors", "") or ""))
+    editor_field = str(row.get("editor", "") or "")
+    editors = [n for n in split_authors(editor_field) if n.lower() != "others"]
+    role = "(Ed.)" if len(editors) == 1 else "(Eds.)"
+    kind = str(row.get("entry_type", "") or "")
+    if not who and editors and kind not in ("incollection", "inproceedings", "inbook"):
+        who = f"{apa_authors(editor_field)} {role}"  # an edited book or proceedings
     date = f"({year})."
     head = f"{_sentence(who)} {date} {title}" if who else f"{title} {date}"
     venue = get("venue")
-    kind = str(row.get("entry_type", "") or "")
     pages = get("pages").replace("--", "–").replace("-", "–")
     if kind == "article":
         detail = venue
@@ -159,16 +253,21 @@ def apa_reference(row: pd.Series | dict, suffix: str = "") -> str:
         if pages:
             detail += f", {pages}"
         tail = _sentence(detail) if detail else ""
-    elif kind == "incollection":
+    elif kind in ("incollection", "inproceedings", "inbook"):
         book = re.sub(r"^In:?\s+", "", venue)
-        tail = _sentence(f"In {book}" + (f" (pp. {pages})" if pages else "")) if book else ""
+        by = f"{apa_authors(editor_field, initials_first=True)} {role}, " if editors else ""
+        tail = _sentence(f"In {by}{book}" + (f" (pp. {pages})" if pages else "")) \
+            if book else ""
+        publisher = get("publisher")
+        if publisher and publisher != book:
+            tail = f"{tail} {_sentence(publisher)}".strip()
     elif kind == "phdthesis":
         tail = f"[Doctoral dissertation, {venue}]." if venue else "[Doctoral dissertation]."
         head = head.rstrip(".") + " " + tail
         tail = ""
     else:
         tail = _sentence(venue) if venue else ""
-    doi = get("doi")
+    doi = normalise_doi(str(row.get("doi", "") or ""))
     link = f"https://doi.org/{doi}" if doi else get("url")
     return " ".join(part for part in (head, tail, link) if part)
 

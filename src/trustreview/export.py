@@ -30,7 +30,7 @@ INCOMPLETE = "RUN-INCOMPLETE.txt"
 FLOAT_FORMAT = "%.4f"
 PACKAGES = ("pandas", "numpy", "scikit-learn", "scipy", "bibtexparser", "pylatexenc",
             "matplotlib", "openpyxl", "papermill", "nbformat", "nbclient", "ipykernel",
-            "pyyaml")
+            "pyyaml", "rispy")
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:

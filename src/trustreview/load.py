@@ -33,19 +33,26 @@ BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "boo
 
 @dataclass
 class Table:
-    """A table read from CSV or XLSX: string cells, a ``line`` column, and its source path."""
+    """A table read from CSV or XLSX: string cells, a ``line`` column, and its source path.
+    ``warnings`` holds cells Excel stored as something other than text: (row, column,
+    message)."""
 
     path: str
     frame: pd.DataFrame
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass
 class Bibliography:
-    """Entries of a BibTeX file (one row each, ``line`` = first line) and its failed blocks."""
+    """Entries of a BibTeX or RIS file (one row each, ``line`` = first line), the blocks or
+    records that failed (errors) and warnings, each as (line, message)."""
 
     path: str
     entries: pd.DataFrame
-    failed: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    format: str = "BibTeX"
+    strings: str = ""  # the file's @string blocks, as written
 
 
 @dataclass
@@ -182,8 +189,9 @@ def _xlsx_frame(path: Path, source: str) -> pd.DataFrame:
                          "as UTF-8 CSV") from None
     try:
         sheet = workbook.worksheets[0]
-        raw = [["" if cell is None else _cell_text(cell) for cell in row]
-               for row in sheet.iter_rows(values_only=True)]
+        values = list(sheet.iter_rows(values_only=True))
+        raw = [["" if cell is None else _cell_text(cell) for cell in row] for row in values]
+        artefacts = _artefacts(values, sheet.title)
     except Exception as error:
         raise InputError(f"{source}: the first sheet cannot be read ({type(error).__name__}: "
                          f"{error}); save it again from Excel as .xlsx") from None
@@ -198,12 +206,42 @@ def _xlsx_frame(path: Path, source: str) -> pd.DataFrame:
         if any(cell.strip() for cell in row):
             rows.append(row)
             lines.append(number)
-    return _frame(header, rows, lines, source)
+    return _frame(header, rows, lines, source), artefacts
+
+
+ID_COLUMNS = ("study_id", "coder")
+
+
+def _artefacts(values: list[tuple], sheet: str) -> list[tuple[int, str, str]]:
+    """Cells of a sheet that Excel stored as a date or time, or as a number in an id
+    column (where leading zeros are lost): (row, column, message)."""
+    from datetime import date, datetime, time
+
+    if not values:
+        return []
+    header = ["" if c is None else str(c).strip() for c in values[0]]
+    found = []
+    for number, row in enumerate(values[1:], start=2):
+        for name, value in zip(header, row):
+            if isinstance(value, (datetime, date, time)):
+                found.append((number, name, f"sheet {sheet!r}, row {number}, column "
+                              f"{name!r}: Excel stored this cell as a date or time "
+                              f"({_cell_text(value)}), not as the text typed"))
+            elif name in ID_COLUMNS and isinstance(value, (int, float)) and \
+                    not isinstance(value, bool):
+                found.append((number, name, f"sheet {sheet!r}, row {number}, column "
+                              f"{name!r}: Excel stored this id as a number "
+                              f"({_cell_text(value)}), so leading zeros are lost"))
+    return found
 
 
 def _cell_text(value: object) -> str:
+    from datetime import datetime
+
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date().isoformat()  # not "2024-03-05 00:00:00"
     return str(value)
 
 
@@ -213,7 +251,8 @@ def read_table(path: str | os.PathLike) -> Table:
     source = display_path(path)
     _check_file(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return Table(source, _xlsx_frame(path, source))
+        frame, artefacts = _xlsx_frame(path, source)
+        return Table(source, frame, artefacts)
     text = read_text(path, source)
     return Table(source, _csv_frame(text, source))
 
@@ -228,26 +267,51 @@ def read_codebook(path: str | os.PathLike) -> Codebook:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
+        if "\t" in text:
+            tab = text[:text.index("\t")].count("\n") + 1
+            raise InputError(f"{source}:{tab}: a tab character; YAML does not allow tabs for "
+                             "indenting: indent with spaces") from None
         raise InputError(f"{source}{line}: not valid YAML ({getattr(error, 'problem', error)}); "
                          "fix the indentation or quoting there") from None
     return parse_codebook(data, source)
 
 
 def read_bib(path: str | os.PathLike) -> Bibliography:
-    """Read a BibTeX file with bibtexparser 2.x (``@string`` macros resolved).
+    """Read a reference file: BibTeX (bibtexparser 2.x, ``@string`` macros resolved) or RIS
+    (rispy; recognised by its content, whatever the file is called).
 
     Entries become rows (``key``, ``entry_type``, ``line`` and the fields of
-    :data:`BIB_FIELDS`, raw LaTeX kept); blocks that fail to parse and duplicate keys are
-    returned in ``failed`` with their line numbers instead of raising.
+    :data:`BIB_FIELDS`, raw LaTeX kept, DOIs without URL prefixes); blocks that fail to
+    parse and duplicate keys are returned in ``failed``, and repeated fields and empty names
+    in ``warnings``, with their line numbers, instead of raising.
     """
     path = Path(path)
     source = display_path(path)
-    return parse_bib(read_text(path, source), source)
+    return parse_references(read_text(path, source), source)
+
+
+def parse_references(text: str, source: str) -> Bibliography:
+    """:func:`read_bib` on text already read from ``source``."""
+    from trustreview.ris import looks_like_ris, ris_to_bibtex
+
+    if looks_like_ris(text) or (source.lower().endswith(".ris") and not text.strip()):
+        converted = ris_to_bibtex(text)
+        bib = parse_bib(converted.bibtex, source)
+        entries = bib.entries.assign(line=pd.array(
+            [converted.lines.get(k, 0) for k in bib.entries["key"]], dtype="int64"))
+        return Bibliography(source, entries, converted.failed + bib.failed,
+                            converted.warnings + bib.warnings, "RIS")
+    if source.lower().endswith(".ris") and text.strip():
+        raise InputError(f"{source}: has no RIS record (no line starting 'TY  - '); export "
+                         "the references again as RIS or BibTeX")
+    return parse_bib(text, source)
 
 
 def parse_bib(text: str, source: str) -> Bibliography:
-    """:func:`read_bib` on text already read from ``source``."""
+    """BibTeX text already read from ``source`` (see :func:`read_bib`)."""
     import bibtexparser
+
+    from trustreview.citations import empty_names, normalise_doi
 
     logger = logging.getLogger("bibtexparser")
     previous = logger.disabled
@@ -259,19 +323,35 @@ def parse_bib(text: str, source: str) -> Bibliography:
                          "in your reference manager and export it again") from None
     finally:
         logger.disabled = previous
-    failed = []
+    failed, warnings = [], []
+    strings = "\n".join(block.raw.strip() for block in library.strings)
+    entries = list(library.entries)
+    raw_values: set[int] = set()  # entries bibtexparser's middlewares did not process
     for block in library.failed_blocks:
         line = block.start_line + 1
-        reason = str(getattr(block, "error", "") or "").split("\n")[0]
-        if type(block).__name__ == "DuplicateBlockKeyBlock":
-            message = f"duplicate key {getattr(block, 'key', '')!r}"
+        kind = type(block).__name__
+        if kind == "DuplicateBlockKeyBlock":
+            failed.append((line, f"duplicate key {getattr(block, 'key', '')!r}"))
+        elif kind == "DuplicateFieldKeyBlock" and block.ignore_error_block is not None:
+            # BibTeX keeps the first value of a repeated field: so do we, and say so
+            entry = block.ignore_error_block
+            repeated = sorted(getattr(block, "duplicate_keys", set()) or ())
+            warnings.append((line, f"entry {entry.key!r} repeats the field"
+                                   f"{'s' if len(repeated) > 1 else ''} "
+                                   f"{', '.join(repeated)}; the first value is used"))
+            entries.append(entry)
+            raw_values.add(id(entry))
         else:
-            message = f"block cannot be parsed ({reason or 'syntax error'})"
-        failed.append((line, message))
+            failed.append((line, "the entry cannot be read (unbalanced braces or quotes, a "
+                                 "missing comma or '=', or text outside an entry)"))
+    entries.sort(key=lambda e: e.start_line)
     columns: dict[str, list] = {name: [] for name in ("key", "entry_type", "line", "raw",
                                                       *BIB_FIELDS)}
-    for entry in library.entries:  # column lists, not a dict per entry: 1M entries fit
-        values = {f.key.lower(): f.value for f in entry.fields}
+    for entry in entries:  # column lists, not a dict per entry: 1M entries fit
+        values = {}
+        for f in entry.fields:
+            value = _unbrace(f.value) if id(entry) in raw_values else f.value
+            values.setdefault(f.key.lower(), value)
         columns["key"].append(entry.key)
         columns["entry_type"].append(entry.entry_type.lower())
         columns["line"].append(entry.start_line + 1)
@@ -280,6 +360,13 @@ def parse_bib(text: str, source: str) -> Bibliography:
             value = values.get(name)
             columns[name].append(" ".join(str(value).split()) if value is not None else "")
     del library
+    columns["doi"] = [normalise_doi(doi) for doi in columns["doi"]]
+    for name in ("author", "editor"):
+        for key, line, names in zip(columns["key"], columns["line"], columns[name]):
+            if empty_names(names):
+                warnings.append((line, f"entry {key!r}: the {name} list has an empty name "
+                                       "('and and', or 'and' at the start or end); the "
+                                       "empty name is left out"))
     _resolve_crossrefs(columns)
     years, dates = columns["year"], columns["date"]
     for i, year in enumerate(years):  # biblatex (Better BibTeX) writes date = {2018-05-01}
@@ -287,7 +374,16 @@ def parse_bib(text: str, source: str) -> Bibliography:
             years[i] = dates[i][:4]
     entries = pd.DataFrame({name: pd.array(values, dtype="int64" if name == "line" else "str")
                             for name, values in columns.items()})
-    return Bibliography(source, entries, failed)
+    return Bibliography(source, entries, failed, sorted(warnings), strings=strings)
+
+
+def _unbrace(value) -> str:
+    """A field value without the braces or quotes around it (for an entry whose fields were
+    not passed through bibtexparser's middlewares)."""
+    value = str(value)
+    if len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
+        return value[1:-1]
+    return value
 
 
 def _resolve_crossrefs(columns: dict[str, list]) -> None:
@@ -359,10 +455,11 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
     for path in paths:
         source = display_path(path)
         text = read_text(Path(path), source)
-        bib = parse_bib(text, source)
-        if not len(bib.entries) and re.search(r"(?m)^TY  - ", text):
-            raise InputError(f"{bib.path}: this is a RIS file, not BibTeX; export the "
-                             "references as BibTeX (.bib) from your reference manager")
+        bib = parse_references(text, source)
+        if bib.format == "RIS":
+            from trustreview.ris import ris_to_bibtex
+
+            text = ris_to_bibtex(text).bibtex
         problems += [f"{bib.path}:{line}: {message}" for line, message in bib.failed]
         for key, line in zip(bib.entries["key"], bib.entries["line"]):
             if key in seen:

@@ -98,6 +98,7 @@ class Synthesis:
     figures: dict[str, object]
     bib: dict[str, str]
     report_html: str
+    ris: dict[str, str] = field(default_factory=dict)
 
 
 def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params
@@ -117,5 +118,7 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
                                       figure_bytes(shown["evidence_gap_map"], "png"),
                                       figure_bytes(shown["screening_flow"], "png"),
                                       data.filters)
-    bib = {domain: synthesis.domain_bibtex(data, domain) for domain in data.domains}
-    return Synthesis(data, tables, shown, bib, page)
+    bib = {domain: synthesis.domain_bibtex(data, domain, corpus.bib_strings,
+                                           corpus.bib_parents) for domain in data.domains}
+    ris = {domain: synthesis.domain_ris(data, domain) for domain in data.domains}
+    return Synthesis(data, tables, shown, bib, page, ris)

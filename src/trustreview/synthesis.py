@@ -242,11 +242,30 @@ def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
         {"included": "int64", "excluded": "int64", TOTAL: "int64"})
 
 
-def domain_bibtex(data: SynthesisInput, domain: str) -> str:
-    """The BibTeX entries (as written in the input file) of one domain's studies."""
+def domain_studies(data: SynthesisInput, domain: str) -> pd.DataFrame:
+    """The studies tagged with ``domain``, by study_id."""
     ids = set(data.tags.loc[data.tags["domain"] == domain, "study_id"])
-    rows = data.studies[data.studies["study_id"].isin(ids)].sort_values("study_id")
-    return "\n\n".join(raw.strip() for raw in rows["bib_raw"]) + ("\n" if len(rows) else "")
+    return data.studies[data.studies["study_id"].isin(ids)].sort_values("study_id")
+
+
+def domain_bibtex(data: SynthesisInput, domain: str, strings: str = "",
+                  parents: dict[str, str] | None = None) -> str:
+    """One domain's studies as a BibTeX file that stands on its own: the entries as written
+    in the input, the ``@string`` definitions they use and their ``crossref`` parents."""
+    from trustreview.reference_export import self_contained_bibtex
+
+    rows = domain_studies(data, domain)
+    parents = parents or {}
+    needed = sorted({p for p in rows.get("crossref", pd.Series(dtype="str")) if p in parents})
+    return self_contained_bibtex([r.strip() for r in rows["bib_raw"]], strings,
+                                 [parents[p] for p in needed])
+
+
+def domain_ris(data: SynthesisInput, domain: str) -> str:
+    """One domain's studies as RIS (keys in ``ID``)."""
+    from trustreview.ris import records_to_ris
+
+    return records_to_ris(domain_studies(data, domain).to_dict("records"))
 
 
 def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:

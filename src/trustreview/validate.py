@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from difflib import SequenceMatcher
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher, get_close_matches
 
 import pandas as pd
 
@@ -20,13 +20,14 @@ from trustreview.errors import ValidationError
 from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
 
 AWAITING = "awaiting screening"  # the status of a study whose `included` is still empty
-STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.\-+/]*$")
+STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
 YEAR_RANGE = (1900, 2100)
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school", "publisher",
                 "howpublished")
 RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
-                  "sample", "summary", "title", "authors", "year", "venue", "entry_type",
-                  "volume", "number", "pages", "doi", "url", "keywords", "bib_raw", "line"]
+                  "sample", "summary", "title", "authors", "editor", "year", "venue",
+                  "publisher", "entry_type", "volume", "number", "pages", "doi", "url",
+                  "keywords", "abstract", "crossref", "bib_raw", "line"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class ValidatedCorpus:
     issues: list[Issue]
     bib_only: list[str]
     bib_entries: int
+    bib_strings: str = ""  # the bib file's @string blocks, as written
+    bib_parents: dict[str, str] = field(default_factory=dict)  # crossref key -> raw entry
 
     @property
     def errors(self) -> list[Issue]:
@@ -82,6 +85,19 @@ class ValidatedCorpus:
     @property
     def included(self) -> pd.DataFrame:
         return self.records[self.records["status"] == "included"].reset_index(drop=True)
+
+
+def did_you_mean(value: str, allowed) -> str:
+    """`` (did you mean 'England'?)`` for a value close to an allowed one (case, accents or
+    a typo), else ``""``."""
+    value = str(value).strip()
+    if not value:
+        return ""
+    by_fold = {str(a).casefold(): a for a in allowed}
+    if value.casefold() in by_fold:
+        return f" (did you mean {by_fold[value.casefold()]!r}?)"
+    close = get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
+    return f" (did you mean {by_fold[close[0]]!r}?)" if close else ""
 
 
 def _allowed(values) -> str:
@@ -124,8 +140,10 @@ def normalise_title(title: str) -> str:
 
 
 def normalise_doi(doi: str) -> str:
-    doi = doi.strip().lower()
-    return re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", doi)
+    """A DOI for comparison: prefixes removed, lower case."""
+    from trustreview.citations import normalise_doi as clean
+
+    return clean(doi).lower()
 
 
 def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> list[tuple[str, str]]:
@@ -158,12 +176,27 @@ def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> li
     return sorted(pairs)
 
 
+def _bib_fix(message: str) -> str:
+    """The fix for a problem the reference reader reported."""
+    if message.startswith("duplicate key") or "is also the ID" in message:
+        return "give each entry its own key"
+    if "repeats the field" in message:
+        return "delete the repeated lines you do not want (the first one is used)"
+    if "empty name" in message:
+        return "remove the extra 'and' from the name list"
+    if "no end line" in message:
+        return "add the line 'ER  - ' after the record, or export the file again"
+    if "outside any RIS record" in message or "no title" in message:
+        return "check the record in your reference manager and export it again"
+    return "correct the entry (or export it again from your reference manager)"
+
+
 def _bib_issues(raw: RawCorpus) -> list[Issue]:
     bib = raw.bib
-    issues = [Issue("error", bib.path, line, "", "", message, "",
-                    "correct the entry (or export it again from your reference manager)"
-                    if "duplicate" not in message else "give each entry a unique key")
+    issues = [Issue("error", bib.path, line, "", "", message, "", _bib_fix(message))
               for line, message in bib.failed]
+    issues += [Issue("warning", bib.path, line, "", "", message, "", _bib_fix(message))
+               for line, message in bib.warnings]
     entries = bib.entries
     for row in entries.itertuples(index=False):
         year = row.year.strip()
@@ -215,7 +248,7 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
             if value in allowed or (optional and not value):
                 continue
             error(name, f"{name} is {value!r}", _allowed(allowed),
-                  f"use one of the allowed values{hint}"
+                  f"use one of the allowed values{hint}{did_you_mean(value, allowed)}"
                   + ("; or leave it empty while the study is not included" if optional else ""))
     if not included:
         return issues
@@ -239,11 +272,22 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
                   "delete the reason, or set included to no", "warning")
         if row["weight"] not in weights:
             found = f"weight is {row['weight']!r}" if row["weight"] else "weight is empty"
-            error("weight", found, _allowed(weights), "rate the weight of evidence")
+            error("weight", found, _allowed(weights), "rate the weight of evidence"
+                  + did_you_mean(row["weight"], weights))
         if not row["summary"]:
             error("summary", "summary is empty; the tagger will see only the title", "",
                   "write a summary", "warning")
     return issues
+
+
+TEXT_FIX = ("format the column as Text before typing (select the column, Format Cells, "
+            "Text), then type the value again")
+
+
+def _artefact_issues(table) -> list[Issue]:
+    """Warnings for cells Excel stored as dates or as numbers where text is expected."""
+    return [Issue("warning", table.path, row, "", column, message, "text", TEXT_FIX)
+            for row, column, message in getattr(table, "warnings", [])]
 
 
 def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
@@ -251,6 +295,7 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     frame = table.frame
     column_issues = _column_issues(frame, table.path, STUDIES_COLUMNS, exact=False)
     issues.extend(column_issues)
+    issues.extend(_artefact_issues(table))
     for name in STUDIES_COLUMNS:
         if name not in frame.columns:
             frame = frame.assign(**{name: ""})
@@ -267,7 +312,8 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
         elif not STUDY_ID.match(sid):
             row_issues.append(Issue("error", table.path, row["line"], sid, "study_id",
                                     f"study_id {sid!r} is not a valid BibTeX key",
-                                    "letters, digits and _ : . - + /, no spaces",
+                                    "letters (any alphabet), digits and _ : . - + /, "
+                                    "no spaces",
                                     "use the study's BibTeX key"))
         elif sid in seen:
             row_issues.append(Issue("error", table.path, row["line"], sid, "study_id",
@@ -292,6 +338,7 @@ def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd
     frame = table.frame
     column_issues = _column_issues(frame, table.path, CODES_COLUMNS, exact=True)
     issues.extend(column_issues)
+    issues.extend(_artefact_issues(table))
     if any(i.severity == "error" for i in column_issues):
         return empty
     status = dict(zip(studies["study_id"], studies["status"]))
@@ -325,7 +372,7 @@ def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd
             continue
         if raw.codebook is not None and domain not in allowed:
             report("domain", f"domain is {domain!r}", _allowed(allowed),
-                   "use a codebook id (or none)")
+                   "use a codebook id (or none)" + did_you_mean(domain, allowed))
             continue
         if (sid, coder, domain) in seen:
             report("domain", f"coder {coder!r} codes {domain!r} twice", "",
@@ -356,7 +403,11 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
     for i, row in enumerate(studies.itertuples(index=False)):
         if row.study_id and row.study_id not in bib_keys and raw.bib is not None:
             close = sorted(k for k in bib_keys if k.lower() == row.study_id.lower())
+            zeros = sorted(k for k in bib_keys if k.isdigit() and row.study_id.isdigit()
+                           and k.lstrip("0") == row.study_id.lstrip("0"))
             fix = (f"the bib has {close[0]!r}: make the two keys identical" if close
+                   else f"the bib has {zeros[0]!r}: Excel dropped the leading zeros; "
+                   f"{TEXT_FIX}" if zeros
                    else "add its entry to the bib file, keyed by the study_id")
             issues.append(Issue("error", raw.studies.path, row.line, row.study_id,
                                 "study_id", "no entry with this key in "
@@ -364,23 +415,28 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
             statuses[i] = "error"
     bib_only = sorted(bib_keys - study_keys)
     bib_lines = dict(zip(entries["key"], entries["line"])) if bib_only else {}
+    parents = set(entries["crossref"]) if "crossref" in entries.columns else set()
     for key in bib_only:
+        if key in parents:
+            continue  # a crossref parent (a proceedings volume or book), not a study
         line = int(bib_lines[key])
         issues.append(Issue("warning", raw.bib.path, line, key, "key", "bib entry with no "
                             "row in the studies table", "", "add the study to studies.csv "
                             "(or remove the entry)"))
     bib = entries.rename(columns={"key": "study_id", "author": "authors", "line": "bib_line",
                                   "raw": "bib_raw"})
-    for name in ("title", "authors", "year", "entry_type", "volume", "number", "pages", "doi",
-                 "url", "keywords", "bib_raw", *VENUE_FIELDS):
+    for name in ("title", "authors", "editor", "year", "entry_type", "volume", "number",
+                 "pages", "doi", "url", "keywords", "abstract", "crossref", "bib_raw",
+                 *VENUE_FIELDS):
         if name not in bib.columns:
             bib[name] = ""
     venue = pd.Series("", index=bib.index, dtype="str")
     for name in reversed(VENUE_FIELDS):  # the first non-empty field, in VENUE_FIELDS order
         venue = venue.where(bib[name] == "", bib[name])
     bib = bib.assign(venue=venue)
-    keep = ["study_id", "title", "authors", "year", "venue", "entry_type", "volume", "number",
-            "pages", "doi", "url", "keywords", "bib_raw"]
+    keep = ["study_id", "title", "authors", "editor", "year", "venue", "publisher",
+            "entry_type", "volume", "number", "pages", "doi", "url", "keywords", "abstract",
+            "crossref", "bib_raw"]
     merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
     for name in keep[1:]:
         merged[name] = merged[name].fillna("").astype("str")
@@ -423,8 +479,14 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
                             "no in included; until then they are neither included nor "
                             "excluded"))
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
+    parents: dict[str, str] = {}
+    if raw.bib is not None:
+        wanted = set(records["crossref"]) - {""}
+        entries = raw.bib.entries
+        parents = {k: r for k, r in zip(entries["key"], entries["raw"]) if k in wanted}
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
-                           0 if raw.bib is None else len(raw.bib.entries))
+                           0 if raw.bib is None else len(raw.bib.entries),
+                           "" if raw.bib is None else raw.bib.strings, parents)
 
 
 def issues_frame(issues: list[Issue]) -> pd.DataFrame:

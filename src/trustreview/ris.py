@@ -1,0 +1,297 @@
+"""RIS reference files (what ERIC, Scopus, Web of Science, PubMed, EndNote and Zotero export),
+read with ``rispy`` and turned into BibTeX entries, and BibTeX records written back as RIS.
+
+Each record becomes one BibTeX entry. Its key is the record's ``ID`` when that is a usable
+key (not all digits, as EndNote's record numbers are), else ``surnameYEARfirstword``: the
+first author's (or editor's) surname, the year (``nd`` without one) and the first word of the
+title that is not an article, conjunction or preposition, lower case and folded to ASCII; a key already
+taken gets ``a``, ``b``... in file order, so keys are the same on every run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from trustreview.citations import normalise_doi
+
+RECORD_START = re.compile(r"^TY  -")
+RECORD_END = re.compile(r"^ER  -")
+BIBTEX_ENTRY = re.compile(r"(?m)^\s*@\s*[A-Za-z]+\s*[{(]")
+KEY = re.compile(r"^[^\s\"#'(),={}%\\~]+$")
+STOPWORDS = frozenset("a an the and or of on in at to for from with by about as into".split())
+
+# RIS reference types -> BibTeX entry types (the rest are misc)
+TYPES = {
+    "JOUR": "article", "JFULL": "article", "EJOUR": "article", "MGZN": "article",
+    "NEWS": "article", "ABST": "article", "INPR": "article",
+    "BOOK": "book", "EBOOK": "book", "EDBOOK": "book",
+    "CHAP": "incollection", "ECHAP": "incollection",
+    "CONF": "inproceedings", "CPAPER": "inproceedings",
+    "RPRT": "techreport", "GOVDOC": "techreport",
+    "THES": "phdthesis", "UNPB": "unpublished",
+}
+# BibTeX entry types -> RIS reference types, for writing
+RIS_TYPES = {"article": "JOUR", "book": "BOOK", "incollection": "CHAP", "inbook": "CHAP",
+             "inproceedings": "CPAPER", "proceedings": "CONF", "techreport": "RPRT",
+             "report": "RPRT", "phdthesis": "THES", "mastersthesis": "THES",
+             "thesis": "THES", "unpublished": "UNPB", "online": "ELEC"}
+
+
+@dataclass
+class Converted:
+    """BibTeX text made from a RIS file, and where each entry came from."""
+
+    bibtex: str
+    lines: dict[str, int]  # key -> line of the record's TY tag
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+
+def looks_like_ris(text: str) -> bool:
+    """True when ``text`` has RIS records (``TY  - `` lines) and no BibTeX entry."""
+    return bool(re.search(r"(?m)^TY  -", text)) and not BIBTEX_ENTRY.search(text)
+
+
+def _records(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The records of a RIS text as (line of TY, record text), and problems (line, message)
+    for a record with no end and for stray text outside records."""
+    records, problems = [], []
+    start, chunk = None, []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if RECORD_START.match(line):
+            if start is not None:
+                problems.append((start, "the RIS record has no end line (ER  - ) before the "
+                                        f"next record at line {number}"))
+            start, chunk = number, [line]
+        elif start is not None:
+            chunk.append(line)
+            if RECORD_END.match(line):
+                records.append((start, "\n".join(chunk) + "\n"))
+                start, chunk = None, []
+        elif line.strip():
+            problems.append((number, f"text outside any RIS record ({line.strip()[:40]!r}) "
+                                     "is ignored"))
+    if start is not None:
+        problems.append((start, "the RIS record has no end line (ER  - ); the file may be "
+                                "cut short"))
+    return records, problems
+
+
+def ascii_fold(text: str) -> str:
+    """Lower-case ASCII letters and digits only: ``Vlček`` -> ``vlcek``."""
+    text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("ł", "l")
+    text = text.replace("Æ", "AE").replace("Ø", "O").replace("Ł", "L")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]", "", folded.lower())
+
+
+def _surname(name: str) -> str:
+    name = name.strip()
+    surname = name.split(",", 1)[0] if "," in name else name.split()[0]  # organisation
+    words = surname.split()
+    while len(words) > 1 and words[0][:1].islower():  # particles: "van der Berg" -> berg
+        words = words[1:]
+    return ascii_fold(" ".join(words))
+
+
+def generated_key(authors: list[str], year: str, title: str) -> str:
+    """``surnameYEARfirstword`` (see the module docstring)."""
+    surname = _surname(authors[0]) if authors else ""
+    words = [ascii_fold(w) for w in re.split(r"[\s\-–—:/]+", title)]
+    word = next((w for w in words if w and w not in STOPWORDS), "")
+    return f"{surname or 'anon'}{year or 'nd'}{word}"
+
+
+def _first(record: dict, *names: str) -> str:
+    for name in names:
+        value = record.get(name)
+        if isinstance(value, list):
+            value = next((v for v in value if str(v).strip()), "")
+        if value and str(value).strip():
+            return " ".join(str(value).split())
+    return ""
+
+
+def _list(record: dict, *names: str) -> list[str]:
+    values = []
+    for name in names:
+        value = record.get(name) or []
+        values += [value] if isinstance(value, str) else list(value)
+    return [" ".join(v.split()) for v in values if v and v.strip()]
+
+
+def _year(record: dict) -> str:
+    for name in ("year", "publication_year", "date"):
+        found = re.search(r"\b(1[5-9]\d\d|20\d\d|21\d\d)\b", str(record.get(name) or ""))
+        if found:
+            return found.group(1)
+    return ""
+
+
+def _escape(text: str) -> str:
+    """Text as a BibTeX field value: LaTeX special characters escaped."""
+    text = text.replace("\\", "\\textbackslash{}")
+    text = re.sub(r"([{}])", r"\\\1", text)
+    return re.sub(r"([%&#_$])", r"\\\1", text)
+
+
+def _person(name: str) -> str:
+    """A RIS name as a BibTeX name: RIS writes people as "Surname, Given[, Suffix]", so a
+    name without a comma is an organisation, braced to keep it whole."""
+    name = " ".join(name.split()).rstrip(",")
+    return _escape(name) if "," in name else "{" + _escape(name) + "}"
+
+
+def _fields(record: dict, kind: str, entry_type: str) -> dict[str, str]:
+    unknown = record.get("unknown_tag") or {}
+    authors = _list(record, "authors", "first_authors")
+    editors = _list(record, "secondary_authors") if entry_type in (
+        "incollection", "inproceedings", "book") else []
+    editors += [n for values in (unknown.get("ED") or [],) for n in values if n.strip()]
+    if kind == "EDBOOK" and not editors:
+        authors, editors = [], authors
+    title = _first(record, "title", "primary_title", "translated_title")
+    container = _first(record, "secondary_title", "journal_name", "alternate_title3",
+                        "alternate_title2", "alternate_title1")
+    publisher = _first(record, "publisher")
+    values: dict[str, str] = {
+        "author": " and ".join(_person(a) for a in authors),
+        "editor": " and ".join(_person(e) for e in editors),
+        "title": _escape(title),
+        "year": _year(record),
+        "volume": _escape(_first(record, "volume")),
+        "number": _escape(_first(record, "number")),
+        "doi": normalise_doi(_first(record, "doi")),
+        "url": _first(record, "urls"),
+        "abstract": _escape(_first(record, "abstract", "notes_abstract")),
+        "keywords": _escape(", ".join(_list(record, "keywords"))),
+        "address": _escape(_first(record, "place_published")),
+    }
+    start, end = _first(record, "start_page"), _first(record, "end_page")
+    values["pages"] = _escape(f"{start}--{end}" if start and end and start != end else start)
+    if entry_type == "article":
+        values["journal"] = _escape(container)
+        values["publisher"] = ""
+    elif entry_type in ("incollection", "inproceedings"):
+        values["booktitle"] = _escape(container)
+        values["publisher"] = _escape(publisher)
+    elif entry_type == "techreport":
+        values["institution"] = _escape(publisher or container)
+        values["type"] = ""
+    elif entry_type == "phdthesis":
+        values["school"] = _escape(publisher or container)
+    elif entry_type == "book":
+        values["publisher"] = _escape(publisher)
+        values["series"] = _escape(_first(record, "tertiary_title") or container)
+    else:
+        values["howpublished"] = _escape(container or publisher)
+    return {name: value for name, value in values.items() if value}
+
+
+def ris_to_bibtex(text: str) -> Converted:
+    """BibTeX for every record of a RIS text (see the module docstring for keys)."""
+    import bibtexparser
+    import rispy
+    from bibtexparser.model import Entry, Field
+
+    records, problems = _records(text)
+    failed = [p for p in problems if "no end line" in p[1]]
+    warnings = [p for p in problems if "no end line" not in p[1]]
+    library = bibtexparser.Library()
+    lines: dict[str, int] = {}
+    given: dict[str, int] = {}
+    for line, chunk in records:
+        try:
+            parsed = rispy.loads(chunk)
+        except Exception as error:  # rispy raises assorted types on malformed records
+            failed.append((line, f"the RIS record cannot be read ({error})"))
+            continue
+        if len(parsed) != 1:
+            failed.append((line, "the RIS record cannot be read"))
+            continue
+        record = parsed[0]
+        kind = str(record.get("type_of_reference", "")).strip().upper()
+        entry_type = TYPES.get(kind, "misc")
+        values = _fields(record, kind, entry_type)
+        if not values.get("title"):
+            warnings.append((line, "the RIS record has no title (TI or T1)"))
+        own = _first(record, "id")
+        if own and KEY.match(own) and not own.isdigit():
+            if own in given:
+                failed.append((line, f"ID {own!r} is also the ID of the record at line "
+                                     f"{given[own]}; give each record its own ID"))
+                continue
+            key = own
+        else:
+            people = _list(record, "authors", "first_authors") or \
+                _list(record, "secondary_authors")
+            base = generated_key(people, values.get("year", ""), _first(
+                record, "title", "primary_title"))
+            key, n = base, 0
+            while key in lines or key in given:
+                key = base + _suffix(n)
+                n += 1
+        given[key] = line
+        lines[key] = line
+        library.add(Entry(entry_type, key, [Field(k, v) for k, v in values.items()]))
+    bibtex = bibtexparser.write_string(library) if library.entries else ""
+    return Converted(bibtex, lines, failed, warnings)
+
+
+def _suffix(n: int) -> str:
+    """a, b, ..., z, aa, ab, ..."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[n] if n < 26 else _suffix(n // 26 - 1) + letters[n % 26]
+
+
+def records_to_ris(records) -> str:
+    """RIS text (written by rispy) for bib rows (``entry_type``, ``authors``, ``editor``,
+    ``title``, ``year``, ``venue``, ``volume``, ``number``, ``pages``, ``doi``, ``url``,
+    ``abstract``, ``keywords``, ``study_id``), LaTeX decoded to text."""
+    import rispy
+
+    from trustreview.citations import decode_latex, person_names
+
+    _Writer = _writer_class()
+
+    references = []
+    for row in records:
+        get = (lambda k: decode_latex(str(row.get(k, "") or "")))
+        kind = RIS_TYPES.get(str(row.get("entry_type", "")), "GEN")
+        reference = {"type_of_reference": kind, "id": str(row["study_id"])}
+        authors = [n["display"] for n in person_names(str(row.get("authors", "") or ""))]
+        editors = [n["display"] for n in person_names(str(row.get("editor", "") or ""))]
+        if authors:
+            reference["authors"] = authors
+        if editors:
+            reference["secondary_authors"] = editors
+        pages = get("pages").replace("–", "-").replace("--", "-").split("-")
+        for name, value in (("title", get("title")), ("year", get("year")),
+                            ("secondary_title", get("venue")), ("volume", get("volume")),
+                            ("number", get("number")), ("start_page", pages[0]),
+                            ("end_page", pages[-1] if len(pages) > 1 else ""),
+                            ("doi", normalise_doi(str(row.get("doi", "") or ""))),
+                            ("abstract", get("abstract"))):
+            if value:
+                reference[name] = value
+        if row.get("url"):
+            reference["urls"] = [str(row["url"])]
+        keywords = [k.strip() for k in re.split(r"[;,]", get("keywords")) if k.strip()]
+        if keywords:
+            reference["keywords"] = keywords
+        references.append(reference)
+    return rispy.dumps(references, implementation=_Writer) if references else ""
+
+
+def _writer_class():
+    import rispy
+
+    class Writer(rispy.RisWriter):
+        """rispy's writer without its "1." numbering line before each record."""
+
+        def set_header(self, count):
+            return None
+
+    return Writer
