@@ -184,3 +184,26 @@ def test_a_review_from_a_ris_export_round_trips_to_bib_and_ris(tmp_path, cli, mo
         for field in ("title", "year", "author", "journal", "booktitle", "institution",
                       "volume", "number", "pages", "doi", "url"):
             assert exported[key][field] == original.loc[key, field], (key, field)
+
+
+def test_journal_site_exports_html_volume_words_and_dois_in_other_tags():
+    bib, e = entries("publisher.ris")
+    assert bib.failed == [] and list(e.index) == ["honingh2020do", "bergh2025stress"]
+    row = e.loc["honingh2020do"]
+    assert row["doi"] == HONINGH["doi"] and row["volume"] == "35"
+    assert row["abstract"].startswith("The authors merged") and "<p>" not in row["abstract"]
+    from trustreview.citations import decode_latex
+
+    assert "power & pressure" in decode_latex(row["abstract"])
+    other = e.loc["bergh2025stress"]
+    assert other["doi"] == "10.58235/sjpa.39316" and other["pages"] == ""
+
+
+def test_names_without_a_comma_are_people_or_organisations():
+    from trustreview.ris import _person
+
+    assert _person("Jane Doe") == "Doe, Jane"
+    assert _person("Amy E. Keating") == "Keating, Amy E."
+    for organisation in ("Ofsted", "Sutton Trust", "Education Policy Institute", "NFER",
+                         "Confederation of School Trusts"):
+        assert _person(organisation) == "{" + organisation + "}"

@@ -137,11 +137,57 @@ def _escape(text: str) -> str:
     return re.sub(r"([%&#_$])", r"\\\1", text)
 
 
+ORGANISATION_WORDS = frozenset(
+    "academy agency association authority bank board centre center college commission "
+    "committee council department foundation group institute institution ministry network "
+    "office partnership society team trust union university inc ltd llc of for and the".split())
+
+
 def _person(name: str) -> str:
-    """A RIS name as a BibTeX name: RIS writes people as "Surname, Given[, Suffix]", so a
-    name without a comma is an organisation, braced to keep it whole."""
+    """A RIS name as a BibTeX name. RIS writes people as "Surname, Given[, Suffix]"; a name
+    without a comma is either a person written "Given Surname" (some databases write editors
+    so: "Amy E. Keating" becomes "Keating, Amy E.") or an organisation, braced to keep it
+    whole."""
     name = " ".join(name.split()).rstrip(",")
-    return _escape(name) if "," in name else "{" + _escape(name) + "}"
+    if "," in name:
+        return _escape(name)
+    words = name.split()
+    person = 2 <= len(words) <= 4 and all(w[:1].isupper() and not w.isupper() or
+                                          re.fullmatch(r"[A-Z]\.", w) for w in words) \
+        and not ORGANISATION_WORDS & {w.lower().strip(".") for w in words}
+    if person:
+        return _escape(f"{words[-1]}, {' '.join(words[:-1])}")
+    return "{" + _escape(name) + "}"
+
+
+DOI_IN_TEXT = re.compile(r"\b(10\.\d{4,9}/[^\s;,]+)")
+
+
+def _doi(record: dict) -> str:
+    """The record's DOI: ``DO``, else one written in ``M3``, ``N1`` or a doi.org ``UR``
+    (as ScienceDirect, PLoS and Nature exports do)."""
+    from urllib.parse import unquote
+
+    found = normalise_doi(_first(record, "doi"))
+    if found:
+        return found
+    for text in _list(record, "type_of_work", "note", "notes", "urls"):
+        text = unquote(text)
+        if "doi" in text.lower():
+            match = DOI_IN_TEXT.search(text)
+            if match:
+                return match.group(1).rstrip(".")
+    return ""
+
+
+def _plain(text: str) -> str:
+    """Text without the HTML some databases put in titles and abstracts (``<p>``,
+    ``<italic>``, ``&gt;``)."""
+    import html
+
+    if "<" not in text and "&" not in text:
+        return text
+    return " ".join(html.unescape(re.sub(r"<[^>]{1,200}>", " ", text)).split())
 
 
 def _fields(record: dict, kind: str, entry_type: str) -> dict[str, str]:
@@ -152,24 +198,26 @@ def _fields(record: dict, kind: str, entry_type: str) -> dict[str, str]:
     editors += [n for values in (unknown.get("ED") or [],) for n in values if n.strip()]
     if kind == "EDBOOK" and not editors:
         authors, editors = [], authors
-    title = _first(record, "title", "primary_title", "translated_title")
+    title = _plain(_first(record, "title", "primary_title", "translated_title"))
     container = _first(record, "secondary_title", "journal_name", "alternate_title3",
-                        "alternate_title2", "alternate_title1")
+                        "alternate_title2", "alternate_title1") or \
+        _first(unknown, "BT")  # BT: the book title, in older RIS
     publisher = _first(record, "publisher")
     values: dict[str, str] = {
         "author": " and ".join(_person(a) for a in authors),
         "editor": " and ".join(_person(e) for e in editors),
         "title": _escape(title),
         "year": _year(record),
-        "volume": _escape(_first(record, "volume")),
+        "volume": _escape(re.sub(r"(?i)^(volume|vol\.?)\s*", "", _first(record, "volume"))),
         "number": _escape(_first(record, "number")),
-        "doi": normalise_doi(_first(record, "doi")),
+        "doi": _doi(record),
         "url": _first(record, "urls"),
-        "abstract": _escape(_first(record, "abstract", "notes_abstract")),
+        "abstract": _escape(_plain(_first(record, "abstract", "notes_abstract"))),
         "keywords": _escape(", ".join(_list(record, "keywords"))),
         "address": _escape(_first(record, "place_published")),
     }
-    start, end = _first(record, "start_page"), _first(record, "end_page")
+    start, end = (_first(record, name) for name in ("start_page", "end_page"))
+    start, end = ("" if p.lower() in ("n/a", "na", "-") else p for p in (start, end))
     values["pages"] = _escape(f"{start}--{end}" if start and end and start != end else start)
     if entry_type == "article":
         values["journal"] = _escape(container)
