@@ -3,7 +3,7 @@ the bundled one, each size in a fresh process; wall time per step and peak memor
 
     python benchmarks/bench.py [SIZES...]        (default: 1000 10000 100000 1000000)
 
-Each synthetic corpus keeps the 99 real studies (with their codes) and adds N - 99 uncoded
+Each synthetic corpus keeps the real studies of the bundled corpus (with their codes) and adds uncoded ones up to N
 studies whose summaries are four sentences resampled from the real summaries, under fresh
 keys, each with a BibTeX entry. Steps, timed in-process:
 
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def make_synthetic(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path]:
-    """Write a corpus of ``n`` studies (99 real + synthetic) into ``folder``."""
+    """Write a corpus of ``n`` studies (the bundled ones + synthetic) into ``folder``."""
     rng = random.Random(seed)
     corpus = folder / "corpus"
     corpus.mkdir(parents=True)

@@ -21,15 +21,27 @@ def test_kappa_perfect_and_constant():
 
 
 def test_bundled_civic_kappa_matches_hand_computation():
+    import csv
+
     corpus = open_corpus("corpus", "references.bib")
     table = compute_coder_agreement(corpus.codes, corpus.codebook.domain_ids)
     row = table[(table["pair"] == "A vs B") & (table["domain"] == "civic")].iloc[0]
-    # A coded civic for 4 of 80 studies, B for 6; they agree on 78 of 80.
-    expected_pe = (4 / 80) * (6 / 80) + (76 / 80) * (74 / 80)
-    assert row["n"] == 80
-    assert row["agreement"] == pytest.approx(97.5)
-    assert row["prevalence_1"] == pytest.approx(4 / 80)
-    assert row["kappa"] == pytest.approx((78 / 80 - expected_pe) / (1 - expected_pe))
+    # count by hand from codes.csv: studies both A and B coded, and who coded civic
+    with open("corpus/codes.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    coded = {c: {r["study_id"] for r in rows if r["coder"] == c} for c in ("A", "B")}
+    civic = {c: {r["study_id"] for r in rows if r["coder"] == c and r["domain"] == "civic"}
+             for c in ("A", "B")}
+    both = coded["A"] & coded["B"]
+    n = len(both)
+    a, b = len(civic["A"] & both), len(civic["B"] & both)
+    agree = n - len((civic["A"] ^ civic["B"]) & both)
+    expected_pe = (a / n) * (b / n) + ((n - a) / n) * ((n - b) / n)
+    assert n >= 100 and a >= 10  # the rebuilt corpus: 108 double-coded, civic no longer rare
+    assert row["n"] == n
+    assert row["agreement"] == pytest.approx(100 * agree / n)
+    assert row["prevalence_1"] == pytest.approx(a / n)
+    assert row["kappa"] == pytest.approx((agree / n - expected_pe) / (1 - expected_pe))
 
 
 def test_compare_matrices_precision_recall():

@@ -155,7 +155,9 @@ def test_gap_map_counts_stay_inside_their_cells(bundled):
     renderer = canvas.get_renderer()
     ax = figure.axes[0]
     counts = [t for t in ax.texts if t.get_text().isdigit()]
-    assert len(counts) == 28  # one per non-empty domain x country cell (7 of 35 are empty)
+    table = synthesis.domain_by_country(data).set_index("domain").loc[data.domains]
+    cells = table[[c for c in table.columns if c != "total"]]
+    assert len(counts) == int((cells.to_numpy() > 0).sum())  # one per non-empty cell
     to_data = ax.transData.inverted()
     for text in counts:
         (x0, y0), (x1, y1) = to_data.transform(text.get_window_extent(renderer).get_points())
