@@ -222,7 +222,8 @@ def test_sheet_writes_the_form_with_drop_downs_frozen_header_and_the_coder(coded
     assert code == 0, err
     workbook, sheet, header = sheet_rows(coded / "c.xlsx")
     assert header[:len(HEADERS)] == HEADERS
-    assert header[len(HEADERS):] == ["suggested_domains", *(f"p_{d}" for d in DOMAINS)]
+    assert header[len(HEADERS):] == ["suggested_domains", "check_domains",
+                                     *(f"p_{d}" for d in DOMAINS)]
     assert sheet.freeze_panes == "B2"
     assert all(c.font.bold for c in sheet[1])
     assert dict(workbook["about"].iter_rows(values_only=True, max_col=2, max_row=2)) == \

@@ -70,7 +70,10 @@ def test_tag_cli_writes_required_columns(tmp_path, cli):
     code, _, err = cli("tag", "--corpus", corpus, "--bib", bib, "--out", out)
     assert code == 0, err
     table = pd.read_csv(out)
-    assert list(table.columns) == ["study_id", "domain", "probability", "tagged", "source"]
+    assert list(table.columns) == ["study_id", "domain", "probability", "tagged", "source",
+                                   "band"]
+    assert set(table["band"]) <= {"human", "sure", "check"}
+    assert set(table.loc[table["source"] == "human", "band"]) == {"human"}
     assert len(table) == 7 * 7  # every included study and domain
     assert set(table.loc[table["study_id"] == "ofsted2019mats", "source"]) == {"model"}
     first = out.read_bytes()
@@ -302,3 +305,92 @@ def test_texts_are_tokenised_once_for_every_fold():
     DomainTagger(codebook=SMALL, cv_folds=3, random_state=1).fit(TEXTS, Y)
     second = _tokens.cache_info()
     assert second.misses == first.misses  # the second fit split no text again
+
+
+# -- boundaries from the codebook, and bands a reviewer can act on --------------------------
+
+def test_leans_to_is_parsed_and_checked():
+    from trustreview.errors import InputError
+
+    base = {"domains": [
+        {"id": "leadership", "label": "L", "definition": "d",
+         "leans_to": [{"to": "workforce", "terms": ["teacher leadership"]},
+                      {"terms": ["national policy"]}]},
+        {"id": "workforce", "label": "W", "definition": "d"}]}
+    codebook = parse_codebook(base)
+    leans = codebook.domains[0].leans_to
+    assert [(l.to, l.terms) for l in leans] == [("workforce", ("teacher leadership",)),
+                                               ("", ("national policy",))]
+    base["domains"][0]["leans_to"][0]["to"] = "wrokforce"
+    with pytest.raises(InputError, match="'wrokforce', which is not another domain"):
+        parse_codebook(base)
+
+
+def test_boundary_studies_move_a_boundary_term_to_the_domain_it_leans_to(bundled,
+                                                                       bundled_codes):
+    from trustreview.evaluation import coded_texts
+
+    coded, texts = coded_texts(bundled)
+    Y = coded[bundled.codebook.domain_ids].to_numpy()
+    text = ["A leadership development programme for teachers: teacher leadership and middle "
+            "leaders in the trust's schools"]
+    domains = bundled.codebook.domain_ids
+    without = DomainTagger(codebook=bundled.codebook, boundary_weight=0).fit(texts, Y)
+    with_ = DomainTagger(codebook=bundled.codebook, boundary_weight=1).fit(texts, Y)
+    lead, work = domains.index("leadership"), domains.index("workforce")
+    before, after = without.predict_proba(text)[0], with_.predict_proba(text)[0]
+    assert after[work] - after[lead] > before[work] - before[lead]
+
+
+def test_band_edges_keep_sure_decisions_at_95_percent_agreement():
+    from trustreview.tagging import band_edges, sure_decisions
+
+    rng = np.random.default_rng(0)
+    margins = rng.uniform(-0.5, 0.5, 400)
+    truth = (rng.uniform(0, 1, 400) < 0.5 + margins).astype(int)  # errors near 0
+    low, high = band_edges(margins, truth)
+    assert low < 0 < high
+    tags = (margins >= 0).astype(int)
+    sure = sure_decisions(margins[:, None] + 0.5, tags[:, None], np.array([0.5]),
+                          np.array([[low, high]]))[:, 0]
+    assert sure.any() and not sure.all()
+    assert (tags[sure & (tags == 1)] == truth[sure & (tags == 1)]).mean() >= 0.95
+    assert (tags[sure & (tags == 0)] == truth[sure & (tags == 0)]).mean() >= 0.95
+    assert band_edges(np.array([0.1, -0.1]), np.array([0, 1])) == (-np.inf, np.inf)
+
+
+def test_review_curve_and_work_saved_by_hand():
+    from trustreview.evaluation import review_curve, work_saved
+
+    truth = np.array([1, 0, 1, 0, 1])
+    tags = np.array([0, 1, 1, 0, 1])  # two wrong: positions 0 and 1
+    curve = review_curve(truth, tags, np.array([1, 0, 2, 3, 4]))
+    # k=0: tp 2, fp 1, fn 1 -> 4/6; k=1 fixes the false positive: 4/5; k=2 fixes the miss
+    assert curve.tolist() == pytest.approx([4 / 6, 4 / 5, 1, 1, 1, 1])
+    assert work_saved(curve, 0.95) == pytest.approx(1 - 2 / 5)
+    assert work_saved(curve, 0.5) == 1.0
+
+
+def test_predictions_bands_triage_and_check_these_agree(bundled):
+    from trustreview.evaluation import check_these, tag_studies, triage
+
+    tagged = tag_studies(bundled, seed=0)
+    bands = tagged.predictions.groupby("source")["band"].agg(set).to_dict()
+    assert bands["human"] == {"human"}
+    table, curve = triage(tagged)
+    assert list(table["domain"]) == [*bundled.codebook.domain_ids, "overall"]
+    overall = table.set_index("domain").loc["overall"]
+    assert 0 < overall["sure_share"] < 1 and 0 <= overall["work_saved"] <= 1
+    assert overall["decisions"] == len(tagged.coded_ids) * len(bundled.codebook.domain_ids)
+    # the sure decisions' agreement, recomputed from the out-of-fold decisions
+    agree = (tagged.oof_tags == tagged.truth)[tagged.oof_sure]
+    assert overall["sure_agreement"] == pytest.approx(agree.mean())
+    first = curve[curve["domain"] == "overall"]
+    assert first["f1"].iloc[-1] == 1.0 and first["f1"].is_monotonic_increasing
+    check = check_these(tagged)
+    assert len(check)
+    rows = {(s, d) for s, d in zip(check["study_id"], check["domain"])}
+    domains = list(tagged.thresholds)
+    for (sid, domain) in rows:  # every listed decision is one the fold's model got wrong
+        i, j = tagged.coded_ids.index(sid), domains.index(domain)
+        assert tagged.oof_tags[i, j] != tagged.truth[i, j]

@@ -27,6 +27,16 @@ class Domain:
     definition: str
     boundary_notes: str = ""
     signal_terms: tuple[str, ...] = ()
+    leans_to: tuple["Lean", ...] = ()
+
+
+@dataclass(frozen=True)
+class Lean:
+    """A boundary of the codebook as data: studies about ``terms`` lean away from the domain
+    that lists it, to the domain ``to`` (empty: to no particular domain)."""
+
+    to: str
+    terms: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,23 @@ def _string_list(value: Any, where: str, source: str) -> tuple[str, ...]:
         raise InputError(f"{source}: {where} must be a list, found {type(value).__name__}; "
                          "write it as [a, b, c] or as '- item' lines")
     return tuple(_text(item, where, source) for item in value if _text(item, where, source))
+
+
+def _leans(value: Any, domain_id: str, source: str) -> tuple[Lean, ...]:
+    where = f"domain {domain_id!r} field 'leans_to'"
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"{source}: {where} must be a list of 'to:' and 'terms:' entries")
+    leans = []
+    for item in value:
+        if not isinstance(item, dict) or "terms" not in item:
+            raise InputError(f"{source}: {where}: each entry needs 'terms:' (a list) and may "
+                             "name the domain the study leans 'to:'")
+        terms = _string_list(item.get("terms"), f"{where} 'terms'", source)
+        if terms:
+            leans.append(Lean(_text(item.get("to"), f"{where} 'to'", source), terms))
+    return tuple(leans)
 
 
 def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
@@ -111,7 +138,16 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
                                  f"domain {domain_id!r} field 'boundary_notes'", source),
             signal_terms=_string_list(item.get("signal_terms"),
                                       f"domain {domain_id!r} field 'signal_terms'", source),
+            leans_to=_leans(item.get("leans_to"), domain_id, source),
         ))
+    ids = {d.id for d in domains}
+    for domain in domains:
+        for lean in domain.leans_to:
+            if lean.to and (lean.to not in ids or lean.to == domain.id):
+                raise InputError(f"{source}: domain {domain.id!r} field 'leans_to' names "
+                                 f"{lean.to!r}, which is not another domain of the codebook; "
+                                 f"use one of {', '.join(sorted(ids - {domain.id}))} (or "
+                                 "leave 'to' out)")
     countries = _string_list(data.get("countries"), "field 'countries'", source)
     designs = _string_list(data.get("designs"), "field 'designs'", source)
     return Codebook(

@@ -27,6 +27,7 @@ FIELDS = ["included", "exclusion_reason", "country", "design", "sample", "summar
 DECISION_FIELDS = ["included", "exclusion_reason", "weight"]  # never shown from another coder
 NOTE = "note"
 SUGGESTED = "suggested_domains"
+CHECK = "check_domains"  # the suggestions the model is not sure of
 DECISIONS_COLUMNS = ["study_id", "coder", *FIELDS, "domains", NOTE]
 MARKS = ("1", "x")  # what marks a domain cell as "examines this domain"
 KINDS = ("coder", "reconcile")
@@ -223,6 +224,7 @@ def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, abstracts: dict[str
     if suggest:
         scores = ranking.set_index("study_id").reindex(wanted)
         frame[SUGGESTED] = scores[SUGGESTED].fillna("").tolist()
+        frame[CHECK] = scores[CHECK].fillna("").tolist()
         for domain in codebook.domain_ids:
             frame[f"p_{domain}"] = scores[f"p_{domain}"].round(3).tolist()
     editable = [*FIELDS, *codebook.domain_ids, NOTE]

@@ -23,8 +23,9 @@ from trustreview.tagging import DomainTagger, assign_tags, study_texts
 from trustreview.validate import ValidatedCorpus
 
 METRICS = ["precision", "recall", "f1", "kappa"]
-PREDICTION_COLUMNS = ["study_id", "domain", "probability", "tagged", "source",
+PREDICTION_COLUMNS = ["study_id", "domain", "probability", "tagged", "source", "band",
                       "oof_probability", "terms"]
+TARGET_F1 = 0.95  # "as good as a second human coder": coders score 0.95-0.98
 
 
 def make_tagger(codebook: Codebook, seed: int = 0, cv_folds: int = 5,
@@ -47,6 +48,31 @@ def out_of_fold(tagger: DomainTagger, texts: list[str], Y: np.ndarray, cv_folds:
     splitter = MultilabelStratifiedKFold(folds, random_state=seed)
     return cross_val_predict(clone(tagger).set_params(random_state=seed), list(texts), Y,
                              cv=splitter, method=method)
+
+
+def out_of_fold_decisions(tagger: DomainTagger, texts: list[str], Y: np.ndarray,
+                          cv_folds: int, seed: int):
+    """Each coded study's probabilities, tags, ``sure`` flags and thresholds from a copy of
+    ``tagger`` fitted without it, each fold with its own thresholds and band edges (the
+    folds of :func:`out_of_fold`). With fewer than two studies: NaN, 0, False, 0.5."""
+    folds = min(cv_folds, len(texts))
+    if folds < 2:
+        return np.full(Y.shape, np.nan), np.zeros(Y.shape, dtype=int), \
+            np.zeros(Y.shape, dtype=bool), np.full(Y.shape, 0.5)
+    proba = np.zeros(Y.shape)
+    cuts = np.zeros(Y.shape)
+    tags = np.zeros(Y.shape, dtype=int)
+    sure = np.zeros(Y.shape, dtype=bool)
+    texts = list(texts)
+    splitter = MultilabelStratifiedKFold(folds, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(texts)), Y):
+        model = clone(tagger).set_params(random_state=seed)
+        model.fit([texts[i] for i in train], Y[train])
+        p = model.predict_proba([texts[i] for i in test])
+        t = assign_tags(p, model.thresholds_, model.min_domains)
+        proba[test], tags[test], sure[test] = p, t, model.sure(p, t)
+        cuts[test] = model.thresholds_[None, :]
+    return proba, tags, sure, cuts
 
 
 def coded_texts(corpus: ValidatedCorpus) -> tuple[pd.DataFrame, list[str]]:
@@ -172,6 +198,12 @@ class TaggedStudies:
     coded_ids: list[str]
     uncoded_ids: list[str]
     thresholds: dict[str, float]  # the threshold each domain's model tags were cut at
+    # out-of-fold decisions on the coded studies (coded_ids x domains), fold thresholds
+    truth: np.ndarray | None = None
+    oof_tags: np.ndarray | None = None
+    oof_sure: np.ndarray | None = None
+    oof_proba: np.ndarray | None = None
+    oof_cut: np.ndarray | None = None  # each decision's fold threshold
 
 
 def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
@@ -193,7 +225,8 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
         np.zeros((0, len(domains)), dtype=int)
     coded_list = [texts[s] for s in coded_ids]
     model = make_tagger(codebook, seed, cv_folds, tag_threshold, min_domains)
-    oof = out_of_fold(model, coded_list, Y, cv_folds, seed, method="predict_proba")
+    oof, oof_tags, oof_sure, oof_cut = out_of_fold_decisions(model, coded_list, Y, cv_folds,
+                                                             seed)
     model.fit(coded_list, Y)
     frames = []
     if coded_ids:
@@ -203,6 +236,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
             "probability": Y.ravel().astype(float),
             "tagged": Y.ravel().astype(int),
             "source": "human",
+            "band": "human",
             "oof_probability": oof.ravel(),
             "terms": "",
         }))
@@ -210,6 +244,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
         features = model.transform([texts[s] for s in uncoded_ids])
         proba = model.predict_proba_features(features)
         tagged = assign_tags(proba, model.thresholds_, model.min_domains)
+        sure = model.sure(proba, tagged)
         explained = model.explain_features(features, tagged.astype(bool))
         frames.append(pd.DataFrame({
             "study_id": np.repeat(uncoded_ids, len(domains)),
@@ -217,6 +252,7 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
             "probability": proba.ravel(),
             "tagged": tagged.ravel(),
             "source": "model",
+            "band": np.where(sure.ravel(), "sure", "check"),
             "oof_probability": np.nan,
             "terms": ["; ".join(cell) for row in explained for cell in row],
         }))
@@ -227,20 +263,97 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
                                           if s.name == "domain" else s, kind="stable",
                                           ignore_index=True)
     return TaggedStudies(predictions[PREDICTION_COLUMNS], model, coded_ids, uncoded_ids,
-                         dict(zip(domains, map(float, model.thresholds_))))
+                         dict(zip(domains, map(float, model.thresholds_))), Y, oof_tags,
+                         oof_sure, oof, oof_cut)
 
 
 def check_these(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
-    """Coded studies where the out-of-fold model disagrees most with the human code."""
-    human = tagged.predictions[tagged.predictions["source"] == "human"].dropna(
-        subset=["oof_probability"])
-    gap = (human["tagged"] - human["oof_probability"]).abs()
-    table = human.assign(disagreement=gap, human_code=human["tagged"])
+    """Coded studies whose out-of-fold model decision (each fold's own thresholds, as the
+    bands use) differs from the human code, the largest disagreements first."""
+    columns = ["study_id", "domain", "human_code", "oof_probability", "oof_band",
+               "disagreement"]
+    if tagged.oof_tags is None or not len(tagged.coded_ids) or \
+            np.isnan(tagged.oof_proba).all():
+        return pd.DataFrame(columns=columns)
+    domains = list(tagged.thresholds)
+    k = len(domains)
+    table = pd.DataFrame({
+        "study_id": np.repeat(tagged.coded_ids, k), "domain": np.tile(domains, len(
+            tagged.coded_ids)),
+        "human_code": tagged.truth.ravel().astype(int),
+        "oof_probability": tagged.oof_proba.ravel(),
+        "oof_tag": tagged.oof_tags.ravel(),
+        "oof_band": np.where(tagged.oof_sure.ravel(), "sure", "check"),
+    })
+    table["disagreement"] = (table["human_code"] - table["oof_probability"]).abs()
+    table = table[table["oof_tag"] != table["human_code"]]
     table = table.sort_values(["disagreement", "study_id", "domain"],
                               ascending=[False, True, True], kind="stable")
-    return table[table["disagreement"] >= 0.5].head(n)[
-        ["study_id", "domain", "human_code", "oof_probability", "disagreement"]
-    ].reset_index(drop=True)
+    return table.head(n)[columns].reset_index(drop=True)
+
+
+def review_curve(truth: np.ndarray, tags: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """F1 of the final codes against ``truth`` after a reviewer has checked (and corrected)
+    the first k decisions of ``order``, for k = 0..n (all arrays flat)."""
+    truth = truth.astype(bool)[order]
+    tags = tags.astype(bool)[order]
+    tp0 = int((truth & tags).sum())
+    fp0 = int((~truth & tags).sum())
+    fn0 = int((truth & ~tags).sum())
+    fixed_fn = np.r_[0, np.cumsum(truth & ~tags)]
+    fixed_fp = np.r_[0, np.cumsum(~truth & tags)]
+    tp = tp0 + fixed_fn
+    wrong = (fp0 - fixed_fp) + (fn0 - fixed_fn)
+    return np.divide(2 * tp, 2 * tp + wrong, out=np.ones(len(tp)), where=(2 * tp + wrong) > 0)
+
+
+def work_saved(curve: np.ndarray, target: float = TARGET_F1) -> float:
+    """The share of decisions left unchecked when the reviewer stops at the first point
+    where F1 reaches ``target`` (``curve`` from :func:`review_curve`)."""
+    n = len(curve) - 1
+    reached = np.flatnonzero(curve >= target)
+    return 1.0 - (reached[0] / n if len(reached) and n else 1.0)
+
+
+def triage(tagged: TaggedStudies) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How far a reviewer can lean on the model, measured out of fold on the coded studies.
+
+    ``triage``: per domain and overall, the decisions (study x domain), the share in the
+    ``sure`` band, how often those agreed with the reconciled codes, the F1 of the model's
+    decisions, and ``work_saved``: the share of decisions a reviewer can leave to the model
+    while the final codes still reach F1 >= :data:`TARGET_F1`, checking the least certain
+    first. ``curve``: F1 against the share of decisions checked (overall and per domain).
+    """
+    domains = list(tagged.thresholds)
+    columns = ["domain", "decisions", "sure_share", "sure_agreement", "model_f1",
+               "work_saved"]
+    if tagged.oof_tags is None or not len(tagged.coded_ids) or \
+            np.isnan(tagged.oof_proba).all():
+        return pd.DataFrame(columns=columns), pd.DataFrame(
+            columns=["share_checked", "domain", "f1"])
+    truth, tags, sure = tagged.truth, tagged.oof_tags, tagged.oof_sure
+    # least certain first (each fold's threshold, as code_next ranks), sure decisions last
+    certainty = 1.0 - uncertainty(tagged.oof_proba, tagged.oof_cut) + sure.astype(float)
+    rows, curves = [], []
+    steps = np.linspace(0, 1, 21)
+
+    def add(name, t, g, s, c):
+        order = np.argsort(c.ravel(), kind="stable")
+        curve = review_curve(t.ravel(), g.ravel(), order)
+        n = t.size
+        agree = (t.ravel() == g.ravel())[s.ravel()]
+        tp = int((t.ravel().astype(bool) & g.ravel().astype(bool)).sum())
+        f1 = 2 * tp / max(int(t.sum() + g.sum()), 1)
+        rows.append({"domain": name, "decisions": n, "sure_share": float(s.mean()),
+                     "sure_agreement": float(agree.mean()) if len(agree) else float("nan"),
+                     "model_f1": f1, "work_saved": work_saved(curve)})
+        curves.extend({"share_checked": float(x), "domain": name,
+                       "f1": float(curve[int(round(x * n))])} for x in steps)
+
+    for j, domain in enumerate(domains):
+        add(domain, truth[:, [j]], tags[:, [j]], sure[:, [j]], certainty[:, [j]])
+    add("overall", truth, tags, sure, certainty)
+    return pd.DataFrame(rows, columns=columns), pd.DataFrame(curves)
 
 
 def code_next(tagged: TaggedStudies, n: int = 20) -> pd.DataFrame:
@@ -283,7 +396,8 @@ def rank_for_coding(corpus: ValidatedCorpus, study_ids: list[str], seed: int = 0
 
     The tagger learns from the reference codes (the codebook alone when there are none),
     as :func:`tag_studies` does. Columns: study_id, uncertainty, suggested_domains (ids
-    joined by ``;``), ``p_<domain>`` for each domain.
+    joined by ``;``), check_domains (the domains whose decision is in the ``check`` band),
+    ``p_<domain>`` for each domain.
     """
     codebook: Codebook = corpus.codebook
     domains = codebook.domain_ids
@@ -294,14 +408,17 @@ def rank_for_coding(corpus: ValidatedCorpus, study_ids: list[str], seed: int = 0
     records = corpus.records.set_index("study_id").loc[list(study_ids)].reset_index()
     if not len(records):
         return pd.DataFrame(columns=["study_id", "uncertainty", "suggested_domains",
-                                     *(f"p_{d}" for d in domains)])
+                                     "check_domains", *(f"p_{d}" for d in domains)])
     proba = model.predict_proba(study_texts(records))
     tags = assign_tags(proba, model.thresholds_, model.min_domains)
+    sure = model.sure(proba, tags)
     cut = np.broadcast_to(np.asarray(model.thresholds_, dtype=float), proba.shape)
     table = pd.DataFrame({
         "study_id": records["study_id"].tolist(),
         "uncertainty": uncertainty(proba, cut).mean(axis=1),
         "suggested_domains": [";".join(d for d, t in zip(domains, row) if t) for row in tags],
+        "check_domains": [";".join(d for d, ok in zip(domains, row) if not ok)
+                          for row in sure],
         **{f"p_{d}": proba[:, j] for j, d in enumerate(domains)},
     })
     return table.sort_values(["uncertainty", "study_id"], ascending=[False, True],

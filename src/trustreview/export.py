@@ -244,7 +244,8 @@ def _as_text(cells) -> None:
 
 WIDTHS = {"study_id": 26, "title": 50, "year": 6, "authors": 30, "abstract": 60,
           "included": 10, "exclusion_reason": 22, "country": 13, "design": 13, "sample": 30,
-          "summary": 60, "weight": 10, "note": 30, "suggested_domains": 24}
+          "summary": 60, "weight": 10, "note": 30, "suggested_domains": 24,
+          "check_domains": 24}
 
 
 def coding_workbook_bytes(sheet) -> bytes:
@@ -342,7 +343,8 @@ def _about_rows(sheet) -> list[list[str]]:
                "An included study with no domain marked is coded 'none'; a row you leave "
                "as it was (or with included empty) is skipped.",
                "Grey columns are context and cannot be edited."
-               + (" suggested_domains and p_<domain> are the model's suggestions."
+               + (" suggested_domains and p_<domain> are the model's suggestions; "
+                  "check_domains are the ones it is not sure of."
                   if "suggested_domains" in sheet.frame.columns else ""),
                "Then: trustreview merge THIS-FILE.xlsx"]
     rows = [["coder", sheet.coder], ["sheet", sheet.kind],

@@ -34,6 +34,41 @@ def plot_learning_curve(curve: pd.DataFrame) -> Figure:
     return fig
 
 
+def show(figure: Figure | None):
+    """A figure as a PNG image a notebook displays (a bare matplotlib ``Figure`` shows only
+    its text form when pyplot is not in use); None stays None."""
+    if figure is None:
+        return None
+    from IPython.display import Image
+
+    from trustreview.export import figure_bytes
+
+    return Image(data=figure_bytes(figure, "png"), format="png")
+
+
+def plot_work_saved(curve: pd.DataFrame, target: float) -> Figure:
+    """F1 of the final codes against the share of the model's decisions a reviewer checks,
+    least certain first (overall in black, each domain in grey), with the target F1."""
+    fig = Figure(figsize=(6, 3.6), dpi=100)
+    ax = fig.add_subplot()
+    for domain, rows in curve.groupby("domain", sort=False):
+        if domain != "overall":
+            ax.plot(rows["share_checked"], rows["f1"], color="grey", alpha=0.5, linewidth=1)
+    overall = curve[curve["domain"] == "overall"]
+    ax.plot(overall["share_checked"], overall["f1"], color="black", marker="o",
+            markersize=3, label="all domains")
+    ax.axhline(target, color="black", linestyle=":", linewidth=1,
+               label=f"F1 {target:.2f} (a second coder)")
+    ax.set_xlabel("share of decisions checked by a reviewer (least certain first)")
+    ax.set_ylabel("F1 of the final codes")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     """Domain (rows) by country (columns): a circle per cell, area proportional to the number
     of studies, split into pie slices by weight of evidence (black = high, grey hatched =

@@ -183,8 +183,9 @@ def write_validation(result, out_dir: str | os.PathLike) -> Path:
 
 def write_tagging(result, out_dir: str | os.PathLike) -> Path:
     """Stage 02: ``tables/predictions, check_these, top_terms, code_next.csv`` and, once
-    the tagger can be cross-validated, ``tagger_evaluation.csv``, ``learning_curve.csv``
-    and ``figures/learning_curve.png``."""
+    the tagger can be cross-validated, ``tagger_evaluation.csv``, ``learning_curve.csv``,
+    ``triage.csv``, ``work_saved.csv`` and ``figures/learning_curve.png`` and
+    ``work_saved.png``."""
     out = folder(out_dir)
     _tables(result.tables, out)
     for name, figure in result.figures.items():
@@ -201,7 +202,7 @@ def read_predictions(out_dir: str | os.PathLike, corpus) -> pd.DataFrame:
                           "run 02-tag-domains.ipynb first with the same out_dir, or run the "
                           "whole review with `trustreview run`")
     predictions = pd.read_csv(path, dtype={"study_id": "str", "domain": "str",
-                                           "source": "str", "terms": "str"},
+                                           "source": "str", "band": "str", "terms": "str"},
                               keep_default_na=False, na_values={"probability": [""],
                                                                "oof_probability": [""]})
     expected = set(corpus.included["study_id"])

@@ -81,6 +81,9 @@ def tag(corpus: ValidatedCorpus, params: Params, evaluate: bool = True) -> Taggi
             cv_repeats=params.cv_repeats, **settings)
         tables["learning_curve"] = curve
         shown["learning_curve"] = figures.plot_learning_curve(curve)
+        tables["triage"], tables["work_saved"] = evaluation.triage(tagged)
+        shown["work_saved"] = figures.plot_work_saved(tables["work_saved"],
+                                                      evaluation.TARGET_F1)
     tables["predictions"] = tagged.predictions
     tables["check_these"] = evaluation.check_these(tagged)
     tables["top_terms"] = tagged.model.top_terms(8)

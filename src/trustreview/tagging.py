@@ -30,6 +30,7 @@ from trustreview.features import TextFeatures, as_texts
 from trustreview.folds import MultilabelStratifiedKFold
 
 DEFAULT_THRESHOLD = 0.5
+SURE_AGREEMENT = 0.95  # a "sure" decision must agree with the reconciled codes this often
 DUAL_MAX_ROWS = 3000  # up to this many training rows, ridge is solved exactly in the dual
 
 
@@ -85,6 +86,9 @@ class DomainTagger(BaseEstimator):
         Scale of the codebook signal-term features relative to the TF-IDF features.
     pseudo_weight : float
         Sample weight of each domain's codebook pseudo-study.
+    boundary_weight : float
+        Sample weight of each contrastive pseudo-study made from the codebook's ``leans_to``
+        boundaries (0: not used).
     threshold : "cv" or float
         ``"cv"`` chooses each domain's threshold by internal cross-validation (a domain with
         fewer coded positives than ``cv_folds`` takes the threshold that is best over all
@@ -109,24 +113,49 @@ class DomainTagger(BaseEstimator):
     calibration_ : numpy.ndarray (domains x 2), Platt slope and intercept per domain (NaN:
         the raw 0-1 score is reported, as with no coded studies)
     thresholds_ : numpy.ndarray, on the scale :meth:`predict_proba` reports
+    band_edges_ : numpy.ndarray (domains x 2), margins from the threshold beyond which a
+        decision is ``sure`` (see :meth:`sure`)
     n_coded_ : int
     """
 
     def __init__(self, *, codebook: Codebook | None = None, alpha: float = 1.0,
-                 prior_weight: float = 1.0, pseudo_weight: float = 1.0, threshold="cv",
-                 min_domains: int = 1, cv_folds: int = 5, random_state: int = 0):
+                 prior_weight: float = 1.0, pseudo_weight: float = 1.0,
+                 boundary_weight: float = 1.0, threshold="cv", min_domains: int = 1,
+                 cv_folds: int = 5, random_state: int = 0):
         self.codebook = codebook
         self.alpha = alpha
         self.prior_weight = prior_weight
         self.pseudo_weight = pseudo_weight
+        self.boundary_weight = boundary_weight
         self.threshold = threshold
         self.min_domains = min_domains
         self.cv_folds = cv_folds
         self.random_state = random_state
 
-    def _pseudo_texts(self) -> list[str]:
-        return [f"{d.label}. {d.definition} " + ". ".join(d.signal_terms)
-                for d in self.codebook.domains]
+    def _pseudo_studies(self, n_coded: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The codebook as training rows: one study per domain (its label, definition and
+        signal terms; that domain only), and, with ``boundary_weight`` and coded studies, one
+        per ``leans_to`` entry (its terms; coded with the domain it leans to, not the one it
+        leans from).
+        Returns (texts, codes, sample weights)."""
+        domains = self.codebook.domains
+        ids = [d.id for d in domains]
+        texts = [f"{d.label}. {d.definition} " + ". ".join(d.signal_terms) for d in domains]
+        rows = [np.eye(len(domains), dtype=int)]
+        weights = [np.full(len(domains), self.pseudo_weight)]
+        # With no coded studies the boundary studies are left out: beside one study per
+        # domain, their extra negatives only pull every domain's intercept down (a plainly
+        # financial text fell below the finance threshold).
+        if self.boundary_weight > 0 and n_coded:
+            for domain in domains:
+                for lean in domain.leans_to:
+                    texts.append(". ".join(lean.terms))
+                    code = np.zeros(len(domains), dtype=int)
+                    if lean.to:
+                        code[ids.index(lean.to)] = 1
+                    rows.append(code[None, :])
+                    weights.append(np.array([self.boundary_weight]))
+        return texts, np.vstack(rows), np.concatenate(weights)
 
     # -- fitting ---------------------------------------------------------------------------
     def _solve(self, X: sp.csr_matrix, gram: np.ndarray | None, Y: np.ndarray,
@@ -169,13 +198,14 @@ class DomainTagger(BaseEstimator):
             raise ValueError(f"Y must have shape ({len(texts)}, {n_domains}); got {Y.shape}")
         self.domains_ = self.codebook.domain_ids
         self.classes_ = np.array(self.domains_)  # one output per domain (multi-label)
-        training = texts + self._pseudo_texts()
+        pseudo_texts, pseudo_codes, pseudo_weights = self._pseudo_studies(len(texts))
+        training = texts + pseudo_texts
         self.features_ = TextFeatures(
             signal_terms=tuple(tuple(d.signal_terms) for d in domains),
             prior_weight=self.prior_weight).fit(training)
         X = self.features_.transform(training)
-        Y_all = np.vstack([Y, np.eye(n_domains, dtype=int)])
-        weight = np.concatenate([np.ones(len(texts)), np.full(n_domains, self.pseudo_weight)])
+        Y_all = np.vstack([Y, pseudo_codes])
+        weight = np.concatenate([np.ones(len(texts)), pseudo_weights])
         gram = (X @ X.T).toarray().astype(float) if X.shape[0] <= DUAL_MAX_ROWS else None
         W, self.intercept_, dual = self._solve(X, gram, Y_all, weight)
         self.coef_ = np.asarray(X.T @ W) if dual else W
@@ -183,7 +213,24 @@ class DomainTagger(BaseEstimator):
         oof = self._inner_scores(X, gram, Y_all, weight, len(texts))
         self.calibration_ = self._fit_calibration(oof, Y)
         self.thresholds_ = self._choose_thresholds(oof, Y)
+        self.band_edges_ = self._choose_band_edges(oof, Y)
         return self
+
+    def _choose_band_edges(self, oof, Y) -> np.ndarray:
+        """Per domain, the margins (calibrated probability minus threshold) beyond which a
+        decision is ``sure``: rows (low, high); a tag at or above ``high`` or an untag at or
+        below ``low`` agreed with the codes at least :data:`SURE_AGREEMENT` of the time in the
+        inner cross-validation (pooled over domains for a domain with too few codes). With no
+        coded studies every decision is ``check``."""
+        if oof is None:
+            return np.tile([-np.inf, np.inf], (Y.shape[1], 1))
+        margins = self._calibrate(oof) - self.thresholds_[None, :]
+        return np.array(self._per_domain(band_edges, margins, Y)).reshape(Y.shape[1], 2)
+
+    def sure(self, proba: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """True where a decision (probability ``proba``, 0/1 ``tags``) is in the ``sure``
+        band: tagged and far enough above the threshold, or untagged and far enough below."""
+        return sure_decisions(proba, tags, self.thresholds_, self.band_edges_)
 
     def _inner_folds(self, Y) -> int:
         return min(self.cv_folds, len(Y))
@@ -339,6 +386,44 @@ def platt_fit(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
     model = LogisticRegression(C=1e4, max_iter=1000).fit(x, y, sample_weight=weight)
     slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
     return np.array([slope, intercept]) if slope > 0 else np.array([np.nan, np.nan])
+
+
+def band_edges(margins: np.ndarray, truth: np.ndarray,
+               target: float = SURE_AGREEMENT) -> tuple[float, float]:
+    """(low, high): the widest bands of margins (probability minus threshold) in which the
+    model's decision agreed with ``truth`` at least ``target`` of the time: tags with margin
+    >= high, and untags with margin <= low. An empty band is +inf (or -inf)."""
+    margins = np.asarray(margins, dtype=float)
+    truth = np.asarray(truth, dtype=int)
+    high = np.inf
+    above = margins >= 0
+    if above.any():
+        order = np.argsort(-margins[above], kind="stable")
+        values, right = margins[above][order], truth[above][order]
+        share = np.cumsum(right) / np.arange(1, len(right) + 1)
+        last = np.r_[values[1:] != values[:-1], True]  # a cut only between distinct values
+        ok = np.flatnonzero((share >= target) & last)
+        if len(ok):
+            high = float(values[ok[-1]])
+    low = -np.inf
+    below = ~above
+    if below.any():
+        order = np.argsort(margins[below], kind="stable")
+        values, right = margins[below][order], 1 - truth[below][order]
+        share = np.cumsum(right) / np.arange(1, len(right) + 1)
+        last = np.r_[values[1:] != values[:-1], True]
+        ok = np.flatnonzero((share >= target) & last)
+        if len(ok):
+            low = float(values[ok[-1]])
+    return low, high
+
+
+def sure_decisions(proba: np.ndarray, tags: np.ndarray, thresholds: np.ndarray,
+                   edges: np.ndarray) -> np.ndarray:
+    """True where a decision is ``sure`` (see :func:`band_edges`)."""
+    margins = np.asarray(proba, dtype=float) - np.asarray(thresholds, dtype=float)[None, :]
+    tags = np.asarray(tags).astype(bool)
+    return np.where(tags, margins >= edges[:, 1][None, :], margins <= edges[:, 0][None, :])
 
 
 def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
