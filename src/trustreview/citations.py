@@ -223,8 +223,18 @@ def _sentence(text: str) -> str:
     return text if not text or text[-1] in ".?!" else text + "."
 
 
+IN_BOOK = ("incollection", "inproceedings", "inbook")
+
+
 def apa_reference(row: pd.Series | dict, suffix: str = "") -> str:
-    """One APA 7 reference-list entry (plain text) from bib fields.
+    """One APA 7 reference-list entry as plain text (see :func:`apa_runs`)."""
+    return "".join(text for text, _ in apa_runs(row, suffix))
+
+
+def apa_runs(row: pd.Series | dict, suffix: str = "") -> list[tuple[str, bool]]:
+    """One APA 7 reference-list entry as runs of (text, italic): the journal and volume of
+    an article, the title of a report, book or thesis, and the book a chapter is in are
+    italic.
 
     Uses: authors, editor, year, title, venue, entry_type, volume, number, pages,
     publisher, doi, url. Editors: "(Ed.)"/"(Eds.)" in place of the authors of an edited
@@ -232,44 +242,66 @@ def apa_reference(row: pd.Series | dict, suffix: str = "") -> str:
     """
     get = (lambda k: decode_latex(str(row.get(k, "") or "")))
     year = (get("year") or NO_DATE) + suffix
-    title = _sentence(get("title"))
     who = apa_authors(str(row.get("authors", "") or ""))
     editor_field = str(row.get("editor", "") or "")
     editors = [n for n in split_authors(editor_field) if n.lower() != "others"]
     role = "(Ed.)" if len(editors) == 1 else "(Eds.)"
     kind = str(row.get("entry_type", "") or "")
-    if not who and editors and kind not in ("incollection", "inproceedings", "inbook"):
+    if not who and editors and kind not in IN_BOOK:
         who = f"{apa_authors(editor_field)} {role}"  # an edited book or proceedings
     date = f"({year})."
-    head = f"{_sentence(who)} {date} {title}" if who else f"{title} {date}"
+    title = get("title").strip()
+    italic_title = kind not in ("article", *IN_BOOK)
     venue = get("venue")
     pages = get("pages").replace("--", "–").replace("-", "–")
-    if kind == "article":
-        detail = venue
-        if get("volume"):
-            detail += f", {get('volume')}"
-            if get("number"):
-                detail += f"({get('number')})"
-        if pages:
-            detail += f", {pages}"
-        tail = _sentence(detail) if detail else ""
-    elif kind in ("incollection", "inproceedings", "inbook"):
-        book = re.sub(r"^In:?\s+", "", venue)
-        by = f"{apa_authors(editor_field, initials_first=True)} {role}, " if editors else ""
-        tail = _sentence(f"In {by}{book}" + (f" (pp. {pages})" if pages else "")) \
-            if book else ""
-        publisher = get("publisher")
-        if publisher and publisher != book:
-            tail = f"{tail} {_sentence(publisher)}".strip()
-    elif kind == "phdthesis":
-        tail = f"[Doctoral dissertation, {venue}]." if venue else "[Doctoral dissertation]."
-        head = head.rstrip(".") + " " + tail
-        tail = ""
+    title_runs: list[tuple[str, bool]]
+    if kind == "phdthesis":  # "Title [Doctoral dissertation, School]."
+        thesis = f"[Doctoral dissertation, {venue}]." if venue else "[Doctoral dissertation]."
+        title_runs = [(title.rstrip("."), True), (" " + thesis, False)] if title else \
+            [(thesis, False)]
+    elif italic_title and title:
+        title_runs = [(title, True)] if title[-1] in ".?!" else [(title, True), (".", False)]
     else:
-        tail = _sentence(venue) if venue else ""
+        title_runs = [(_sentence(title), False)] if title else []
+    head = [(f"{_sentence(who)} {date} ", False), *title_runs] if who else \
+        [*title_runs, (f" {date}" if title_runs else date, False)]
+    tail: list[tuple[str, bool]] = []
+    if kind == "article":
+        plain = venue
+        tail = [(venue, True)] if venue else []
+        if get("volume"):
+            plain += f", {get('volume')}"
+            tail += [(", ", False), (get("volume"), True)]
+            if get("number"):
+                plain += f"({get('number')})"
+                tail.append((f"({get('number')})", False))
+        if pages:
+            plain += f", {pages}"
+            tail.append((f", {pages}", False))
+        if plain and _sentence(plain) != plain:
+            tail.append((".", False))
+    elif kind in IN_BOOK:
+        book = re.sub(r"^In:?\s+", "", venue)
+        if book:
+            by = f"{apa_authors(editor_field, initials_first=True)} {role}, " if editors else ""
+            after = f" (pp. {pages})" if pages else ""
+            end = "" if _sentence(book + after) == book + after else "."
+            tail = [(f"In {by}", False), (book, True), (after + end, False)]
+            publisher = get("publisher")
+            if publisher and publisher != book:
+                tail.append((" " + _sentence(publisher), False))
+    elif kind != "phdthesis" and venue:
+        tail = [(_sentence(venue), False)]
     doi = normalise_doi(str(row.get("doi", "") or ""))
     link = f"https://doi.org/{doi}" if doi else get("url")
-    return " ".join(part for part in (head, tail, link) if part)
+    runs: list[tuple[str, bool]] = []
+    for part in (head, tail, [(link, False)] if link else []):
+        part = [(text, italic) for text, italic in part if text]
+        if part:
+            if runs:
+                runs.append((" ", False))
+            runs.extend(part)
+    return runs
 
 
 def add_citations(records: pd.DataFrame) -> pd.DataFrame:
