@@ -141,6 +141,10 @@ def test_reference_list_apa(data):
 def test_domain_bibtex_round_trips(data):
     import bibtexparser
 
-    text = synthesis.domain_bibtex(data[2], "education")
-    keys = sorted(e.key for e in bibtexparser.parse_string(text).entries)
+    bib, ris = synthesis.domain_reference_files(data[2])
+    keys = sorted(e.key for e in bibtexparser.parse_string(bib["education"]).entries)
     assert keys == ["greany2018hierarchy", "honingh2020boardsmatter", "hutchings2018chain"]
+    from trustreview.load import parse_references
+
+    again = parse_references(ris["education"], "education.ris")
+    assert again.format == "RIS" and list(again.entries["key"]) == keys

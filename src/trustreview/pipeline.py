@@ -121,7 +121,5 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
                                       figure_bytes(shown["evidence_gap_map"], "png"),
                                       figure_bytes(shown["screening_flow"], "png"),
                                       data.filters)
-    bib = {domain: synthesis.domain_bibtex(data, domain, corpus.bib_strings,
-                                           corpus.bib_parents) for domain in data.domains}
-    ris = {domain: synthesis.domain_ris(data, domain) for domain in data.domains}
+    bib, ris = synthesis.domain_reference_files(data, corpus.bib_strings, corpus.bib_parents)
     return Synthesis(data, tables, shown, bib, page, ris)

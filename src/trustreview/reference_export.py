@@ -4,6 +4,8 @@ bibtexparser's writer, DOIs without URL prefixes), and RIS (written with rispy).
 
 from __future__ import annotations
 
+from bibtexparser.model import Field
+
 from trustreview.citations import normalise_doi
 
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
@@ -34,48 +36,81 @@ def _macros(value: str) -> set[str]:
     return names
 
 
-def self_contained_bibtex(entries: list[str], strings: str, parents: list[str]) -> str:
-    """One BibTeX file: the ``@string`` blocks of ``strings`` that ``entries`` (raw entry
-    texts) or their ``parents`` (raw texts of the entries they ``crossref``) use, then the
-    entries, then the parents (BibTeX wants parents after their children)."""
+class SelfContained:
+    """BibTeX entries parsed once and written once (with bibtexparser's writer), so that many
+    files sharing entries (one per domain) cost little; :meth:`file` gives one file with the
+    ``@string`` definitions its entries use and their ``crossref`` parents."""
+
+    def __init__(self, entries: dict[str, str], strings: str = "",
+                 parents: dict[str, str] | None = None) -> None:
+        import bibtexparser
+
+        parents = parents or {}
+        text = "\n\n".join([strings, *entries.values(), *parents.values()])
+        parsed = bibtexparser.parse_string(text, parse_stack=[])  # values as written
+        self._strings = []  # (name, text, macros its value uses), in file order
+        for block in parsed.strings:
+            self._strings.append((block.key.lower(), write_bibtex(_library(block)),
+                                  _macros(str(block.value))))
+        self._text: dict[str, str] = {}
+        self._uses: dict[str, set[str]] = {}
+        self._crossref: dict[str, str] = {}
+        for entry in parsed.entries:
+            if entry.key in self._text:
+                continue
+            for f in entry.fields:
+                if f.key.lower() == "doi":
+                    raw = str(f.value).strip()
+                    inner = raw[1:-1] if raw[:1] in '{"' else raw
+                    entry.set_field(Field(f.key, "{" + normalise_doi(inner) + "}"))
+                elif f.key.lower() == "crossref":
+                    self._crossref[entry.key] = str(f.value).strip().strip('{}"')
+            self._uses[entry.key] = {n for f in entry.fields for n in _macros(str(f.value))}
+            self._text[entry.key] = write_bibtex(_library(entry))
+        self._parents = set(parents)
+
+    def file(self, keys) -> str:
+        """The file for the entries ``keys``: used ``@string`` blocks, the entries (sorted by
+        key), then the parents they ``crossref`` (BibTeX wants parents last)."""
+        keys = sorted(k for k in set(keys) if k in self._text)
+        if not keys:
+            return ""
+        parents = sorted({self._crossref[k] for k in keys if k in self._crossref}
+                         & self._parents & set(self._text) - set(keys))
+        definitions = {name: uses for name, _, uses in self._strings}
+        used: set[str] = set()
+        pending = [n for k in [*keys, *parents] for n in self._uses[k]]
+        while pending:  # macros the definitions of used macros use, too
+            name = pending.pop()
+            if name in used or name not in definitions:
+                continue
+            used.add(name)
+            pending += list(definitions[name])
+        blocks = [text for name, text, _ in self._strings if name in used]
+        blocks += [self._text[k] for k in keys] + [self._text[p] for p in parents]
+        return "\n".join(block.rstrip("\n") + "\n" for block in blocks)
+
+
+def _library(block):
     import bibtexparser
-    from bibtexparser.model import Field
+
+    library = bibtexparser.Library()
+    library.add(block)
+    return library
+
+
+def self_contained_bibtex(entries: list[str], strings: str, parents: list[str]) -> str:
+    """One BibTeX file from raw entry texts, the source's ``@string`` blocks and the raw
+    texts of the entries they ``crossref`` (see :class:`SelfContained`)."""
+    import bibtexparser
 
     if not entries:
         return ""
-    text = "\n\n".join([strings, *entries, *parents])
-    parsed = bibtexparser.parse_string(text, parse_stack=[])  # values exactly as written
-    definitions = {s.key.lower(): s for s in parsed.strings}
-    used: set[str] = set()
-    pending = [name for entry in parsed.entries for f in entry.fields
-               for name in _macros(str(f.value))]
-    while pending:  # macros used by the definitions of used macros too
-        name = pending.pop()
-        if name in used or name not in definitions:
-            continue
-        used.add(name)
-        pending += list(_macros(str(definitions[name].value)))
-    library = bibtexparser.Library()
-    for block in parsed.strings:
-        if block.key.lower() in used:
-            library.add(block)
-    children = {e.key for e in bibtexparser.parse_string("\n\n".join(entries),
-                                                         parse_stack=[]).entries}
-    seen = set()
-    ordered = sorted((e for e in parsed.entries if e.key in children), key=lambda e: e.key)
-    ordered += sorted((e for e in parsed.entries if e.key not in children),
-                      key=lambda e: e.key)
-    for entry in ordered:
-        if entry.key in seen:
-            continue
-        seen.add(entry.key)
-        for f in entry.fields:
-            if f.key.lower() == "doi":
-                raw = str(f.value).strip()
-                inner = raw[1:-1] if raw[:1] in '{"' else raw
-                entry.set_field(Field(f.key, "{" + normalise_doi(inner) + "}"))
-        library.add(entry)
-    return write_bibtex(library)
+    keyed = {e.key: e.raw for e in bibtexparser.parse_string("\n\n".join(entries),
+                                                            parse_stack=[]).entries}
+    parent_keys = {e.key: e.raw for e in bibtexparser.parse_string("\n\n".join(parents),
+                                                                  parse_stack=[]).entries}
+    return SelfContained(keyed, strings, parent_keys).file(keyed)
 
 
 def write_bibtex(library) -> str:

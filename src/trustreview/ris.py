@@ -294,6 +294,11 @@ def _suffix(n: int) -> str:
     return letters[n] if n < 26 else _suffix(n // 26 - 1) + letters[n % 26]
 
 
+def ris_texts(records) -> dict[str, str]:
+    """Each record's RIS text (see :func:`records_to_ris`), by ``study_id``."""
+    return {str(row["study_id"]): records_to_ris([row]) for row in records}
+
+
 def records_to_ris(records) -> str:
     """RIS text (written by rispy) for bib rows (``entry_type``, ``authors``, ``editor``,
     ``title``, ``year``, ``venue``, ``volume``, ``number``, ``pages``, ``doi``, ``url``,

@@ -248,24 +248,30 @@ def domain_studies(data: SynthesisInput, domain: str) -> pd.DataFrame:
     return data.studies[data.studies["study_id"].isin(ids)].sort_values("study_id")
 
 
-def domain_bibtex(data: SynthesisInput, domain: str, strings: str = "",
-                  parents: dict[str, str] | None = None) -> str:
-    """One domain's studies as a BibTeX file that stands on its own: the entries as written
-    in the input, the ``@string`` definitions they use and their ``crossref`` parents."""
-    from trustreview.reference_export import self_contained_bibtex
+def domain_reference_files(data: SynthesisInput, strings: str = "",
+                           parents: dict[str, str] | None = None
+                           ) -> tuple[dict[str, str], dict[str, str]]:
+    """Each domain's studies as a BibTeX file that stands on its own (the entries as written
+    in the input, the ``@string`` definitions they use and their ``crossref`` parents) and as
+    RIS (keys in ``ID``). Every entry is parsed and written once, whatever the number of
+    domains it is in."""
+    from trustreview.reference_export import SelfContained
+    from trustreview.ris import ris_texts
 
-    rows = domain_studies(data, domain)
-    parents = parents or {}
-    needed = sorted({p for p in rows.get("crossref", pd.Series(dtype="str")) if p in parents})
-    return self_contained_bibtex([r.strip() for r in rows["bib_raw"]], strings,
-                                 [parents[p] for p in needed])
-
-
-def domain_ris(data: SynthesisInput, domain: str) -> str:
-    """One domain's studies as RIS (keys in ``ID``)."""
-    from trustreview.ris import records_to_ris
-
-    return records_to_ris(domain_studies(data, domain).to_dict("records"))
+    studies = data.studies.drop_duplicates("study_id")
+    raws = dict(zip(studies["study_id"], studies["bib_raw"]))
+    wanted = {p for p in studies.get("crossref", pd.Series(dtype="str")) if p}
+    parents = {k: v for k, v in (parents or {}).items() if k in wanted}
+    bibtex = SelfContained({k: v.strip() for k, v in raws.items() if v.strip()}, strings,
+                           parents)
+    ris = ris_texts(studies.to_dict("records"))
+    by_domain = data.tags.groupby("domain")["study_id"].agg(set)
+    bib_files, ris_files = {}, {}
+    for domain in data.domains:
+        keys = sorted(by_domain.get(domain, set()) & set(raws))
+        bib_files[domain] = bibtex.file(keys)
+        ris_files[domain] = "\n".join(ris[k] for k in keys)
+    return bib_files, ris_files
 
 
 def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
