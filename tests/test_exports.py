@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from trustreview import export, figures, report, synthesis
+from trustreview import export, figures, report, synthesis, word
 from trustreview.evaluation import tag_studies
 from trustreview.validate import open_corpus
 
@@ -34,10 +34,11 @@ def hostile_outputs(tiny, tmp_path):
     export.write_synthesis(tables, out)
     flow = synthesis.compute_screening_flow(corpus, tagged.predictions)
     gap = export.figure_bytes(figures.plot_evidence_gap_map(data), "png")
-    page = report.build_review_report(tables, flow, gap,
-                                      export.figure_bytes(figures.plot_screening_flow(flow),
-                                                          "png"), data.filters)
+    flow_png = export.figure_bytes(figures.plot_screening_flow(flow), "png")
+    page = report.build_review_report(data, tables, flow, gap, flow_png)
     export.write_text(page, out / "report.html")
+    export.atomic_write(out / "report.docx", word.report_docx(data, tables, flow, gap,
+                                                              flow_png))
     return out, tables
 
 
@@ -117,6 +118,25 @@ def test_report_in_headless_browser(hostile_outputs, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert 'id="table-domain-by-country"' in dom.stdout
     assert 'alt="Evidence gap map"' in dom.stdout
+    # every non-empty cell of the clickable gap map links to a list of exactly its studies
+    import re as regex
+
+    cells = pd.read_csv(out / "tables" / "gap_map_cells.csv", dtype=str)
+    counts = cells.groupby(["domain", "country"]).size()
+    by_country = pd.read_csv(out / "tables" / "domain_by_country.csv").set_index("domain")
+    links = regex.findall(r'<td class="num"><a href="#(cell-[^"]+)">(\d+)</a></td>', dom.stdout)
+    assert len(links) == len(counts) > 0
+    for anchor, shown in links:
+        block = regex.search(rf'<div class="cell" id="{anchor}">(.*?)</div>', dom.stdout,
+                             regex.S)
+        assert block, anchor
+        assert block.group(1).count("<li>") == int(shown)
+    assert sum(int(n) for _, n in links) == int(sum(
+        by_country.loc[d, c] for d in by_country.index if d != "total"
+        for c in by_country.columns if c != "total"))
+    for domain in by_country.index.drop("total"):  # each evidence table links back
+        assert f'href="#gap-row-{domain}"' in dom.stdout and f'id="gap-row-{domain}"' in \
+            dom.stdout
     assert "<script>alert(1)</script>" not in dom.stdout
     console_errors = [line for line in dom.stderr.splitlines()
                       if "CONSOLE" in line and ("ERROR" in line or "error" in line)]
@@ -165,3 +185,170 @@ def test_gap_map_counts_stay_inside_their_cells(bundled):
         cell_x, cell_y = math.floor(column + 0.5), math.floor(row + 0.5)
         assert cell_x - 0.5 <= min(x0, x1) and max(x0, x1) <= cell_x + 0.5, text.get_text()
         assert cell_y - 0.5 <= min(y0, y1) and max(y0, y1) <= cell_y + 0.5, text.get_text()
+
+
+def test_report_docx_tables_headings_figures_and_italic_references(hostile_outputs):
+    from docx import Document
+
+    out, tables = hostile_outputs
+    document = Document(out / "report.docx")
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    labels = {"governance": "Strategic governance", "civic": "Public benefit and civic duty"}
+    for label in labels.values():
+        assert label in headings and f"Evidence table: {label}" in headings
+    assert "References" in headings
+    # the domain-by-country table, cell for cell
+    expected = pd.read_csv(out / "tables" / "domain_by_country.csv", dtype=str)
+    found = None
+    for table in document.tables:
+        header = [c.text for c in table.rows[0].cells]
+        if header == list(expected.columns):
+            found = [[c.text for c in row.cells] for row in table.rows[1:]]
+            break
+    assert found == expected.values.tolist()
+    for table in document.tables:  # header rows repeat on every page
+        assert table.rows[0]._tr.xpath("./w:trPr/w:tblHeader")
+    assert len(document.inline_shapes) == 2  # screening flow and gap map
+    # italics where APA puts them: an article's journal and volume
+    references = pd.read_csv(out / "tables" / "reference_list.csv", dtype=str)
+    honingh = references.loc[references["study_id"] == "honingh2020boardsmatter",
+                             "reference"].iloc[0]
+    paragraph = next(p for p in document.paragraphs if p.text == honingh)
+    italic = [r.text for r in paragraph.runs if r.italic]
+    assert italic == ["Public Policy and Administration", "35"]
+    assert paragraph.paragraph_format.first_line_indent < 0  # hanging indent
+    report_title = next(p for p in document.paragraphs
+                        if p.text.startswith("Ofsted. (2019). Multi-academy trusts"))
+    assert [r.text for r in report_title.runs if r.italic][0].startswith("Multi-academy")
+
+
+def test_hostile_text_is_inert_in_the_word_file(hostile_outputs):
+    import zipfile
+
+    from docx import Document
+
+    out, _ = hostile_outputs
+    document = Document(out / "report.docx")
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert any(HOSTILE in text for text in cells)  # shown as the text it is
+    with zipfile.ZipFile(out / "report.docx") as archive:
+        body = archive.read("word/document.xml").decode("utf-8")
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert "w:fldSimple" not in body and "w:instrText" not in body  # no field, no link
+
+
+def test_report_docx_is_the_same_bytes_twice(hostile_outputs, tiny):
+    out, tables = hostile_outputs
+    first = (out / "report.docx").read_bytes()
+    corpus = open_corpus(*tiny)
+    tagged = tag_studies(corpus, seed=0)
+    data = synthesis.select_for_synthesis(corpus, tagged.predictions)
+    tables = synthesis.build_synthesis_tables(data)
+    flow = synthesis.compute_screening_flow(corpus, tagged.predictions)
+    again = word.report_docx(data, tables, flow,
+                             export.figure_bytes(figures.plot_evidence_gap_map(data), "png"),
+                             export.figure_bytes(figures.plot_screening_flow(flow), "png"))
+    assert again == first
+
+
+def test_report_html_italics_and_filters_in_words(hostile_outputs):
+    out, _ = hostile_outputs
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<i>Public Policy and Administration</i>, <i>35</i>(1)" in page
+    assert "Filters: {" not in page and "every country, domain and weight" in page
+    assert synthesis.describe_filters({"countries": ["US"], "min_weight": "high"}) == \
+        "Filters: studies from the US only; high weight of evidence only."
+    assert synthesis.describe_filters({"countries": ["England", "Sweden"],
+                                       "min_weight": "medium", "domains": ["civic"],
+                                       "human_codes_only": True}) == \
+        ("Filters: studies from England and Sweden only; medium or high weight of evidence "
+         "only; the domains civic only; human codes only (no model tags).")
+
+
+def test_gap_map_cells_sheet_matches_the_counts(hostile_outputs):
+    out, tables = hostile_outputs
+    cells = tables["gap_map_cells"]
+    assert list(cells.columns) == ["domain", "country", "study_id", "citation", "design",
+                                   "weight"]
+    counts = cells.groupby(["domain", "country"]).size()
+    by_country = tables["domain_by_country"].set_index("domain")
+    for (domain, country), n in counts.items():
+        assert by_country.loc[domain, country] == n
+    workbook = load_workbook(out / "synthesis.xlsx", read_only=True)
+    rows = list(workbook["gap_map_cells"].iter_rows(values_only=True))
+    assert len(rows) == len(cells) + 1
+
+
+@pytest.mark.parametrize("filters", [{"countries": ["US"]}, {"domains": ["civic"]},
+                                     {"countries": ["Sweden"], "domains": ["finance"]},
+                                     {"min_weight": "high"}])
+def test_gap_map_fits_any_selection_and_its_legend_only_weights_present(bundled, filters):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    data = synthesis.select_for_synthesis(bundled, tag_studies(bundled, seed=0).predictions,
+                                          **filters)
+    labels = {d.id: d.label for d in bundled.codebook.domains}
+    figure = figures.plot_evidence_gap_map(data, labels)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = [t for ax in figure.axes for t in [*ax.texts, *ax.get_xticklabels(),
+                                                *ax.get_yticklabels()]]
+    texts += [figure._suptitle, *[t for legend in figure.legends
+                                  for t in [*legend.get_texts(), legend.get_title()]]]
+    box = figure.bbox
+    for text in texts:
+        if text is None or not text.get_text():
+            continue
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 0.5 <= extent.x0 and extent.x1 <= box.x1 + 0.5, text.get_text()
+        assert box.y0 - 0.5 <= extent.y0 and extent.y1 <= box.y1 + 0.5, text.get_text()
+    present = set(data.studies.merge(data.tags, on="study_id")["weight"])
+    legend = {t.get_text().split()[0] for lg in figure.legends for t in lg.get_texts()}
+    assert legend == present
+
+
+def test_domain_profiles_numbers_come_from_the_tables(bundled):
+    import re as regex
+
+    data = synthesis.select_for_synthesis(bundled, tag_studies(bundled, seed=0).predictions)
+    tables = synthesis.build_synthesis_tables(data)
+    profiles = tables["domain_profiles"].set_index("domain")
+    by_country = tables["domain_by_country"].set_index("domain")
+    by_design = tables["domain_by_design"].set_index("domain")
+    by_weight = tables["domain_by_weight"].set_index("domain")
+    included = data.studies["study_id"].nunique()
+    for domain in data.domains:
+        text = profiles.loc[domain, "profile"]
+        evidence = tables[f"evidence_{domain}"]
+        n = len(evidence)
+        assert text.startswith(f"{n} of the {included} included studies "
+                               f"({100 * n / included:.0f}%)")
+        for country in data.countries:
+            shown = "more than one country" if country == "multi" else \
+                {"US": "the US", "Netherlands": "the Netherlands"}.get(country, country)
+            count = int((evidence["country"] == country).sum())
+            assert count == by_country.loc[domain, country]
+            if count:
+                assert f"{shown} {count}" in text
+        for design, count in by_design.loc[domain].drop("total").items():
+            assert (f"{design} {count}" in text) == bool(count)
+        for weight, count in by_weight.loc[domain].drop("total").items():
+            assert (f"{weight} {count}" in text) == bool(count)
+        years = sorted(int(y) for y in data.studies.loc[data.studies["study_id"].isin(
+            evidence["study_id"]), "year"] if str(y).isdigit())
+        assert f"between {years[0]} and {years[-1]}" in text
+        numbers = [int(x) for x in regex.findall(r"\d+", text)]
+        assert all(x in {n, included, round(100 * n / included), *years,
+                         *by_country.loc[domain], *by_design.loc[domain],
+                         *by_weight.loc[domain], int(profiles.loc[domain, "undated"])}
+                   for x in numbers)
+    # a domain with no study from a country says so, by name
+    only = synthesis.select_for_synthesis(bundled, tag_studies(bundled, seed=0).predictions,
+                                          countries=["England", "Sweden"], min_weight="high")
+    table = synthesis.build_synthesis_tables(only)
+    counts = table["domain_by_country"].set_index("domain")
+    for row in table["domain_profiles"].itertuples(index=False):
+        missing = [c for c in ("England", "Sweden") if counts.loc[row.domain, c] == 0]
+        if row.studies and len(missing) == 1:
+            assert f"No study from {missing[0]} examined" in row.profile

@@ -217,9 +217,14 @@ def saved_workbook(workbook) -> bytes:
     workbook.properties.creator = "trustreview"
     raw = io.BytesIO()
     workbook.save(raw)
-    # Rewrite the zip with fixed member dates so the same tables give the same bytes.
+    return fixed_zip(raw.getvalue())
+
+
+def fixed_zip(data: bytes) -> bytes:
+    """An Office file (zip) rewritten with fixed member dates and a fixed modified date in
+    its core properties, so the same content gives the same bytes."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as source, \
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)

@@ -84,7 +84,15 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     per_cell = counts.groupby(level=["domain", "country"]).sum()
     totals = {(d, c): int(per_cell.get((d, c), 0)) for d in domains for c in countries}
     largest = max(totals.values(), default=0) or 1
-    fig = Figure(figsize=(1.5 * len(countries) + 3.2, 0.85 * len(domains) + 1.8), dpi=100)
+    present = [w for w in WEIGHT_ORDER if any(
+        counts.get((d, c, w), 0) for d in domains for c in countries)]
+    # sized to what it holds: the row labels, the cells, the title and the legend
+    label_width = 0.085 * max((len(labels.get(d, d)) for d in domains), default=4) + 0.4
+    columns = 3 if len(countries) >= 3 else 1
+    legend_rows = -(-max(len(present), 1) // columns)
+    width = max(label_width + 1.3 * len(countries) + 0.4, 5.6)
+    height = 0.85 * len(domains) + 1.5 + 0.3 * legend_rows
+    fig = Figure(figsize=(width, height), dpi=100)
     ax = fig.add_subplot()
     ax.set_xlim(-0.5, len(countries) - 0.5)
     ax.set_ylim(len(domains) - 0.5, -0.5)
@@ -122,12 +130,11 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     for k in range(len(domains) + 1):
         ax.axhline(k - 0.5, color="#cccccc", linewidth=0.5)
     handles = [Wedge((0, 0), 1, 0, 360, facecolor=WEIGHT_STYLE[w][0], edgecolor="black",
-                     hatch=WEIGHT_STYLE[w][1], label=f"{w} weight") for w in WEIGHT_ORDER]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3,
-              frameon=False, fontsize=8, title="circle area = number of studies",
-              title_fontsize=8)
-    ax.set_title("Evidence gap map: studies per domain and country", pad=28, fontsize=11)
-    fig.tight_layout()
+                     hatch=WEIGHT_STYLE[w][1], label=f"{w} weight") for w in present]
+    fig.legend(handles=handles, loc="lower center", ncol=columns, frameon=False, fontsize=8,
+               title="circle area = number of studies", title_fontsize=8)
+    fig.suptitle("Evidence gap map: studies per domain and country", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06 + 0.06 * legend_rows * 4 / max(height, 1), 1, 0.97))
     return fig
 
 

@@ -219,7 +219,7 @@ def read_predictions(out_dir: str | os.PathLike, corpus) -> pd.DataFrame:
 def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
     """Stage 03: every synthesis table (``tables/*.csv``, ``markdown/*.md``,
     ``synthesis.xlsx``), ``figures/evidence_gap_map.png`` and ``.svg``,
-    ``figures/screening_flow.png``, ``bib/<domain>.bib`` and ``.ris`` and ``report.html``."""
+    ``figures/screening_flow.png``, ``bib/<domain>.bib`` and ``.ris``, ``report.html`` and ``report.docx``."""
     out = folder(out_dir)
     export.write_synthesis(result.tables, out)
     export.write_figure(result.figures["evidence_gap_map"], out, "evidence_gap_map",
@@ -230,4 +230,5 @@ def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
     for domain, text in result.ris.items():
         export.write_text(text, out / "bib" / f"{domain}.ris")
     export.write_text(result.report_html, out / "report.html")
+    export.atomic_write(out / "report.docx", result.report_docx)
     return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview import agreement, evaluation, figures, report, synthesis
+from trustreview import agreement, evaluation, figures, report, synthesis, word
 from trustreview.export import figure_bytes
 from trustreview.params import Params
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
@@ -102,6 +102,7 @@ class Synthesis:
     bib: dict[str, str]
     report_html: str
     ris: dict[str, str] = field(default_factory=dict)
+    report_docx: bytes = b""
 
 
 def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params
@@ -117,9 +118,11 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     labels = {d.id: d.label for d in corpus.codebook.domains}
     shown = {"evidence_gap_map": figures.plot_evidence_gap_map(data, labels),
              "screening_flow": figures.plot_screening_flow(flow)}
-    page = report.build_review_report(tables, flow,
+    page = report.build_review_report(data, tables, flow,
                                       figure_bytes(shown["evidence_gap_map"], "png"),
-                                      figure_bytes(shown["screening_flow"], "png"),
-                                      data.filters)
+                                      figure_bytes(shown["screening_flow"], "png"))
     bib, ris = synthesis.domain_reference_files(data, corpus.bib_strings, corpus.bib_parents)
-    return Synthesis(data, tables, shown, bib, page, ris)
+    document = word.report_docx(data, tables, flow,
+                                figure_bytes(shown["evidence_gap_map"], "png"),
+                                figure_bytes(shown["screening_flow"], "png"))
+    return Synthesis(data, tables, shown, bib, page, ris, document)

@@ -7,6 +7,7 @@ Content-Security-Policy forbids it), so it opens offline and cannot run injected
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 
 import pandas as pd
@@ -24,6 +25,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9rem; color: #333; }
 ol.refs li { margin-bottom: 0.4rem; }
+#gap-map-table td a { display: block; }
+div.cell { margin-bottom: 1rem; } div.cell h4 { margin-bottom: 0.2rem; }
 nav ul { columns: 2; }
 """
 
@@ -48,12 +51,22 @@ def html_table(frame: pd.DataFrame, table_id: str = "") -> str:
             + "</tbody></table>")
 
 
+class Html(str):
+    """A fragment of HTML built here from escaped text (placed in the page as it is)."""
+
+
+def runs_html(runs) -> str:
+    """(text, italic) runs as escaped HTML, italic runs in ``<i>``."""
+    return "".join(f"<i>{escape(t)}</i>" if italic else escape(t) for t, italic in runs)
+
+
 def build_report(title: str, intro: str, sections: list[tuple[str, str, object]],
-                 references: list[str]) -> str:
+                 references: list) -> str:
     """The report page.
 
     ``sections`` are (anchor id, heading, content) where content is a DataFrame (shown as a
-    table) or PNG bytes (shown as an inline image). ``references`` are plain-text entries.
+    table), PNG bytes (an inline image) or :class:`Html`. ``references`` are plain-text
+    entries or lists of (text, italic) runs.
     """
     parts = [
         "<!DOCTYPE html>",
@@ -71,7 +84,9 @@ def build_report(title: str, intro: str, sections: list[tuple[str, str, object]]
     ]
     for anchor, heading, content in sections:
         parts.append(f"<section id=\"{escape(anchor)}\"><h2>{escape(heading)}</h2>")
-        if isinstance(content, (bytes, bytearray)):
+        if isinstance(content, Html):
+            parts.append(content)
+        elif isinstance(content, (bytes, bytearray)):
             data = base64.b64encode(bytes(content)).decode("ascii")
             parts.append(f"<figure><img alt=\"{escape(heading)}\" "
                          f"src=\"data:image/png;base64,{data}\"></figure>")
@@ -79,20 +94,89 @@ def build_report(title: str, intro: str, sections: list[tuple[str, str, object]]
             parts.append(html_table(content, f"table-{anchor}"))
         parts.append("</section>")
     parts.append("<section id=\"references\"><h2>References</h2><ol class=\"refs\">")
-    parts.extend(f"<li>{escape(ref)}</li>" for ref in references)
+    parts.extend(f"<li>{escape(ref) if isinstance(ref, str) else runs_html(ref)}</li>"
+                 for ref in references)
     parts.append("</ol></section></body></html>")
     return "\n".join(parts) + "\n"
 
 
-def build_review_report(tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
-                        gap_map_png: bytes, flow_png: bytes, filters: dict) -> str:
+def cell_anchor(domain: str, position: int) -> str:
+    """The id of a gap-map cell's study list (countries may hold any text: by position)."""
+    return f"cell-{domain}-{position}"
+
+
+def first_sentence(text: str) -> str:
+    text = " ".join(str(text).split())
+    end = re.search(r"(?<=[.!?])\s", text)
+    return text[:end.start()] if end else text
+
+
+def gap_map_html(data, tables: dict[str, pd.DataFrame], png: bytes) -> Html:
+    """The gap map as a picture and as a table you can click: each non-empty cell links to
+    the list of its studies (citation, design, weight, first sentence of the summary); each
+    row's label links to the domain's evidence table, which links back here."""
+    cells = tables["gap_map_cells"]
+    studies = data.studies.set_index("study_id")
+    labels = {d.id: d.label for d in data.codebook.domains}
+    picture = base64.b64encode(png).decode("ascii")
+    out = [f"<figure><img alt=\"Evidence gap map\" src=\"data:image/png;base64,{picture}\">"
+           "<figcaption>Circle area: number of studies; slices: weight of evidence. The "
+           "table below has the same counts: click one to see its studies.</figcaption>"
+           "</figure>",
+           "<table id=\"gap-map-table\"><thead><tr><th scope=\"col\">domain</th>"
+           + "".join(f"<th scope=\"col\">{escape(c)}</th>" for c in data.countries)
+           + "</tr></thead><tbody>"]
+    grouped = {key: group for key, group in cells.groupby(["domain", "country"], sort=False)}
+    for domain in data.domains:
+        row = [f"<tr id=\"gap-row-{escape(domain)}\"><th scope=\"row\"><a href=\"#evidence-"
+               f"{escape(domain)}\">{escape(labels.get(domain, domain))}</a></th>"]
+        for j, country in enumerate(data.countries):
+            n = len(grouped.get((domain, country), ()))
+            row.append(f"<td class=\"num\"><a href=\"#{cell_anchor(domain, j)}\">{n}</a></td>"
+                       if n else "<td class=\"num\">–</td>")
+        out.append("".join(row) + "</tr>")
+    out.append("</tbody></table>")
+    out.append("<h3>Studies in each cell</h3>")
+    for domain in data.domains:
+        for j, country in enumerate(data.countries):
+            group = grouped.get((domain, country))
+            if group is None or not len(group):
+                continue
+            out.append(f"<div class=\"cell\" id=\"{cell_anchor(domain, j)}\"><h4>"
+                       f"{escape(labels.get(domain, domain))}, {escape(country)} "
+                       f"({len(group)})</h4><ul>")
+            for item in group.itertuples(index=False):
+                summary = first_sentence(studies.loc[item.study_id, "summary"])
+                out.append(f"<li>{escape(item.citation)}: {escape(item.design)}, "
+                           f"{escape(item.weight)} weight. {escape(summary)}</li>")
+            out.append(f"</ul><p><a href=\"#gap-row-{escape(domain)}\">back to the gap "
+                       "map</a></p></div>")
+    return Html("\n".join(out))
+
+
+def profiles_html(profiles: pd.DataFrame) -> Html:
+    return Html("\n".join(f"<h3>{escape(row.label)}</h3><p>{escape(row.profile)}</p>"
+                          for row in profiles.itertuples(index=False)))
+
+
+def evidence_html(domain: str, table: pd.DataFrame) -> Html:
+    return Html(f"<p><a href=\"#gap-row-{escape(domain)}\">back to the gap map</a></p>"
+                + html_table(table, f"table-evidence-{domain}"))
+
+
+def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
+                        gap_map_png: bytes, flow_png: bytes) -> str:
     """The review's report page from the synthesis tables and figures."""
-    shown = {k: v for k, v in filters.items() if v not in ([], None, False, "low")}
+    from trustreview.citations import apa_runs
+    from trustreview.synthesis import describe_filters
+
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
              "Counts are of studies; a study tagged with several domains counts in each. "
-             + (f"Filters: {shown}." if shown else "No filters applied."))
+             + describe_filters(data.filters))
     sections: list[tuple[str, str, object]] = [
-        ("gap-map", "Evidence gap map", gap_map_png),
+        ("gap-map", "Evidence gap map", gap_map_html(data, tables, gap_map_png)),
+        ("findings", "Findings by domain (first draft, from the tables)",
+         profiles_html(tables["domain_profiles"])),
         ("domain-by-country", "Studies by domain and country", tables["domain_by_country"]),
         ("domain-by-design", "Studies by domain and design", tables["domain_by_design"]),
         ("domain-by-weight", "Studies by domain and weight of evidence",
@@ -103,10 +187,17 @@ def build_review_report(tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
         ("screening-flow", "Screening flow", flow),
         ("screening-figure", "Screening flow diagram", flow_png),
     ]
-    for name, table in tables.items():
-        if name.startswith("evidence_"):
-            domain = name[len("evidence_"):]
-            sections.append((name.replace("_", "-"), f"Evidence table: {domain}", table))
-    references = list(tables["reference_list"]["reference"])
+    for domain in data.domains:
+        sections.append((f"evidence-{domain}", f"Evidence table: {domain}",
+                         evidence_html(domain, tables[f"evidence_{domain}"])))
+    rows = data.studies.set_index("study_id")
+    references = [apa_runs(rows.loc[sid].to_dict(), _suffix(rows.loc[sid, "citation"]))
+                  for sid in tables["reference_list"]["study_id"]]
     return build_report("Strong school trusts: evidence synthesis", intro, sections,
                         references)
+
+
+def _suffix(citation: str) -> str:
+    """The a/b letter a citation carries after its year ("Ofsted (2019a)" -> "a")."""
+    found = re.search(r"\((?:\d{4}|n\.d\.)([a-z])\)$", str(citation))
+    return found.group(1) if found else ""

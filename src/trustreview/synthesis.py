@@ -289,4 +289,125 @@ def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
     for domain in data.domains:
         tables[f"evidence_{domain}"] = evidence_table(data, domain)
     tables["reference_list"] = reference_list(data)
+    tables["gap_map_cells"] = gap_map_cells(data)
+    tables["domain_profiles"] = domain_profiles(data, tables)
     return tables
+
+
+def gap_map_cells(data: SynthesisInput) -> pd.DataFrame:
+    """The studies in each cell of the evidence gap map: domain, country, study_id,
+    citation, design, weight (codebook order of domains and countries, then weight, then
+    citation)."""
+    rows = _tagged_studies(data)
+    columns = ["domain", "country", "study_id", "citation", "design", "weight"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    order_d = {d: i for i, d in enumerate(data.domains)}
+    order_c = {c: i for i, c in enumerate(data.countries)}
+    rows = rows[rows["country"].isin(order_c)].assign(
+        _d=lambda f: f["domain"].map(order_d), _c=lambda f: f["country"].map(order_c),
+        _w=lambda f: f["weight"].map({w: i for i, w in enumerate(WEIGHT_ORDER)}),
+        _k=lambda f: sort_key(f["citation"]))
+    rows = rows.sort_values(["_d", "_c", "_w", "_k", "study_id"], kind="stable")
+    return rows[columns].reset_index(drop=True)
+
+
+COUNTRY_NAMES = {"US": "the US", "Netherlands": "the Netherlands", "UK": "the UK",
+                 "multi": "more than one country"}
+PROFILE_COLUMNS = ["domain", "label", "studies", "included", "share", "countries",
+                   "designs", "weights", "first_year", "last_year", "undated",
+                   "no_study_from", "profile"]
+
+
+def _country(name: str) -> str:
+    return COUNTRY_NAMES.get(name, name)
+
+
+def _listing(counts: dict[str, int], name=lambda k: k) -> str:
+    """"England 21, the US 10 and Sweden 2" (non-zero counts, in the given order)."""
+    parts = [f"{name(k)} {v}" for k, v in counts.items() if v]
+    return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + \
+        parts[-1]
+
+
+def _either(names: list[str]) -> str:
+    return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + \
+        names[-1]
+
+
+def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A first draft of the findings by domain: for each domain, sentences built from the
+    synthesis tables alone (how many included studies, from which countries, of what
+    designs and weight of evidence, the years they span, the countries with none). No
+    claim about what the studies found: that stays in the evidence tables."""
+    by_country = tables["domain_by_country"].set_index("domain")
+    by_design = tables["domain_by_design"].set_index("domain")
+    by_weight = tables["domain_by_weight"].set_index("domain")
+    included = int(by_country.loc[TOTAL, TOTAL])
+    countries = [c for c in data.countries if c in by_country.columns]
+    named = [c for c in countries if c != "multi"]
+    designs = [d for d in data.designs if d in by_design.columns]
+    weights = [w for w in WEIGHT_ORDER if w in by_weight.columns]
+    rows = []
+    for domain in data.domains:
+        label = data.codebook.label(domain)
+        n = int(by_country.loc[domain, TOTAL])
+        evidence = tables.get(f"evidence_{domain}", pd.DataFrame(columns=["study_id"]))
+        all_years = data.studies.loc[data.studies["study_id"].isin(evidence["study_id"]),
+                                     "year"].astype(str)
+        years = sorted(int(y) for y in all_years if y.isdigit())
+        undated = len(all_years) - len(years)
+        per_country = {c: int(by_country.loc[domain, c]) for c in countries}
+        per_design = {d: int(by_design.loc[domain, d]) for d in designs}
+        per_weight = {w: int(by_weight.loc[domain, w]) for w in weights}
+        none = [c for c in named if per_country[c] == 0]
+        share = 100.0 * n / included if included else 0.0
+        if n == 0:
+            text = f"No included study examined {label.lower()}."
+        else:
+            sentences = [
+                f"{n} of the {included} included studies ({share:.0f}%) examined "
+                f"{label.lower()}.",
+                f"By country: {_listing(per_country, _country)}.",
+                f"By design: {_listing(per_design)}.",
+                f"Weight of evidence: {_listing(per_weight)}.",
+            ]
+            if years:
+                span = (f"in {years[0]}" if years[0] == years[-1]
+                        else f"between {years[0]} and {years[-1]}")
+                sentences.append(f"They were published {span}"
+                                 + (f" ({undated} undated)." if undated else "."))
+            if none and len(none) < len(named):
+                sentences.append(f"No study from {_either([_country(c) for c in none])} "
+                                 f"examined {label.lower()}.")
+            text = " ".join(sentences)
+        rows.append({"domain": domain, "label": label, "studies": n, "included": included,
+                     "share": round(share, 1),
+                     "countries": "; ".join(f"{c} {v}" for c, v in per_country.items()),
+                     "designs": "; ".join(f"{d} {v}" for d, v in per_design.items()),
+                     "weights": "; ".join(f"{w} {v}" for w, v in per_weight.items()),
+                     "first_year": years[0] if years else "",
+                     "last_year": years[-1] if years else "", "undated": undated,
+                     "no_study_from": "; ".join(none), "profile": text})
+    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def describe_filters(filters: dict) -> str:
+    """The review's filters in words, for the report."""
+    parts = []
+    countries = list(filters.get("countries") or [])
+    if countries:
+        parts.append("studies from " + " and ".join(_country(c) for c in countries) + " only")
+    weight = filters.get("min_weight", "low")
+    if weight and weight != "low":
+        kept = WEIGHT_ORDER[: WEIGHT_ORDER.index(weight) + 1]
+        parts.append(" or ".join(reversed(kept)) + " weight of evidence only")
+    domains = list(filters.get("domains") or [])
+    if domains:
+        parts.append("the domains " + " and ".join(domains) + " only")
+    if filters.get("human_codes_only"):
+        parts.append("human codes only (no model tags)")
+    if not parts:
+        return "All included studies: every country, domain and weight of evidence."
+    text = "; ".join(parts)
+    return "Filters: " + text[0].lower() + text[1:] + "."
