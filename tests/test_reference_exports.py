@@ -328,3 +328,31 @@ def test_no_latex_reaches_a_table_the_workbook_the_report_or_the_coding_sheet(ti
               if isinstance(v, str)]
     assert any("Öztürk" in v for v in values)
     assert not any(re.search(r"[\\{}]", v) for v in values)
+
+
+def test_an_id_excel_stored_as_a_number_is_a_warning_and_lost_zeros_get_a_hint(tiny):
+    from openpyxl import Workbook
+
+    from trustreview.validate import open_corpus
+
+    corpus_dir, bib = tiny
+    with open(corpus_dir / "studies.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    key = rows[1][0]
+    for path in (bib, corpus_dir / "codes.csv"):  # the study's key is "00123" everywhere
+        path.write_text(path.read_text(encoding="utf-8").replace(key, "00123"),
+                        encoding="utf-8")
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    sheet.cell(2, 1).value = 123  # as Excel stores "00123" typed into a General cell
+    workbook.save(corpus_dir / "studies.xlsx")
+    (corpus_dir / "studies.csv").unlink()
+    corpus = open_corpus(corpus_dir, bib)
+    numbers = [i for i in corpus.warnings if "stored this id as a number" in i.found]
+    assert len(numbers) == 1 and "column 'study_id'" in numbers[0].found
+    assert "leading zeros are lost" in numbers[0].found
+    missing = [i for i in corpus.errors if i.study_id == "123"]
+    assert missing and "Excel dropped the leading zeros" in missing[0].fix
+    assert "'00123'" in missing[0].fix

@@ -17,6 +17,8 @@ import pandas as pd
 FLOAT_FORMAT = "{:.1f}"
 WIDE = 6  # tables with more columns than this go in a landscape section
 EVIDENCE_COLUMNS = ["citation", "country", "design", "weight", "summary"]
+EVIDENCE_WIDTHS = {"citation": 4.2, "country": 2.3, "design": 2.4, "weight": 1.7,
+                   "summary": 15.0}  # cm, on a landscape A4 page less 4 cm of margins
 
 
 def _cell_text(value) -> str:
@@ -35,11 +37,12 @@ def _repeat_header(row) -> None:
     properties.append(header)
 
 
-def add_table(document, frame: pd.DataFrame, font_size: float = 8) -> None:
+def add_table(document, frame: pd.DataFrame, font_size: float = 8,
+              widths: dict[str, float] | None = None) -> None:
     """A DataFrame as a Word table: bold header row repeated on every page, numbers
-    right-aligned."""
+    right-aligned; ``widths`` sets columns' widths in cm."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     table = document.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
@@ -56,6 +59,13 @@ def add_table(document, frame: pd.DataFrame, font_size: float = 8) -> None:
             run.font.size = Pt(font_size)
             if isinstance(value, (int, float)) or hasattr(value, "dtype"):
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if widths:
+        table.autofit = False
+        for index, name in enumerate(frame.columns):
+            if name in widths:  # the grid (LibreOffice reads it) and every cell (Word)
+                table.columns[index].width = Cm(widths[name])
+                for cell in table.columns[index].cells:
+                    cell.width = Cm(widths[name])
 
 
 def _section(document, landscape: bool) -> None:
@@ -76,7 +86,8 @@ def _section(document, landscape: bool) -> None:
 
 
 def _heading_table(document, heading: str, frame: pd.DataFrame, level: int = 2) -> None:
-    _section(document, landscape=len(frame.columns) > WIDE)
+    if len(frame.columns) > WIDE:
+        _section(document, landscape=True)
     document.add_heading(heading, level=level)
     add_table(document, frame)
 
@@ -112,6 +123,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     for row in tables["domain_profiles"].itertuples(index=False):
         document.add_heading(row.label, level=2)
         document.add_paragraph(row.profile)
+    _section(document, landscape=True)  # the cross-tables are wide: a landscape section
     document.add_heading("Tables", level=1)
     for name, heading in (("domain_by_country", "Studies by domain and country"),
                           ("domain_by_design", "Studies by domain and design"),
@@ -126,7 +138,8 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     for domain in data.domains:
         evidence = tables[f"evidence_{domain}"]
         document.add_heading(f"Evidence table: {labels.get(domain, domain)}", level=2)
-        add_table(document, evidence[[c for c in EVIDENCE_COLUMNS if c in evidence.columns]])
+        add_table(document, evidence[[c for c in EVIDENCE_COLUMNS if c in evidence.columns]],
+                  widths=EVIDENCE_WIDTHS)
     _section(document, landscape=False)
     document.add_heading("References", level=1)
     rows = data.studies.set_index("study_id")
