@@ -305,7 +305,8 @@ def apa_runs(row: pd.Series | dict, suffix: str = "") -> list[tuple[str, bool]]:
 
 
 def add_citations(records: pd.DataFrame) -> pd.DataFrame:
-    """Add ``citation`` and ``reference`` columns; same author-date pairs get 2018a, 2018b."""
+    """Add ``citation``, ``reference`` and ``reference_runs`` (the reference as (text,
+    italic) runs) columns; same author-date pairs get 2018a, 2018b."""
     base = [in_text_citation(a, y, t) for a, y, t in
             zip(records["authors"].tolist(), records["year"].tolist(),
                 records["title"].tolist())]
@@ -317,6 +318,6 @@ def add_citations(records: pd.DataFrame) -> pd.DataFrame:
         for i, position in enumerate(ordered.index):
             suffix[position] = "abcdefghijklmnopqrstuvwxyz"[i % 26]
     citations = [b[:-1] + s + ")" if s else b for b, s in zip(base, suffix)]
-    references = [apa_reference(row, s) for row, s in
-                  zip(frame.to_dict("records"), suffix)]
-    return records.assign(citation=citations, reference=references)
+    runs = [apa_runs(row, s) for row, s in zip(frame.to_dict("records"), suffix)]
+    references = ["".join(text for text, _ in r) for r in runs]
+    return records.assign(citation=citations, reference=references, reference_runs=runs)

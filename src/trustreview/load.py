@@ -318,8 +318,9 @@ def parse_bib(text: str, source: str) -> Bibliography:
     logger.disabled = True  # failures are reported below, with line numbers
     try:
         library = bibtexparser.parse_string(text)
-    except Exception as error:  # bibtexparser raises assorted types on pathological input
-        raise InputError(f"{source}: the BibTeX file cannot be parsed ({error}); check it "
+    except Exception:  # bibtexparser raises assorted types on pathological input
+        raise InputError(f"{source}: the BibTeX file cannot be parsed at all (its structure "
+                         "is broken beyond single entries); check it "
                          "in your reference manager and export it again") from None
     finally:
         logger.disabled = previous

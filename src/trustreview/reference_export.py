@@ -8,6 +8,7 @@ from bibtexparser.model import Field
 
 from trustreview.citations import normalise_doi
 
+CHUNK = 5000  # entries parsed at a time
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
 
 
@@ -46,28 +47,34 @@ class SelfContained:
         import bibtexparser
 
         parents = parents or {}
-        text = "\n\n".join([strings, *entries.values(), *parents.values()])
-        parsed = bibtexparser.parse_string(text, parse_stack=[])  # values as written
         self._strings = []  # (name, text, macros its value uses), in file order
-        for block in parsed.strings:
+        for block in bibtexparser.parse_string(strings, parse_stack=[]).strings:
             self._strings.append((block.key.lower(), write_bibtex(_library(block)),
                                   _macros(str(block.value))))
         self._text: dict[str, str] = {}
         self._uses: dict[str, set[str]] = {}
         self._crossref: dict[str, str] = {}
-        for entry in parsed.entries:
-            if entry.key in self._text:
-                continue
-            for f in entry.fields:
-                if f.key.lower() == "doi":
-                    raw = str(f.value).strip()
-                    inner = raw[1:-1] if raw[:1] in '{"' else raw
-                    entry.set_field(Field(f.key, "{" + normalise_doi(inner) + "}"))
-                elif f.key.lower() == "crossref":
-                    self._crossref[entry.key] = str(f.value).strip().strip('{}"')
-            self._uses[entry.key] = {n for f in entry.fields for n in _macros(str(f.value))}
-            self._text[entry.key] = write_bibtex(_library(entry))
+        raws = [*entries.values(), *parents.values()]
+        for start in range(0, len(raws), CHUNK):  # in chunks: parsed objects are large
+            chunk = "\n\n".join(raws[start:start + CHUNK])
+            for entry in bibtexparser.parse_string(chunk, parse_stack=[]).entries:
+                self._add(entry)
         self._parents = set(parents)
+
+    def _add(self, entry) -> None:
+        if entry.key in self._text:
+            return
+        for f in entry.fields:
+            if f.key.lower() == "doi":
+                raw = str(f.value).strip()
+                inner = raw[1:-1] if raw[:1] in '{"' else raw
+                entry.set_field(Field(f.key, "{" + normalise_doi(inner) + "}"))
+            elif f.key.lower() == "crossref":
+                self._crossref[entry.key] = str(f.value).strip().strip('{}"')
+        uses = {n for f in entry.fields for n in _macros(str(f.value))}
+        if uses:
+            self._uses[entry.key] = uses
+        self._text[entry.key] = write_bibtex(_library(entry))
 
     def file(self, keys) -> str:
         """The file for the entries ``keys``: used ``@string`` blocks, the entries (sorted by
@@ -79,7 +86,7 @@ class SelfContained:
                          & self._parents & set(self._text) - set(keys))
         definitions = {name: uses for name, _, uses in self._strings}
         used: set[str] = set()
-        pending = [n for k in [*keys, *parents] for n in self._uses[k]]
+        pending = [n for k in [*keys, *parents] for n in self._uses.get(k, ())]
         while pending:  # macros the definitions of used macros use, too
             name = pending.pop()
             if name in used or name not in definitions:

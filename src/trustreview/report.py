@@ -14,6 +14,7 @@ import pandas as pd
 
 
 FLOAT_FORMAT = "%.4f"
+MAX_CELL_STUDIES = 500  # studies listed under one gap-map cell (all are in gap_map_cells.csv)
 STYLE = """
 body { font-family: Georgia, 'Times New Roman', serif; margin: 2rem auto; max-width: 72rem;
        padding: 0 1rem; color: #111; line-height: 1.45; }
@@ -33,6 +34,12 @@ nav ul { columns: 2; }
 
 def html_table(frame: pd.DataFrame, table_id: str = "") -> str:
     """A DataFrame as an escaped HTML table (numbers right-aligned)."""
+    return "".join(html_table_parts(frame, table_id))
+
+
+def html_table_parts(frame: pd.DataFrame, table_id: str = "") -> list[str]:
+    """:func:`html_table` as a list of pieces (a long table is not copied into one string
+    before it joins the page)."""
     head = "".join(f"<th scope=\"col\">{escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.itertuples(index=False):
@@ -47,8 +54,8 @@ def html_table(frame: pd.DataFrame, table_id: str = "") -> str:
                 cells.append(f"<td>{escape(str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     ident = f" id=\"{escape(table_id)}\"" if table_id else ""
-    return (f"<table{ident}><thead><tr>{head}</tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table>")
+    return [f"<table{ident}><thead><tr>{head}</tr></thead><tbody>", *rows,
+            "</tbody></table>"]
 
 
 class Html(str):
@@ -65,7 +72,8 @@ def build_report(title: str, intro: str, sections: list[tuple[str, str, object]]
     """The report page.
 
     ``sections`` are (anchor id, heading, content) where content is a DataFrame (shown as a
-    table), PNG bytes (an inline image) or :class:`Html`. ``references`` are plain-text
+    table), PNG bytes (an inline image), :class:`Html` or a list of HTML pieces built here.
+    ``references`` are plain-text
     entries or lists of (text, italic) runs.
     """
     parts = [
@@ -86,12 +94,14 @@ def build_report(title: str, intro: str, sections: list[tuple[str, str, object]]
         parts.append(f"<section id=\"{escape(anchor)}\"><h2>{escape(heading)}</h2>")
         if isinstance(content, Html):
             parts.append(content)
+        elif isinstance(content, list):  # pieces of HTML built here
+            parts.extend(content)
         elif isinstance(content, (bytes, bytearray)):
             data = base64.b64encode(bytes(content)).decode("ascii")
             parts.append(f"<figure><img alt=\"{escape(heading)}\" "
                          f"src=\"data:image/png;base64,{data}\"></figure>")
         else:
-            parts.append(html_table(content, f"table-{anchor}"))
+            parts.extend(html_table_parts(content, f"table-{anchor}"))
         parts.append("</section>")
     parts.append("<section id=\"references\"><h2>References</h2><ol class=\"refs\">")
     parts.extend(f"<li>{escape(ref) if isinstance(ref, str) else runs_html(ref)}</li>"
@@ -116,7 +126,7 @@ def gap_map_html(data, tables: dict[str, pd.DataFrame], png: bytes) -> Html:
     the list of its studies (citation, design, weight, first sentence of the summary); each
     row's label links to the domain's evidence table, which links back here."""
     cells = tables["gap_map_cells"]
-    studies = data.studies.set_index("study_id")
+    summaries = dict(zip(data.studies["study_id"], data.studies["summary"]))
     labels = {d.id: d.label for d in data.codebook.domains}
     picture = base64.b64encode(png).decode("ascii")
     out = [f"<figure><img alt=\"Evidence gap map\" src=\"data:image/png;base64,{picture}\">"
@@ -144,9 +154,13 @@ def gap_map_html(data, tables: dict[str, pd.DataFrame], png: bytes) -> Html:
                 continue
             out.append(f"<div class=\"cell\" id=\"{cell_anchor(domain, j)}\"><h4>"
                        f"{escape(labels.get(domain, domain))}, {escape(country)} "
-                       f"({len(group)})</h4><ul>")
-            for item in group.itertuples(index=False):
-                summary = first_sentence(studies.loc[item.study_id, "summary"])
+                       f"({len(group)})</h4>")
+            if len(group) > MAX_CELL_STUDIES:
+                out.append(f"<p>The {MAX_CELL_STUDIES} strongest of {len(group)} studies; all "
+                           "of them are in tables/gap_map_cells.csv.</p>")
+            out.append("<ul>")
+            for item in group.head(MAX_CELL_STUDIES).itertuples(index=False):
+                summary = first_sentence(summaries[item.study_id])
                 out.append(f"<li>{escape(item.citation)}: {escape(item.design)}, "
                            f"{escape(item.weight)} weight. {escape(summary)}</li>")
             out.append(f"</ul><p><a href=\"#gap-row-{escape(domain)}\">back to the gap "
@@ -159,15 +173,14 @@ def profiles_html(profiles: pd.DataFrame) -> Html:
                           for row in profiles.itertuples(index=False)))
 
 
-def evidence_html(domain: str, table: pd.DataFrame) -> Html:
-    return Html(f"<p><a href=\"#gap-row-{escape(domain)}\">back to the gap map</a></p>"
-                + html_table(table, f"table-evidence-{domain}"))
+def evidence_html(domain: str, table: pd.DataFrame) -> list[str]:
+    return [f"<p><a href=\"#gap-row-{escape(domain)}\">back to the gap map</a></p>",
+            *html_table_parts(table, f"table-evidence-{domain}")]
 
 
 def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
                         gap_map_png: bytes, flow_png: bytes) -> str:
     """The review's report page from the synthesis tables and figures."""
-    from trustreview.citations import apa_runs
     from trustreview.synthesis import describe_filters
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
@@ -190,14 +203,7 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
     for domain in data.domains:
         sections.append((f"evidence-{domain}", f"Evidence table: {domain}",
                          evidence_html(domain, tables[f"evidence_{domain}"])))
-    rows = data.studies.set_index("study_id")
-    references = [apa_runs(rows.loc[sid].to_dict(), _suffix(rows.loc[sid, "citation"]))
-                  for sid in tables["reference_list"]["study_id"]]
+    runs = dict(zip(data.studies["study_id"], data.studies["reference_runs"]))
+    references = [runs[sid] for sid in tables["reference_list"]["study_id"]]
     return build_report("Strong school trusts: evidence synthesis", intro, sections,
                         references)
-
-
-def _suffix(citation: str) -> str:
-    """The a/b letter a citation carries after its year ("Ofsted (2019a)" -> "a")."""
-    found = re.search(r"\((?:\d{4}|n\.d\.)([a-z])\)$", str(citation))
-    return found.group(1) if found else ""

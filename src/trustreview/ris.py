@@ -253,8 +253,9 @@ def ris_to_bibtex(text: str) -> Converted:
     for line, chunk in records:
         try:
             parsed = rispy.loads(chunk)
-        except Exception as error:  # rispy raises assorted types on malformed records
-            failed.append((line, f"the RIS record cannot be read ({error})"))
+        except Exception:  # rispy raises assorted types on malformed records
+            failed.append((line, "the RIS record cannot be read (a line that is not "
+                                 "'XX  - value'?)"))
             continue
         if len(parsed) != 1:
             failed.append((line, "the RIS record cannot be read"))

@@ -10,11 +10,16 @@ zip members dated 2000-01-01, so the same tables give the same bytes.
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 
 import pandas as pd
 
 FLOAT_FORMAT = "{:.1f}"
+# Word is for reading: a very large review's evidence tables and reference list are cut
+# here, saying so; the complete ones are in tables/*.csv, synthesis.xlsx and report.html.
+MAX_EVIDENCE_ROWS = 400
+MAX_REFERENCES = 3000
 WIDE = 6  # tables with more columns than this go in a landscape section
 EVIDENCE_COLUMNS = ["citation", "country", "design", "weight", "summary"]
 EVIDENCE_WIDTHS = {"citation": 4.2, "country": 2.3, "design": 2.4, "weight": 1.7,
@@ -25,6 +30,13 @@ def _cell_text(value) -> str:
     if isinstance(value, float):
         return FLOAT_FORMAT.format(value) if value == value else ""
     return str(value)
+
+
+def _xml_text(text: str) -> str:
+    """Text for a ``w:t`` element: escaped, without the control characters XML forbids."""
+    from xml.sax.saxutils import escape
+
+    return escape(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", text))
 
 
 def _repeat_header(row) -> None:
@@ -41,7 +53,8 @@ def add_table(document, frame: pd.DataFrame, font_size: float = 8,
               widths: dict[str, float] | None = None) -> None:
     """A DataFrame as a Word table: bold header row repeated on every page, numbers
     right-aligned; ``widths`` sets columns' widths in cm."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
     from docx.shared import Cm, Pt
 
     table = document.add_table(rows=1, cols=len(frame.columns))
@@ -51,14 +64,21 @@ def add_table(document, frame: pd.DataFrame, font_size: float = 8,
         run.bold = True
         run.font.size = Pt(font_size)
     _repeat_header(table.rows[0])
+    size = int(round(font_size * 2))  # half-points
+    body = []
     for values in frame.itertuples(index=False):
-        cells = table.add_row().cells
-        for cell, value in zip(cells, values):
-            paragraph = cell.paragraphs[0]
-            run = paragraph.add_run(_cell_text(value))
-            run.font.size = Pt(font_size)
-            if isinstance(value, (int, float)) or hasattr(value, "dtype"):
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        cells = []
+        for value in values:
+            right = isinstance(value, (int, float)) or hasattr(value, "dtype")
+            align = '<w:pPr><w:jc w:val="right"/></w:pPr>' if right else ""
+            cells.append(f'<w:tc><w:p>{align}<w:r><w:rPr><w:sz w:val="{size}"/></w:rPr>'
+                         f'<w:t xml:space="preserve">{_xml_text(_cell_text(value))}</w:t>'
+                         "</w:r></w:p></w:tc>")
+        body.append("<w:tr>" + "".join(cells) + "</w:tr>")
+    if body:  # rows as XML text: python-docx builds cells one by one, far too slowly
+        fragment = parse_xml(f"<w:tbl {nsdecls('w')}>" + "".join(body) + "</w:tbl>")
+        for row in list(fragment):
+            table._tbl.append(row)
     if widths:
         table.autofit = False
         for index, name in enumerate(frame.columns):
@@ -98,9 +118,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     from docx import Document
     from docx.shared import Cm, Inches, Pt
 
-    from trustreview.citations import apa_runs
     from trustreview.export import fixed_zip
-    from trustreview.report import _suffix
     from trustreview.synthesis import describe_filters
 
     document = Document()
@@ -138,17 +156,25 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     for domain in data.domains:
         evidence = tables[f"evidence_{domain}"]
         document.add_heading(f"Evidence table: {labels.get(domain, domain)}", level=2)
-        add_table(document, evidence[[c for c in EVIDENCE_COLUMNS if c in evidence.columns]],
+        if len(evidence) > MAX_EVIDENCE_ROWS:
+            document.add_paragraph(
+                f"The {MAX_EVIDENCE_ROWS} strongest of {len(evidence)} studies; all of them "
+                f"are in tables/evidence_{domain}.csv, synthesis.xlsx and report.html.")
+        shown = evidence.head(MAX_EVIDENCE_ROWS)
+        add_table(document, shown[[c for c in EVIDENCE_COLUMNS if c in shown.columns]],
                   widths=EVIDENCE_WIDTHS)
     _section(document, landscape=False)
     document.add_heading("References", level=1)
-    rows = data.studies.set_index("study_id")
-    for sid in tables["reference_list"]["study_id"]:
+    runs = dict(zip(data.studies["study_id"], data.studies["reference_runs"]))
+    ids = list(tables["reference_list"]["study_id"])
+    if len(ids) > MAX_REFERENCES:
+        document.add_paragraph(f"The first {MAX_REFERENCES} of {len(ids)} references; all of "
+                               "them are in tables/reference_list.csv and report.html.")
+    for sid in ids[:MAX_REFERENCES]:
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.left_indent = Cm(1.27)
         paragraph.paragraph_format.first_line_indent = Cm(-1.27)  # hanging indent
-        for text, italic in apa_runs(rows.loc[sid].to_dict(), _suffix(rows.loc[sid,
-                                                                               "citation"])):
+        for text, italic in runs[sid]:
             run = paragraph.add_run(text)
             run.italic = italic or None
     properties = document.core_properties
