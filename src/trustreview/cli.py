@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="start a review folder of your own from reference files")
     new.add_argument("folder", metavar="DIR", help="the review folder to create (new or empty)")
     new.add_argument("--from", dest="refs", nargs="+", default=[], metavar="REFS",
-                     help="reference files (BibTeX) to start from: one study per reference")
+                     help="reference files (BibTeX or RIS) to start from: one study per reference")
 
     sheet = sub.add_parser("sheet", help="write an Excel coding workbook for one coder (or "
                            "for reconciling two coders)")

@@ -448,9 +448,9 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
 
 
 def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
-    """Reference files for a new review: their BibTeX text (the files, one after another)
-    and their entries. Refuses a file that is not BibTeX, a block that cannot be parsed, and
-    a key that appears twice, naming file and line."""
+    """Reference files (BibTeX or RIS) for a new review: their BibTeX text (the files, one
+    after another; RIS converted) and their entries. Refuses a block or record that cannot
+    be read and a key that appears twice, naming file and line."""
     texts, frames, seen = [], [], {}
     problems = []
     for path in paths:
