@@ -363,6 +363,12 @@ def test_merge_refuses_a_study_twice_and_a_date_excel_made(coded, cli):
     assert "row 2, column 'sample': Excel turned this cell into a date" in err
 
 
+def test_merge_names_a_missing_workbook(coded, cli):
+    code, _, err = cli("merge", "nowhere.xlsx")
+    assert code == 1 and "nowhere.xlsx: file not found; give the path of the filled" in err
+    assert "--bib" not in err
+
+
 def test_merge_refuses_a_workbook_it_did_not_write(coded, cli):
     from trustreview.export import workbook_bytes
     import pandas as pd

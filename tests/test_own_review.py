@@ -90,6 +90,9 @@ def test_new_refuses_a_folder_that_is_not_empty_and_a_broken_bib(tmp_path, refs,
     code, _, err = cli("new", tmp_path / "fresh", "--from", broken)
     assert code == 1 and "baxter2021governing" in err and "broken.bib" in err
     assert not (tmp_path / "fresh").exists()
+    code, _, err = cli("new", tmp_path / "fresh", "--from", tmp_path / "missing.ris")
+    assert code == 1 and "missing.ris: file not found" in err and "--from" in err
+    assert "--bib" not in err and not (tmp_path / "fresh").exists()
     ris = tmp_path / "export.ris"  # cut short: the second record has no end line
     ris.write_text("TY  - JOUR\nTI  - A title\nER  - \n\nTY  - JOUR\nTI  - Another\n")
     code, _, err = cli("new", tmp_path / "fresh", "--from", ris)

@@ -455,6 +455,10 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
     problems = []
     for path in paths:
         source = display_path(path)
+        if not Path(path).exists():
+            raise InputError(f"{source}: file not found; give the reference files your "
+                             "reference manager or database exported (--from FILE.bib or "
+                             "FILE.ris)")
         text = read_text(Path(path), source)
         bib = parse_references(text, source)
         if bib.format == "RIS":
@@ -490,6 +494,9 @@ def read_coding_workbook(path: str | os.PathLike):
 
     path = Path(path)
     source = display_path(path)
+    if not path.exists():
+        raise InputError(f"{source}: file not found; give the path of the filled workbook "
+                         "(the one trustreview sheet wrote)")
     _check_file(path)
     try:
         workbook = load_workbook(path, data_only=True)
