@@ -185,7 +185,7 @@ def test_dblp_latex_math_and_mbox_become_text():
 
 
 def test_exported_bib_files_carry_their_strings_and_crossref_parents(tmp_path):
-    from trustreview.reference_export import (dangling_crossrefs, self_contained_bibtex,
+    from trustreview.reference_export import (SelfContained, dangling_crossrefs,
                                               undefined_macros)
     from trustreview.load import read_bib
     import bibtexparser
@@ -198,8 +198,8 @@ def test_exported_bib_files_carry_their_strings_and_crossref_parents(tmp_path):
     parent = str(parsed.entries_dict[child].fields_dict["crossref"].value).strip("{}")
     users = [k for k, r in raws.items() if re.search(r"=\s*[A-Za-z]+\s*[,}\n]", r)
              and k != parent]
-    text = self_contained_bibtex([raws[child], *(raws[k] for k in users)], strings,
-                                 [raws[parent]])
+    text = SelfContained({k: raws[k] for k in [child, *users]}, strings,
+                         {parent: raws[parent]}).file([child, *users])
     path = tmp_path / "domain.bib"
     path.write_text(text, encoding="utf-8")
     again = read_bib(path)
@@ -318,10 +318,8 @@ def test_no_latex_reaches_a_table_the_workbook_the_report_or_the_coding_sheet(ti
         for sheet in book.worksheets:
             for row in sheet.iter_rows(values_only=True):
                 assert not any(isinstance(v, str) and re.search(r"[\\{}]", v) for v in row)
-    entries = read_bib(bib).entries
     ranking = rank_for_coding(corpus, list(corpus.records["study_id"]))
-    sheet = coding.coder_sheet(corpus, coding.empty_decisions(), "C",
-                               dict(zip(entries["key"], entries["abstract"])), ranking,
+    sheet = coding.coder_sheet(corpus, coding.empty_decisions(), "C", ranking,
                                all_studies=True)
     book = load_workbook(io.BytesIO(coding_workbook_bytes(sheet)))
     values = [v for row in book["coding"].iter_rows(values_only=True) for v in row

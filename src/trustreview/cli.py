@@ -165,7 +165,6 @@ def _sheet(args) -> int:
     from trustreview import coding
     from trustreview.evaluation import rank_for_coding
     from trustreview.export import atomic_write, coding_workbook_bytes
-    from trustreview.load import read_bib
     from trustreview.validate import open_corpus, require_valid
 
     if not str(args.out).lower().endswith(".xlsx"):
@@ -176,11 +175,9 @@ def _sheet(args) -> int:
                              f"(not empty, no spaces around it, not {coding.RECONCILED!r}, "
                              "which is what --reconcile writes)")
     corpus = require_valid(open_corpus(args.corpus, args.bib))
-    entries = read_bib(args.bib).entries
-    abstracts = dict(zip(entries["key"], entries["abstract"]))
     decisions = _read_decisions(Path(args.corpus))
     if args.reconcile:
-        sheet = coding.reconcile_sheet(corpus, decisions, abstracts)
+        sheet = coding.reconcile_sheet(corpus, decisions)
         counts = sheet.counts
         what = (f"{counts['differ']} stud{'y' if counts['differ'] == 1 else 'ies'} where the "
                 f"coders differ; {counts['agree']} where they agree (reconciled as they are "
@@ -188,7 +185,7 @@ def _sheet(args) -> int:
     else:
         wanted = list(corpus.records.loc[corpus.records["status"] != "error", "study_id"])
         ranking = rank_for_coding(corpus, wanted)
-        sheet = coding.coder_sheet(corpus, decisions, args.coder, abstracts, ranking,
+        sheet = coding.coder_sheet(corpus, decisions, args.coder, ranking,
                                    all_studies=args.all_studies, suggest=args.suggest)
         what = f"{len(sheet.frame)} stud{'y' if len(sheet.frame) == 1 else 'ies'} for {args.coder}"
     atomic_write(args.out, coding_workbook_bytes(sheet))

@@ -155,7 +155,7 @@ def choices(codebook: Codebook, studies: pd.DataFrame) -> dict[str, list[str]]:
     return lists
 
 
-def _context(records: pd.DataFrame, abstracts: dict[str, str]) -> pd.DataFrame:
+def _context(records: pd.DataFrame) -> pd.DataFrame:
     from trustreview.citations import decode_latex, split_authors
 
     return pd.DataFrame({
@@ -164,7 +164,7 @@ def _context(records: pd.DataFrame, abstracts: dict[str, str]) -> pd.DataFrame:
         "year": _text(records, "year").tolist(),
         "authors": ["; ".join(decode_latex(n) for n in split_authors(a))
                     for a in _text(records, "authors")],
-        "abstract": [decode_latex(abstracts.get(s, "")) for s in records["study_id"]],
+        "abstract": [decode_latex(a) for a in _text(records, "abstract")],
     })
 
 
@@ -186,9 +186,8 @@ def needs_decision(corpus, decisions: pd.DataFrame, coder: str) -> list[str]:
     return ids
 
 
-def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, abstracts: dict[str, str],
-                ranking: pd.DataFrame, *, all_studies: bool = False,
-                suggest: bool = False) -> Sheet:
+def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, ranking: pd.DataFrame, *,
+                all_studies: bool = False, suggest: bool = False) -> Sheet:
     """The sheet of one coder, rows in ``ranking`` order (a frame of ``study_id`` and
     ``uncertainty``, most uncertain first; with ``suggest``, also ``suggested_domains`` and
     ``p_<domain>`` columns).
@@ -204,16 +203,13 @@ def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, abstracts: dict[str
     order = {sid: i for i, sid in enumerate(ranking["study_id"])}
     wanted = sorted(wanted, key=lambda s: (order.get(s, len(order)), s))
     rows = records.set_index("study_id").loc[wanted].reset_index()
-    frame = _context(rows, abstracts)
+    frame = _context(rows)
     decided = _decided(corpus.codes, decisions)
     blind = [bool(set(decided.get(s, {})) - {coder, RECONCILED})
              and RECONCILED not in decided.get(s, {}) for s in wanted]
     included = _text(rows, "status").map({"included": "yes", "excluded": "no"}).fillna("")
-    values = {"included": included.tolist(),
-              "exclusion_reason": _text(rows, "exclusion_reason").tolist(),
-              "weight": _text(rows, "weight").tolist()}
     for name in FIELDS:
-        column = values.get(name, _text(rows, name).tolist())
+        column = included.tolist() if name == "included" else _text(rows, name).tolist()
         if name in DECISION_FIELDS:
             column = ["" if hide else value for hide, value in zip(blind, column)]
         frame[name] = column
@@ -228,8 +224,7 @@ def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, abstracts: dict[str
         for domain in codebook.domain_ids:
             frame[f"p_{domain}"] = scores[f"p_{domain}"].round(3).tolist()
     editable = [*FIELDS, *codebook.domain_ids, NOTE]
-    return Sheet("coder", coder, frame, codebook, editable, choices(codebook, corpus.records),
-                 counts={"rows": len(frame)})
+    return Sheet("coder", coder, frame, codebook, editable, choices(codebook, corpus.records))
 
 
 def _describe(decision: dict) -> str:
@@ -243,12 +238,11 @@ def _describe(decision: dict) -> str:
     return text + (": " + ", ".join(domains) if domains else "")
 
 
-def reconciliation(corpus, decisions: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
-    """Studies decided by two or more coders and not reconciled yet: (those where the
-    coders differ in inclusion, weight or domains; those where they agree; studies with one
-    coder only)."""
-    decided = _decided(corpus.codes, decisions)
-    known = set(corpus.records["study_id"])
+def reconciliation(decided: dict[str, dict[str, dict]], known: set[str]
+                   ) -> tuple[list[str], list[str], list[str]]:
+    """Studies (of ``known``) decided by two or more coders and not reconciled yet: (those
+    where the coders differ in inclusion, weight or domains; those where they agree; studies
+    with one coder only). ``decided`` is :func:`_decided`'s map."""
     differ, agree, single = [], [], []
     for sid in sorted(decided):
         by = {c: d for c, d in decided[sid].items() if c != RECONCILED}
@@ -266,15 +260,15 @@ def reconciliation(corpus, decisions: pd.DataFrame) -> tuple[list[str], list[str
     return differ, agree, single
 
 
-def reconcile_sheet(corpus, decisions: pd.DataFrame, abstracts: dict[str, str]) -> Sheet:
+def reconcile_sheet(corpus, decisions: pd.DataFrame) -> Sheet:
     """The reconciliation sheet: one row per study where coders differ, each coder's
     decision in a column named after the coder, the form prefilled where they agree."""
     codebook = corpus.codebook
-    differ, agree, single = reconciliation(corpus, decisions)
     decided = _decided(corpus.codes, decisions)
+    differ, agree, single = reconciliation(decided, set(corpus.records["study_id"]))
     coders = sorted({c for s in differ for c in decided[s]} - {RECONCILED})
     rows = corpus.records.set_index("study_id").loc[differ].reset_index()
-    frame = _context(rows, abstracts)
+    frame = _context(rows)
     for coder in coders:
         frame[coder] = [_describe(decided[s][coder]) if coder in decided[s] else ""
                         for s in differ]
@@ -462,9 +456,8 @@ def merge(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
     new_decisions: dict[tuple[str, str], dict] = {}
     reconciling = filled.kind == "reconcile"
     if reconciling:
-        agreed = reconciliation(_CorpusView(studies, codes), decisions)[1]
         decided = _decided(codes, decisions)
-        for sid in agreed:
+        for sid in reconciliation(decided, set(studies["study_id"]))[1]:
             shared = next(d for c, d in decided[sid].items() if c != RECONCILED)
             if shared["included"] == "yes" and shared.get("domains"):
                 add_codes[sid] = sorted(shared["domains"])
@@ -545,15 +538,3 @@ def merge(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
     decisions = pd.DataFrame(rows, columns=DECISIONS_COLUMNS).fillna("").astype("str")
     decisions = decisions.sort_values(["study_id", "coder"], kind="stable", ignore_index=True)
     return Merged(studies, codes, decisions, merged, skipped, conflicts, kept, notes)
-
-
-@dataclass
-class _CorpusView:
-    """The two attributes :func:`reconciliation` reads, built from raw tables."""
-
-    studies: pd.DataFrame
-    codes: pd.DataFrame
-
-    @property
-    def records(self) -> pd.DataFrame:
-        return self.studies

@@ -53,6 +53,7 @@ class Bibliography:
     warnings: list[tuple[int, str]] = field(default_factory=list)
     format: str = "BibTeX"
     strings: str = ""  # the file's @string blocks, as written
+    converted: str = ""  # for a RIS file: the BibTeX its entries were read from
 
 
 @dataclass
@@ -300,7 +301,8 @@ def parse_references(text: str, source: str) -> Bibliography:
         entries = bib.entries.assign(line=pd.array(
             [converted.lines.get(k, 0) for k in bib.entries["key"]], dtype="int64"))
         return Bibliography(source, entries, converted.failed + bib.failed,
-                            converted.warnings + bib.warnings, "RIS")
+                            converted.warnings + bib.warnings, "RIS",
+                            converted=converted.bibtex)
     if source.lower().endswith(".ris") and text.strip():
         raise InputError(f"{source}: has no RIS record (no line starting 'TY  - '); export "
                          "the references again as RIS or BibTeX")
@@ -462,9 +464,7 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
         text = read_text(Path(path), source)
         bib = parse_references(text, source)
         if bib.format == "RIS":
-            from trustreview.ris import ris_to_bibtex
-
-            text = ris_to_bibtex(text).bibtex
+            text = bib.converted
         problems += [f"{bib.path}:{line}: {message}" for line, message in bib.failed]
         for key, line in zip(bib.entries["key"], bib.entries["line"]):
             if key in seen:

@@ -106,20 +106,6 @@ def _library(block):
     return library
 
 
-def self_contained_bibtex(entries: list[str], strings: str, parents: list[str]) -> str:
-    """One BibTeX file from raw entry texts, the source's ``@string`` blocks and the raw
-    texts of the entries they ``crossref`` (see :class:`SelfContained`)."""
-    import bibtexparser
-
-    if not entries:
-        return ""
-    keyed = {e.key: e.raw for e in bibtexparser.parse_string("\n\n".join(entries),
-                                                            parse_stack=[]).entries}
-    parent_keys = {e.key: e.raw for e in bibtexparser.parse_string("\n\n".join(parents),
-                                                                  parse_stack=[]).entries}
-    return SelfContained(keyed, strings, parent_keys).file(keyed)
-
-
 def write_bibtex(library) -> str:
     """A library as BibTeX text, field values exactly as they were parsed (braces and
     macros kept), two-space indent, one blank line between blocks."""

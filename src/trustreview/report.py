@@ -32,14 +32,9 @@ nav ul { columns: 2; }
 """
 
 
-def html_table(frame: pd.DataFrame, table_id: str = "") -> str:
-    """A DataFrame as an escaped HTML table (numbers right-aligned)."""
-    return "".join(html_table_parts(frame, table_id))
-
-
 def html_table_parts(frame: pd.DataFrame, table_id: str = "") -> list[str]:
-    """:func:`html_table` as a list of pieces (a long table is not copied into one string
-    before it joins the page)."""
+    """A DataFrame as an escaped HTML table (numbers right-aligned), as a list of pieces:
+    a long table is not copied into one string before it joins the page."""
     head = "".join(f"<th scope=\"col\">{escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.itertuples(index=False):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from trustreview.citations import normalise_doi
 
@@ -54,16 +55,16 @@ def looks_like_ris(text: str) -> bool:
     return bool(re.search(r"(?m)^TY  -", text)) and not BIBTEX_ENTRY.search(text)
 
 
-def _records(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The records of a RIS text as (line of TY, record text), and problems (line, message)
-    for a record with no end and for stray text outside records."""
-    records, problems = [], []
+def _records(text: str):
+    """The records of a RIS text as (line of TY, record text); errors (line, message) for a
+    record with no end; warnings for stray text outside records."""
+    records, failed, warnings = [], [], []
     start, chunk = None, []
     for number, line in enumerate(text.split("\n"), start=1):
         if RECORD_START.match(line):
             if start is not None:
-                problems.append((start, "the RIS record has no end line (ER  - ) before the "
-                                        f"next record at line {number}"))
+                failed.append((start, "the RIS record has no end line (ER  - ) before the "
+                                      f"next record at line {number}"))
             start, chunk = number, [line]
         elif start is not None:
             chunk.append(line)
@@ -71,12 +72,12 @@ def _records(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
                 records.append((start, "\n".join(chunk) + "\n"))
                 start, chunk = None, []
         elif line.strip():
-            problems.append((number, f"text outside any RIS record ({line.strip()[:40]!r}) "
+            warnings.append((number, f"text outside any RIS record ({line.strip()[:40]!r}) "
                                      "is ignored"))
     if start is not None:
-        problems.append((start, "the RIS record has no end line (ER  - ); the file may be "
-                                "cut short"))
-    return records, problems
+        failed.append((start, "the RIS record has no end line (ER  - ); the file may be "
+                              "cut short"))
+    return records, failed, warnings
 
 
 def ascii_fold(text: str) -> str:
@@ -244,9 +245,7 @@ def ris_to_bibtex(text: str) -> Converted:
     import rispy
     from bibtexparser.model import Entry, Field
 
-    records, problems = _records(text)
-    failed = [p for p in problems if "no end line" in p[1]]
-    warnings = [p for p in problems if "no end line" not in p[1]]
+    records, failed, warnings = _records(text)
     library = bibtexparser.Library()
     lines: dict[str, int] = {}
     given: dict[str, int] = {}
@@ -308,8 +307,6 @@ def records_to_ris(records) -> str:
 
     from trustreview.citations import decode_latex, person_names
 
-    _Writer = _writer_class()
-
     references = []
     for row in records:
         get = (lambda k: decode_latex(str(row.get(k, "") or "")))
@@ -336,9 +333,10 @@ def records_to_ris(records) -> str:
         if keywords:
             reference["keywords"] = keywords
         references.append(reference)
-    return rispy.dumps(references, implementation=_Writer) if references else ""
+    return rispy.dumps(references, implementation=_writer_class()) if references else ""
 
 
+@lru_cache(maxsize=1)
 def _writer_class():
     import rispy
 

@@ -242,12 +242,6 @@ def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
         {"included": "int64", "excluded": "int64", TOTAL: "int64"})
 
 
-def domain_studies(data: SynthesisInput, domain: str) -> pd.DataFrame:
-    """The studies tagged with ``domain``, by study_id."""
-    ids = set(data.tags.loc[data.tags["domain"] == domain, "study_id"])
-    return data.studies[data.studies["study_id"].isin(ids)].sort_values("study_id")
-
-
 def domain_reference_files(data: SynthesisInput, strings: str = "",
                            parents: dict[str, str] | None = None
                            ) -> tuple[dict[str, str], dict[str, str]]:
