@@ -32,7 +32,7 @@ nbval: install
 
 ## re-execute the committed notebooks on the bundled corpus and store their outputs
 notebooks: install
-	$(BIN)/python -m trustreview.refresh notebooks
+	$(BIN)/python -m trustreview.run.refresh notebooks
 
 lab: install
 	$(BIN)/jupyter lab notebooks

@@ -74,5 +74,5 @@ def bundled():
 @pytest.fixture(scope="session")
 def bundled_codes(bundled):
     """The reconciled 0/1 codes (studies x domains) of the bundled corpus's included studies."""
-    from trustreview.agreement import coded_matrix
+    from trustreview.model.agreement import coded_matrix
     return coded_matrix(bundled)

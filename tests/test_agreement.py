@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trustreview.agreement import cohen_kappa, compare_matrices, compute_coder_agreement
+from trustreview.model.agreement import cohen_kappa, compare_matrices, compute_coder_agreement
 from trustreview.validate import open_corpus
 
 

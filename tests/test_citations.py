@@ -1,6 +1,6 @@
 """Citations from BibTeX names: corporate authors, LaTeX accents, et al., n.d."""
 
-from trustreview.citations import (apa_reference, in_text_citation, parse_name,
+from trustreview.synthesis.citations import (apa_reference, in_text_citation, parse_name,
                                    split_authors)
 
 

@@ -263,7 +263,7 @@ def test_sheet_lists_only_studies_needing_this_coder_in_code_next_order(coded, c
     _, sheet, header = sheet_rows(coded / "all.xlsx")
     assert sheet.max_row - 1 == len(studies)
     # the order is the model's: most uncertain first
-    from trustreview.evaluation import rank_for_coding
+    from trustreview.model.evaluation import rank_for_coding
     from trustreview.validate import open_corpus
 
     corpus = open_corpus("corpus", "references.bib")
@@ -310,7 +310,7 @@ def test_merge_is_idempotent_and_writes_codes_in_the_corpus_format(coded, cli):
 
 
 def test_merge_writes_xlsx_codes_when_the_corpus_uses_xlsx(coded, cli):
-    from trustreview.export import workbook_bytes
+    from trustreview.io.export import workbook_bytes
     import pandas as pd
 
     codes = pd.read_csv(coded / "corpus" / "codes.csv", dtype=str)
@@ -370,7 +370,7 @@ def test_merge_names_a_missing_workbook(coded, cli):
 
 
 def test_merge_refuses_a_workbook_it_did_not_write(coded, cli):
-    from trustreview.export import workbook_bytes
+    from trustreview.io.export import workbook_bytes
     import pandas as pd
 
     (coded / "other.xlsx").write_bytes(workbook_bytes({"coding": pd.DataFrame({"a": ["1"]})}))

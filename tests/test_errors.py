@@ -48,7 +48,7 @@ def test_full_disk_on_output(tiny, cli, tmp_path, monkeypatch):
     def no_space(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("trustreview.export.os.fsync", no_space)
+    monkeypatch.setattr("trustreview.io.export.os.fsync", no_space)
     out = tmp_path / "tags.csv"
     code, _, err = cli("tag", "--corpus", corpus, "--bib", bib, "--out", out)
     assert_plain(code, err, "tags.csv", "disk is full")

@@ -11,8 +11,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from trustreview import export, figures, report, synthesis, word
-from trustreview.evaluation import tag_studies
+from trustreview.io import export
+from trustreview.synthesis import figures
+from trustreview.synthesis import report
+from trustreview.synthesis import tables as synthesis
+from trustreview.synthesis import word
+from trustreview.model.evaluation import tag_studies
 from trustreview.validate import open_corpus
 
 HOSTILE = '=HYPERLINK("http://example.invalid","click") <script>alert(1)</script>'

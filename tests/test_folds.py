@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trustreview.folds import MultilabelStratifiedKFold
+from trustreview.model.folds import MultilabelStratifiedKFold
 
 
 def spread(Y, fold, n_splits):

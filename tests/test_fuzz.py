@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustreview.errors import InputError
-from trustreview.load import RawCorpus, read_bib, read_codebook, read_corpus, read_table
+from trustreview.io.load import RawCorpus, read_bib, read_codebook, read_corpus, read_table
 from trustreview.validate import validate_corpus
 
 EXAMPLES = int(os.environ.get("TRUSTREVIEW_FUZZ_EXAMPLES", "500"))

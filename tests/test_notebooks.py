@@ -7,7 +7,7 @@ import pytest
 
 from conftest import REPO
 from trustreview.params import PATH_DEFAULTS, Params
-from trustreview.runner import (PACKAGED_NOTEBOOKS, declared_parameters, list_notebooks,
+from trustreview.run.runner import (PACKAGED_NOTEBOOKS, declared_parameters, list_notebooks,
                                 normalise_notebook, strip_outputs)
 
 NOTEBOOKS = list_notebooks(REPO / "notebooks")

@@ -195,7 +195,7 @@ def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
 
 
 def test_a_study_excluded_at_screening_needs_no_country_or_design(tmp_path, refs):
-    from trustreview.synthesis import compute_corpus_counts
+    from trustreview.synthesis.tables import compute_corpus_counts
     from trustreview.validate import open_corpus
 
     review = tmp_path / "review"

@@ -119,7 +119,8 @@ def test_a_folder_the_notebooks_wrote_is_accepted_by_run(tiny, tmp_path):
     # later `make run` into the same folder must not refuse it as foreign
     import pandas as pd
 
-    from trustreview import export, outputs
+    from trustreview.io import export
+    from trustreview.run import outputs
     from trustreview.errors import OutputError
 
     corpus, _ = tiny
@@ -160,7 +161,7 @@ def test_a_second_run_leaves_no_stale_file(two_runs, cli):
         "education.bib", "education.ris", "governance.bib", "governance.ris"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["domains"] == ["governance", "education"]
-    from trustreview.export import sha256_file
+    from trustreview.io.export import sha256_file
     listed = set(manifest["tables"])
     assert listed == {f"tables/{p.name}" for p in (out / "tables").glob("*.csv")}
     for name, digest in manifest["tables"].items():
@@ -214,7 +215,7 @@ def test_papermill_runs_the_notebooks_from_the_project_root(tmp_path):
 
 
 def test_the_synthesis_names_the_missing_predictions_and_the_fix(tiny, tmp_path):
-    from trustreview import outputs
+    from trustreview.run import outputs
     from trustreview.errors import OutputError
     from trustreview.validate import open_corpus
 

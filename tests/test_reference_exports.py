@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from trustreview.citations import apa_reference, in_text_citation
-from trustreview.load import read_bib
+from trustreview.synthesis.citations import apa_reference, in_text_citation
+from trustreview.io.load import read_bib
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bib"
 
@@ -119,7 +119,7 @@ def test_unicode_keys_are_accepted(tiny):
 
 
 def test_a_doi_written_as_a_url_is_normalised_everywhere():
-    from trustreview.load import parse_references
+    from trustreview.io.load import parse_references
 
     bib = parse_references("@article{x1, author={Honingh, M.}, title={T}, journal={J}, "
                            "year={2020}, doi={https://doi.org/http://dx.doi.org/10.1177/0952076718789739}}",
@@ -132,7 +132,7 @@ def test_a_doi_written_as_a_url_is_normalised_everywhere():
 
 
 def test_name_suffixes_particles_and_empty_names():
-    from trustreview.citations import apa_authors, empty_names
+    from trustreview.synthesis.citations import apa_authors, empty_names
 
     assert apa_authors("King, Jr., Martin Luther") == "King, M. L., Jr."
     assert apa_authors("Doe, III, James") == "Doe, J., III"
@@ -176,7 +176,7 @@ def test_editors_in_apa_for_edited_books_chapters_and_proceedings():
 
 
 def test_dblp_latex_math_and_mbox_become_text():
-    from trustreview.citations import decode_latex
+    from trustreview.synthesis.citations import decode_latex
 
     assert decode_latex(r"Proc. 5\({}^{\mbox{th}}\) Workshop on \mbox{K-12} Data") == \
         "Proc. 5th Workshop on K-12 Data"
@@ -185,9 +185,9 @@ def test_dblp_latex_math_and_mbox_become_text():
 
 
 def test_exported_bib_files_carry_their_strings_and_crossref_parents(tmp_path):
-    from trustreview.reference_export import (SelfContained, dangling_crossrefs,
+    from trustreview.io.reference_export import (SelfContained, dangling_crossrefs,
                                               undefined_macros)
-    from trustreview.load import read_bib
+    from trustreview.io.load import read_bib
     import bibtexparser
 
     source = (FIXTURES / "jabref.bib").read_text(encoding="utf-8")
@@ -261,7 +261,7 @@ def test_unknown_values_get_a_did_you_mean(tiny):
 
 def test_a_tab_in_the_codebook_says_indent_with_spaces(tiny):
     from trustreview.errors import InputError
-    from trustreview.load import read_codebook
+    from trustreview.io.load import read_codebook
 
     corpus_dir, _ = tiny
     path = corpus_dir / "codebook.yml"
@@ -282,8 +282,8 @@ def test_no_latex_reaches_a_table_the_workbook_the_report_or_the_coding_sheet(ti
     from openpyxl import load_workbook
 
     from trustreview import coding, pipeline
-    from trustreview.evaluation import rank_for_coding
-    from trustreview.export import coding_workbook_bytes, workbook_bytes
+    from trustreview.model.evaluation import rank_for_coding
+    from trustreview.io.export import coding_workbook_bytes, workbook_bytes
     from trustreview.params import Params
 
     corpus_dir, bib = tiny

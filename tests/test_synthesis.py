@@ -14,8 +14,8 @@ its reconciled codes (see conftest.FIXTURE_IDS):
 
 import pytest
 
-from trustreview import synthesis
-from trustreview.evaluation import tag_studies
+from trustreview.synthesis import tables as synthesis
+from trustreview.model.evaluation import tag_studies
 from trustreview.validate import open_corpus
 
 
@@ -144,7 +144,7 @@ def test_domain_bibtex_round_trips(data):
     bib, ris = synthesis.domain_reference_files(data[2])
     keys = sorted(e.key for e in bibtexparser.parse_string(bib["education"]).entries)
     assert keys == ["greany2018hierarchy", "honingh2020boardsmatter", "hutchings2018chain"]
-    from trustreview.load import parse_references
+    from trustreview.io.load import parse_references
 
     again = parse_references(ris["education"], "education.ris")
     assert again.format == "RIS" and list(again.entries["key"]) == keys

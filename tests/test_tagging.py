@@ -9,9 +9,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import REPO, make_corpus
 
-from trustreview.codebook import parse_codebook
-from trustreview.features import TextFeatures
-from trustreview.tagging import DomainTagger, assign_tags, best_threshold
+from trustreview.io.codebook import parse_codebook
+from trustreview.model.features import TextFeatures
+from trustreview.model.tagging import DomainTagger, assign_tags, best_threshold
 
 SMALL = parse_codebook({"domains": [
     {"id": "money", "label": "Money", "definition": "Budgets and costs of school groups.",
@@ -114,7 +114,7 @@ def test_a_different_codebook_end_to_end(tmp_path, cli):
 
 
 def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
-    import trustreview.tagging as tagging
+    import trustreview.model.tagging as tagging
 
     # three positives per domain: enough for three inner folds, too few for five
     estimated = DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y).thresholds_
@@ -148,7 +148,7 @@ def test_every_study_gets_at_least_min_domains_by_margin_over_threshold():
 
 
 def test_a_codebook_only_tagger_tags_every_study_unless_told_not_to():
-    from trustreview.load import read_codebook
+    from trustreview.io.load import read_codebook
 
     codebook = read_codebook(REPO / "corpus" / "codebook.yml")
     texts = ["An account of the weather in the north",
@@ -162,8 +162,8 @@ def test_a_codebook_only_tagger_tags_every_study_unless_told_not_to():
 
 
 def test_code_next_ranks_by_closeness_to_each_domains_threshold():
-    from trustreview.evaluation import code_next
-    from trustreview.evaluation import TaggedStudies
+    from trustreview.model.evaluation import code_next
+    from trustreview.model.evaluation import TaggedStudies
 
     predictions = pd.DataFrame({
         "study_id": ["a", "b", "c"], "domain": ["money"] * 3,
@@ -179,8 +179,8 @@ def test_code_next_ranks_by_closeness_to_each_domains_threshold():
 
 
 def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
-    from trustreview.evaluation import check_these, code_next
-    from trustreview.evaluation import tag_studies
+    from trustreview.model.evaluation import check_these, code_next
+    from trustreview.model.evaluation import tag_studies
     from trustreview.validate import open_corpus
 
     corpus_dir, bib = make_corpus(tmp_path)
@@ -202,13 +202,13 @@ def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
 
 
 def coded_ids(corpus) -> list[str]:
-    from trustreview.agreement import coded_matrix
+    from trustreview.model.agreement import coded_matrix
 
     return list(coded_matrix(corpus).index)
 
 
 def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundled):
-    from trustreview.evaluation import compare_coders, cross_validate_tagger, model_vs_coders
+    from trustreview.model.evaluation import compare_coders, cross_validate_tagger, model_vs_coders
 
     corpus = bundled
     scores = cross_validate_tagger(corpus, cv_folds=5, cv_repeats=2, seed=0).set_index("domain")
@@ -228,7 +228,7 @@ def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundle
 
 
 def test_platt_fit_maps_scores_to_the_chance_of_a_code():
-    from trustreview.tagging import platt_fit
+    from trustreview.model.tagging import platt_fit
 
     scores = np.linspace(0, 1, 20)
     truth = (scores > 0.6).astype(int)
@@ -243,8 +243,8 @@ def test_platt_fit_maps_scores_to_the_chance_of_a_code():
 def test_probabilities_match_how_often_domains_are_coded(bundled, bundled_codes):
     # out of fold, the mean probability of each domain is close to its share of coded
     # studies: a probability, not just a score (the raw scores overshot by up to 0.06)
-    from trustreview.evaluation import make_tagger, out_of_fold
-    from trustreview.tagging import study_texts
+    from trustreview.model.evaluation import make_tagger, out_of_fold
+    from trustreview.model.tagging import study_texts
 
     corpus = bundled
     included = corpus.included.set_index("study_id").loc[list(bundled_codes.index)]
@@ -259,7 +259,7 @@ def test_probabilities_match_how_often_domains_are_coded(bundled, bundled_codes)
 def test_the_exact_ridge_solution_matches_scikit_learns_ridge_classifier(monkeypatch):
     # small corpora are solved exactly from the Gram matrix; large ones by RidgeClassifier:
     # both must give the same model
-    import trustreview.tagging as tagging
+    import trustreview.model.tagging as tagging
 
     dual = DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y)
     monkeypatch.setattr(tagging, "DUAL_MAX_ROWS", 0)
@@ -272,7 +272,7 @@ def test_the_exact_ridge_solution_matches_scikit_learns_ridge_classifier(monkeyp
 
 def test_a_fixed_tag_threshold_is_the_models_own(bundled):
     # predict(), the predictions table and the cross-validated evaluation all use it
-    from trustreview.evaluation import coded_texts, cross_validate_tagger, make_tagger, \
+    from trustreview.model.evaluation import coded_texts, cross_validate_tagger, make_tagger, \
         tag_studies
 
     coded, texts = coded_texts(bundled)
@@ -297,7 +297,7 @@ def test_text_features_pass_scikit_learns_estimator_checks(estimator, check):
 
 
 def test_texts_are_tokenised_once_for_every_fold():
-    from trustreview.features import _tokens
+    from trustreview.model.features import _tokens
 
     _tokens.cache_clear()
     DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y)
@@ -328,7 +328,7 @@ def test_leans_to_is_parsed_and_checked():
 
 def test_boundary_studies_move_a_boundary_term_to_the_domain_it_leans_to(bundled,
                                                                        bundled_codes):
-    from trustreview.evaluation import coded_texts
+    from trustreview.model.evaluation import coded_texts
 
     coded, texts = coded_texts(bundled)
     Y = coded[bundled.codebook.domain_ids].to_numpy()
@@ -343,7 +343,7 @@ def test_boundary_studies_move_a_boundary_term_to_the_domain_it_leans_to(bundled
 
 
 def test_band_edges_keep_sure_decisions_at_95_percent_agreement():
-    from trustreview.tagging import band_edges, sure_decisions
+    from trustreview.model.tagging import band_edges, sure_decisions
 
     rng = np.random.default_rng(0)
     margins = rng.uniform(-0.5, 0.5, 400)
@@ -360,7 +360,7 @@ def test_band_edges_keep_sure_decisions_at_95_percent_agreement():
 
 
 def test_review_curve_and_work_saved_by_hand():
-    from trustreview.evaluation import review_curve, work_saved
+    from trustreview.model.evaluation import review_curve, work_saved
 
     truth = np.array([1, 0, 1, 0, 1])
     tags = np.array([0, 1, 1, 0, 1])  # two wrong: positions 0 and 1
@@ -372,7 +372,7 @@ def test_review_curve_and_work_saved_by_hand():
 
 
 def test_predictions_bands_triage_and_check_these_agree(bundled):
-    from trustreview.evaluation import check_these, tag_studies, triage
+    from trustreview.model.evaluation import check_these, tag_studies, triage
 
     tagged = tag_studies(bundled, seed=0)
     bands = tagged.predictions.groupby("source")["band"].agg(set).to_dict()

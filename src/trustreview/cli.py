@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 def _read_params_file(path: str) -> dict:
     import yaml
 
-    from trustreview.load import read_text
+    from trustreview.io.load import read_text
 
     file = Path(path)
     if not file.is_file():
@@ -123,7 +123,7 @@ def _params(args, notebooks=None):
         given["seed"] = args.seed
     params = Params.from_values(given)
     if notebooks is not None:
-        from trustreview.runner import check_declared
+        from trustreview.run.runner import check_declared
         check_declared(notebooks, given)
     return params
 
@@ -139,7 +139,7 @@ def _validate(args) -> int:
 
 def _tag(args) -> int:
     from trustreview import pipeline
-    from trustreview.export import atomic_write, table_csv
+    from trustreview.io.export import atomic_write, table_csv
     from trustreview.validate import open_corpus, require_valid
 
     params = _params(args)
@@ -163,8 +163,8 @@ def _new(args) -> int:
 
 def _sheet(args) -> int:
     from trustreview import coding
-    from trustreview.evaluation import rank_for_coding
-    from trustreview.export import atomic_write, coding_workbook_bytes
+    from trustreview.model.evaluation import rank_for_coding
+    from trustreview.io.export import atomic_write, coding_workbook_bytes
     from trustreview.validate import open_corpus, require_valid
 
     if not str(args.out).lower().endswith(".xlsx"):
@@ -198,7 +198,7 @@ DECISIONS_FILE = "decisions.csv"
 
 def _read_decisions(corpus_dir: Path):
     from trustreview.coding import DECISIONS_COLUMNS, empty_decisions
-    from trustreview.load import read_table
+    from trustreview.io.load import read_table
 
     path = corpus_dir / DECISIONS_FILE
     if not path.exists():
@@ -215,10 +215,10 @@ def _read_decisions(corpus_dir: Path):
 def _merge(args) -> int:
     from trustreview import coding
     from trustreview.errors import InputError, SheetError
-    from trustreview.export import corpus_table_bytes, replace_files
+    from trustreview.io.export import corpus_table_bytes, replace_files
     import pandas as pd
 
-    from trustreview.load import (CODES_COLUMNS, find_table, read_codebook,
+    from trustreview.io.load import (CODES_COLUMNS, find_table, read_codebook,
                                   read_coding_workbook, read_table)
 
     corpus_dir = Path(args.corpus)
@@ -253,9 +253,9 @@ def _merge(args) -> int:
 
 
 def _run(args) -> int:
-    from trustreview import outputs
-    from trustreview.load import find_table
-    from trustreview.runner import execute_notebooks, list_notebooks, stderr_progress
+    from trustreview.run import outputs
+    from trustreview.io.load import find_table
+    from trustreview.run.runner import execute_notebooks, list_notebooks, stderr_progress
     from trustreview.validate import open_corpus, require_valid
 
     notebooks = list_notebooks(args.notebooks)

@@ -5,7 +5,7 @@ Pure functions over DataFrames. :func:`coder_sheet` and :func:`reconcile_sheet` 
 rows and prefilled values of a sheet (:class:`Sheet`); :func:`check_rows` checks the rows of
 a filled sheet like the corpus itself; :func:`merge` computes the new ``studies``, ``codes``
 and ``decisions`` tables. Reading and writing the ``.xlsx`` files is done at the edges
-(:mod:`trustreview.load`, :mod:`trustreview.export`, the CLI).
+(:mod:`trustreview.io.load`, :mod:`trustreview.io.export`, the CLI).
 
 ``decisions.csv`` (beside ``studies.csv``) keeps every coder's decisions as merged from their
 sheets, one row per study and coder, so that nothing a coder decided is lost when it differs
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from trustreview.agreement import RECONCILED
-from trustreview.codebook import NO_DOMAIN, Codebook
+from trustreview.model.agreement import RECONCILED
+from trustreview.io.codebook import NO_DOMAIN, Codebook
 
 CONTEXT = ["study_id", "title", "year", "authors", "abstract"]
 FIELDS = ["included", "exclusion_reason", "country", "design", "sample", "summary", "weight"]
@@ -156,7 +156,7 @@ def choices(codebook: Codebook, studies: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def _context(records: pd.DataFrame) -> pd.DataFrame:
-    from trustreview.citations import decode_latex, split_authors
+    from trustreview.synthesis.citations import decode_latex, split_authors
 
     return pd.DataFrame({
         "study_id": records["study_id"].tolist(),

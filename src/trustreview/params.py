@@ -18,7 +18,7 @@ import difflib
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-from trustreview.codebook import WEIGHTS
+from trustreview.io.codebook import WEIGHTS
 from trustreview.errors import ParameterError
 
 WEIGHT_LEVELS = tuple(reversed(WEIGHTS))  # low to high, as min_weight reads

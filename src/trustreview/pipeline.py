@@ -3,7 +3,7 @@
 ``validate`` reads and checks the corpus; ``tag`` takes its corpus and the run's
 :class:`~trustreview.params.Params` and tags every included study; ``synthesise`` takes the
 corpus, the tagging stage's predictions and the params, and builds every table and figure of
-the synthesis. Each returns a result object and writes nothing: :mod:`trustreview.outputs`
+the synthesis. Each returns a result object and writes nothing: :mod:`trustreview.run.outputs`
 writes a stage's result (and owns the file names). The notebooks, the CLI, the benchmarks and
 the tests all call these functions.
 """
@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview import agreement, evaluation, figures, report, synthesis, word
-from trustreview.export import figure_bytes
+from trustreview.model import agreement
+from trustreview.model import evaluation
+from trustreview.synthesis import figures
+from trustreview.synthesis import report
+from trustreview.synthesis import tables as synthesis
+from trustreview.synthesis import word
+from trustreview.io.export import figure_bytes
 from trustreview.params import Params
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
 

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from trustreview.errors import OutputError
-from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, read_references
+from trustreview.io.load import CODES_COLUMNS, STUDIES_COLUMNS, read_references
 
 README = """# {name}: an evidence review with trustreview
 
@@ -68,7 +68,7 @@ def _studies_csv(entries) -> str:
 def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = ()) -> int:
     """Create the review folder ``folder`` from reference files ``refs`` (may be none);
     returns the number of studies. Refuses a non-empty folder and unreadable references."""
-    from trustreview.runner import list_notebooks
+    from trustreview.run.runner import list_notebooks
 
     target = Path(folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):

@@ -15,9 +15,9 @@ from difflib import SequenceMatcher, get_close_matches
 
 import pandas as pd
 
-from trustreview.codebook import NO_DOMAIN, Codebook
+from trustreview.io.codebook import NO_DOMAIN, Codebook
 from trustreview.errors import ValidationError
-from trustreview.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
+from trustreview.io.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
 
 AWAITING = "awaiting screening"  # the status of a study whose `included` is still empty
 STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
@@ -141,7 +141,7 @@ def normalise_title(title: str) -> str:
 
 def normalise_doi(doi: str) -> str:
     """A DOI for comparison: prefixes removed, lower case."""
-    from trustreview.citations import normalise_doi as clean
+    from trustreview.synthesis.citations import normalise_doi as clean
 
     return clean(doi).lower()
 
@@ -499,7 +499,7 @@ def issues_frame(issues: list[Issue]) -> pd.DataFrame:
 
 def open_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> ValidatedCorpus:
     """Read and validate a corpus; never raises for problems in the data (see ``.issues``)."""
-    from trustreview.load import read_corpus
+    from trustreview.io.load import read_corpus
 
     return validate_corpus(read_corpus(corpus_dir, bib_path))
 

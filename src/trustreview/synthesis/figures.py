@@ -1,4 +1,4 @@
-"""Figures as matplotlib Figure objects (saving is :mod:`trustreview.export`'s job).
+"""Figures as matplotlib Figure objects (saving is :mod:`trustreview.io.export`'s job).
 
 Figures are built with the object API (no pyplot state), so they never pop up twice in a
 notebook and never depend on the backend.
@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Wedge
 
-from trustreview.synthesis import WEIGHT_ORDER
+from trustreview.synthesis.tables import WEIGHT_ORDER
 
 # Greys distinguishable in print and greyscale, plus hatching so colour is never the only cue.
 WEIGHT_STYLE = {"high": ("#1a1a1a", ""), "medium": ("#8c8c8c", "////"),
@@ -41,7 +41,7 @@ def show(figure: Figure | None):
         return None
     from IPython.display import Image
 
-    from trustreview.export import figure_bytes
+    from trustreview.io.export import figure_bytes
 
     return Image(data=figure_bytes(figure, "png"), format="png")
 

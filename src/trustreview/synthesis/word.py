@@ -118,8 +118,8 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     from docx import Document
     from docx.shared import Cm, Inches, Pt
 
-    from trustreview.export import fixed_zip
-    from trustreview.synthesis import describe_filters
+    from trustreview.io.export import fixed_zip
+    from trustreview.synthesis.tables import describe_filters
 
     document = Document()
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):

@@ -20,7 +20,7 @@ KERNEL = "python3"
 INJECTED_ID = "injected-parameters"
 
 
-PACKAGED_NOTEBOOKS = Path(__file__).parent / "notebooks"
+PACKAGED_NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no transport warning on the terminal
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bibtexparser.model import Field
 
-from trustreview.citations import normalise_doi
+from trustreview.synthesis.citations import normalise_doi
 
 CHUNK = 5000  # entries parsed at a time
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())

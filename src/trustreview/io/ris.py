@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from trustreview.citations import normalise_doi
+from trustreview.synthesis.citations import normalise_doi
 
 RECORD_START = re.compile(r"^TY  -")
 RECORD_END = re.compile(r"^ER  -")
@@ -305,7 +305,7 @@ def records_to_ris(records) -> str:
     ``abstract``, ``keywords``, ``study_id``), LaTeX decoded to text."""
     import rispy
 
-    from trustreview.citations import decode_latex, person_names
+    from trustreview.synthesis.citations import decode_latex, person_names
 
     references = []
     for row in records:

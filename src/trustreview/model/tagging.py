@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import RidgeClassifier
 
-from trustreview.codebook import Codebook
-from trustreview.features import TextFeatures, as_texts
-from trustreview.folds import MultilabelStratifiedKFold
+from trustreview.io.codebook import Codebook
+from trustreview.model.features import TextFeatures, as_texts
+from trustreview.model.folds import MultilabelStratifiedKFold
 
 DEFAULT_THRESHOLD = 0.5
 SURE_AGREEMENT = 0.95  # a "sure" decision must agree with the reconciled codes this often

@@ -16,10 +16,10 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_predict
 
-from trustreview.agreement import code_matrix, coded_matrix, compare_matrices, reference_coder
-from trustreview.codebook import Codebook
-from trustreview.folds import MultilabelStratifiedKFold
-from trustreview.tagging import DomainTagger, assign_tags, study_texts
+from trustreview.model.agreement import code_matrix, coded_matrix, compare_matrices, reference_coder
+from trustreview.io.codebook import Codebook
+from trustreview.model.folds import MultilabelStratifiedKFold
+from trustreview.model.tagging import DomainTagger, assign_tags, study_texts
 from trustreview.validate import ValidatedCorpus
 
 METRICS = ["precision", "recall", "f1", "kappa"]

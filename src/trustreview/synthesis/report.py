@@ -176,7 +176,7 @@ def evidence_html(domain: str, table: pd.DataFrame) -> list[str]:
 def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
                         gap_map_png: bytes, flow_png: bytes) -> str:
     """The review's report page from the synthesis tables and figures."""
-    from trustreview.synthesis import describe_filters
+    from trustreview.synthesis.tables import describe_filters
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
              "Counts are of studies; a study tagged with several domains counts in each. "

@@ -24,7 +24,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from trustreview import export
+from trustreview.io import export
 from trustreview.errors import OutputError
 from trustreview.params import PATH_DEFAULTS
 

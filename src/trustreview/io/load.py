@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from trustreview.codebook import Codebook, parse_codebook
+from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.errors import InputError
 
 STUDIES_COLUMNS = ("study_id", "country", "design", "sample", "summary", "included",
@@ -293,7 +293,7 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
 
 def parse_references(text: str, source: str) -> Bibliography:
     """:func:`read_bib` on text already read from ``source``."""
-    from trustreview.ris import looks_like_ris, ris_to_bibtex
+    from trustreview.io.ris import looks_like_ris, ris_to_bibtex
 
     if looks_like_ris(text) or (source.lower().endswith(".ris") and not text.strip()):
         converted = ris_to_bibtex(text)
@@ -313,7 +313,7 @@ def parse_bib(text: str, source: str) -> Bibliography:
     """BibTeX text already read from ``source`` (see :func:`read_bib`)."""
     import bibtexparser
 
-    from trustreview.citations import empty_names, normalise_doi
+    from trustreview.synthesis.citations import empty_names, normalise_doi
 
     logger = logging.getLogger("bibtexparser")
     previous = logger.disabled

@@ -260,7 +260,7 @@ def coding_workbook_bytes(sheet) -> bytes:
     locked (sheet protection without a password), a drop-down list on every fixed-value
     column (values on the hidden sheet ``lists``), cells where coders differ shaded, text
     never a formula. Sheet ``about``: the coder's name and the sheet's kind (read back by
-    :func:`trustreview.load.read_coding_workbook`), how to fill the form, the domains.
+    :func:`trustreview.io.load.read_coding_workbook`), how to fill the form, the domains.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview.citations import NO_DATE, add_citations
-from trustreview.codebook import Codebook
+from trustreview.synthesis.citations import NO_DATE, add_citations
+from trustreview.io.codebook import Codebook
 from trustreview.validate import AWAITING, ValidatedCorpus
 
 WEIGHT_ORDER = ("high", "medium", "low")
@@ -249,8 +249,8 @@ def domain_reference_files(data: SynthesisInput, strings: str = "",
     in the input, the ``@string`` definitions they use and their ``crossref`` parents) and as
     RIS (keys in ``ID``). Every entry is parsed and written once, whatever the number of
     domains it is in."""
-    from trustreview.reference_export import SelfContained
-    from trustreview.ris import ris_texts
+    from trustreview.io.reference_export import SelfContained
+    from trustreview.io.ris import ris_texts
 
     studies = data.studies.drop_duplicates("study_id")
     raws = dict(zip(studies["study_id"], studies["bib_raw"]))

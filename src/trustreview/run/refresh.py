@@ -1,10 +1,10 @@
-"""``python -m trustreview.refresh [NOTEBOOKS_DIR]``: re-execute the committed notebooks in
+"""``python -m trustreview.run.refresh [NOTEBOOKS_DIR]``: re-execute the committed notebooks in
 place on the bundled corpus and store their normalised outputs (``make notebooks``)."""
 
 import sys
 
 from trustreview.errors import TrustreviewError
-from trustreview.runner import refresh_notebooks, stderr_progress
+from trustreview.run.runner import refresh_notebooks, stderr_progress
 
 if __name__ == "__main__":
     try:

@@ -1,0 +1,1 @@
+"""Running the review: notebooks via papermill, the output folder and its manifest."""
