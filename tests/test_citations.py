@@ -1,7 +1,7 @@
 """Citations from BibTeX names: corporate authors, LaTeX accents, et al., n.d."""
 
-from trustreview.synthesis.citations import (apa_reference, in_text_citation, parse_name,
-                                   split_authors)
+from trustreview.io.text import parse_name, split_authors
+from trustreview.synthesis.citations import apa_reference, in_text_citation
 
 
 def test_split_keeps_braced_corporate_authors_whole():

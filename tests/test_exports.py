@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from trustreview.io import export
+from trustreview.io import export, files, workbook
 from trustreview.synthesis import figures
 from trustreview.synthesis import report
 from trustreview.synthesis import tables as synthesis
@@ -41,7 +41,7 @@ def hostile_outputs(tiny, tmp_path):
     flow_png = export.figure_bytes(figures.plot_screening_flow(flow), "png")
     page = report.build_review_report(data, tables, flow, gap, flow_png)
     export.write_text(page, out / "report.html")
-    export.atomic_write(out / "report.docx", word.report_docx(data, tables, flow, gap,
+    files.atomic_write(out / "report.docx", word.report_docx(data, tables, flow, gap,
                                                               flow_png))
     return out, tables
 
@@ -160,11 +160,11 @@ def test_report_in_headless_browser(hostile_outputs, tmp_path):
 
 
 def test_long_tables_continue_on_further_sheets(monkeypatch):
-    monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 4)
+    monkeypatch.setattr(workbook, "EXCEL_MAX_ROWS", 4)
     frame = pd.DataFrame({"study_id": [f"s{i}" for i in range(10)]})
-    workbook = load_workbook(io.BytesIO(export.workbook_bytes({"evidence_civic": frame})))
-    assert workbook.sheetnames == ["evidence_civic", "evidence_civic~2", "evidence_civic~3"]
-    values = [v for ws in workbook for (v,) in ws.iter_rows(min_row=2, values_only=True)]
+    book = load_workbook(io.BytesIO(workbook.workbook_bytes({"evidence_civic": frame})))
+    assert book.sheetnames == ["evidence_civic", "evidence_civic~2", "evidence_civic~3"]
+    values = [v for ws in book for (v,) in ws.iter_rows(min_row=2, values_only=True)]
     assert values == frame["study_id"].tolist()
 
 

@@ -132,7 +132,8 @@ def test_a_doi_written_as_a_url_is_normalised_everywhere():
 
 
 def test_name_suffixes_particles_and_empty_names():
-    from trustreview.synthesis.citations import apa_authors, empty_names
+    from trustreview.io.text import empty_names
+    from trustreview.synthesis.citations import apa_authors
 
     assert apa_authors("King, Jr., Martin Luther") == "King, M. L., Jr."
     assert apa_authors("Doe, III, James") == "Doe, J., III"
@@ -176,7 +177,7 @@ def test_editors_in_apa_for_edited_books_chapters_and_proceedings():
 
 
 def test_dblp_latex_math_and_mbox_become_text():
-    from trustreview.synthesis.citations import decode_latex
+    from trustreview.io.text import decode_latex
 
     assert decode_latex(r"Proc. 5\({}^{\mbox{th}}\) Workshop on \mbox{K-12} Data") == \
         "Proc. 5th Workshop on K-12 Data"
@@ -283,7 +284,7 @@ def test_no_latex_reaches_a_table_the_workbook_the_report_or_the_coding_sheet(ti
 
     from trustreview import coding, pipeline
     from trustreview.model.evaluation import rank_for_coding
-    from trustreview.io.export import coding_workbook_bytes, workbook_bytes
+    from trustreview.io.workbook import coding_workbook_bytes, workbook_bytes
     from trustreview.params import Params
 
     corpus_dir, bib = tiny

@@ -141,7 +141,9 @@ def test_reference_list_apa(data):
 def test_domain_bibtex_round_trips(data):
     import bibtexparser
 
-    bib, ris = synthesis.domain_reference_files(data[2])
+    from trustreview.io.reference_export import domain_reference_files
+
+    bib, ris = domain_reference_files(data[2].studies, data[2].tags, data[2].domains)
     keys = sorted(e.key for e in bibtexparser.parse_string(bib["education"]).entries)
     assert keys == ["greany2018hierarchy", "honingh2020boardsmatter", "hutchings2018chain"]
     from trustreview.io.load import parse_references

@@ -35,7 +35,7 @@ def test_estimator_contract():
     assert not any(k.endswith("_") for k in vars(model))  # __init__ only stores parameters
     assert model.fit(TEXTS, Y) is model
     assert model.thresholds_.shape == (2,) and model.n_coded_ == 6
-    assert clone(model).get_params()["alpha"] == model.alpha
+    assert not hasattr(clone(model), "coef_")  # a clone is unfitted, with the same settings
 
 
 def test_codebook_only_tagger_works_from_zero_codes():
@@ -59,6 +59,62 @@ def test_best_threshold_maximises_f1():
     assert best_threshold(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == \
         pytest.approx(0.5)
     assert best_threshold(np.array([0.1, 0.3]), np.array([0, 0])) == 0.5
+
+
+def every_cut(probabilities, truth):
+    """The definition, by brute force: every cut between distinct probabilities (and one
+    below them all), F1 by scikit-learn, the best one, ties to the cut nearest 0.5."""
+    from sklearn.metrics import f1_score
+
+    values = np.unique(probabilities)
+    cuts = np.concatenate([[values[0] - 1e-9], (values[:-1] + values[1:]) / 2])
+    scores = [f1_score(truth, probabilities >= c, zero_division=0.0) for c in cuts]
+    best = max(scores)
+    tied = [c for c, s in zip(cuts, scores) if abs(s - best) <= 1e-12]
+    return min(tied, key=lambda c: (abs(c - 0.5), c))
+
+
+def test_best_threshold_is_the_best_of_every_cut_with_ties_nearest_one_half():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(2, 40))
+        probabilities = np.round(rng.random(n), int(rng.integers(1, 3)))  # ties included
+        truth = (rng.random(n) < rng.random()).astype(int)
+        if 0 < truth.sum() < n:
+            assert best_threshold(probabilities, truth) == \
+                pytest.approx(every_cut(probabilities, truth), abs=1e-12)
+
+
+def test_platt_fit_is_scikit_learns_logistic_regression_on_platts_targets():
+    from sklearn.linear_model import LogisticRegression
+
+    from trustreview.model.tagging import platt_fit
+
+    rng = np.random.default_rng(1)
+    for n, rate in ((30, 0.2), (200, 0.5), (80, 0.1)):
+        truth = (rng.random(n) < rate).astype(int)
+        truth[:2] = [0, 1]
+        scores = np.clip(0.5 * truth + rng.normal(0.3, 0.2, n), 0, 1)
+        positives, negatives = truth.sum(), n - truth.sum()
+        target = np.where(truth == 1, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+        # a soft target t: the row counts as class 1 with weight t and as class 0 with 1 - t
+        X = np.r_[scores, scores][:, None]
+        y = np.r_[np.ones(n), np.zeros(n)]
+        weight = np.r_[target, 1 - target]
+        reference = LogisticRegression(C=1e4, tol=1e-12, max_iter=10_000).fit(
+            X, y, sample_weight=weight)
+        slope, intercept = platt_fit(scores, truth)
+        assert slope == pytest.approx(reference.coef_[0, 0], abs=1e-4)
+        assert intercept == pytest.approx(reference.intercept_[0], abs=1e-4)
+
+
+def test_class_balanced_weights_are_scikit_learns():
+    from trustreview.model.tagging import _balanced_weights
+
+    y = np.array([1, 0, 0, 0, 1, 0])
+    weight = np.array([1.0, 1, 2, 1, 1, 1])
+    # balanced: n / (classes x count): 6 / (2 x 2) for the codes, 6 / (2 x 4) otherwise
+    assert _balanced_weights(y, weight).tolist() == [1.5, 0.75, 1.5, 0.75, 1.5, 0.75]
 
 
 def test_tag_cli_writes_required_columns(tmp_path, cli):
@@ -243,13 +299,13 @@ def test_platt_fit_maps_scores_to_the_chance_of_a_code():
 def test_probabilities_match_how_often_domains_are_coded(bundled, bundled_codes):
     # out of fold, the mean probability of each domain is close to its share of coded
     # studies: a probability, not just a score (the raw scores overshot by up to 0.06)
-    from trustreview.model.evaluation import make_tagger, out_of_fold
+    from trustreview.model.evaluation import make_tagger, out_of_fold_predictions
     from trustreview.model.tagging import study_texts
 
     corpus = bundled
     included = corpus.included.set_index("study_id").loc[list(bundled_codes.index)]
     Y = bundled_codes.to_numpy()
-    proba = out_of_fold(make_tagger(corpus.codebook), study_texts(included.reset_index()),
+    proba = out_of_fold_predictions(make_tagger(corpus.codebook), study_texts(included.reset_index()),
                         Y, 5, 0, method="predict_proba")
     assert np.abs(proba.mean(axis=0) - Y.mean(axis=0)).max() < 0.04
     codebook_only = DomainTagger(codebook=corpus.codebook).fit([], None)
@@ -388,7 +444,8 @@ def test_predictions_bands_triage_and_check_these_agree(bundled):
     first = curve[curve["domain"] == "overall"]
     assert first["f1"].iloc[-1] == 1.0 and first["f1"].is_monotonic_increasing
     check = check_these(tagged)
-    assert len(check)
+    wrong = int((tagged.oof_tags != tagged.truth).sum())
+    assert len(check) == min(20, wrong) and wrong > 0  # the 20 largest, or all of them
     rows = {(s, d) for s, d in zip(check["study_id"], check["domain"])}
     domains = list(tagged.thresholds)
     for (sid, domain) in rows:  # every listed decision is one the fold's model got wrong

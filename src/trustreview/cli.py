@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
 from trustreview import __version__
-from trustreview.errors import ParameterError, RunError, TrustreviewError
+from trustreview.errors import ParameterError, TrustreviewError
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -139,7 +137,8 @@ def _validate(args) -> int:
 
 def _tag(args) -> int:
     from trustreview import pipeline
-    from trustreview.io.export import atomic_write, table_csv
+    from trustreview.io.export import table_csv
+    from trustreview.io.files import atomic_write
     from trustreview.validate import open_corpus, require_valid
 
     params = _params(args)
@@ -163,8 +162,8 @@ def _new(args) -> int:
 
 def _sheet(args) -> int:
     from trustreview import coding
-    from trustreview.model.evaluation import rank_for_coding
-    from trustreview.io.export import atomic_write, coding_workbook_bytes
+    from trustreview.io.files import atomic_write
+    from trustreview.io.workbook import coding_workbook_bytes
     from trustreview.validate import open_corpus, require_valid
 
     if not str(args.out).lower().endswith(".xlsx"):
@@ -175,72 +174,17 @@ def _sheet(args) -> int:
                              f"(not empty, no spaces around it, not {coding.RECONCILED!r}, "
                              "which is what --reconcile writes)")
     corpus = require_valid(open_corpus(args.corpus, args.bib))
-    decisions = _read_decisions(Path(args.corpus))
-    if args.reconcile:
-        sheet = coding.reconcile_sheet(corpus, decisions)
-        counts = sheet.counts
-        what = (f"{counts['differ']} stud{'y' if counts['differ'] == 1 else 'ies'} where the "
-                f"coders differ; {counts['agree']} where they agree (reconciled as they are "
-                f"when this sheet is merged); {counts['single']} with one coder only")
-    else:
-        wanted = list(corpus.records.loc[corpus.records["status"] != "error", "study_id"])
-        ranking = rank_for_coding(corpus, wanted)
-        sheet = coding.coder_sheet(corpus, decisions, args.coder, ranking,
-                                   all_studies=args.all_studies, suggest=args.suggest)
-        what = f"{len(sheet.frame)} stud{'y' if len(sheet.frame) == 1 else 'ies'} for {args.coder}"
+    sheet, what = coding.build_sheet(corpus, args.corpus, None if args.reconcile else args.coder,
+                                     suggest=args.suggest, all_studies=args.all_studies)
     atomic_write(args.out, coding_workbook_bytes(sheet))
     print(f"trustreview: wrote {args.out}: {what}", file=sys.stderr)
     return EXIT_OK
 
 
-DECISIONS_FILE = "decisions.csv"
-
-
-def _read_decisions(corpus_dir: Path):
-    from trustreview.coding import DECISIONS_COLUMNS, empty_decisions
-    from trustreview.io.load import read_table
-
-    path = corpus_dir / DECISIONS_FILE
-    if not path.exists():
-        return empty_decisions()
-    frame = read_table(path).frame.drop(columns="line")
-    missing = [c for c in DECISIONS_COLUMNS if c not in frame.columns]
-    if missing:
-        raise TrustreviewError(f"{path}: columns {', '.join(missing)} are missing; this file "
-                               "is written by trustreview merge, restore it from a backup or "
-                               "delete it and merge the coders' workbooks again")
-    return frame[DECISIONS_COLUMNS]
-
-
 def _merge(args) -> int:
-    from trustreview import coding
-    from trustreview.errors import InputError, SheetError
-    from trustreview.io.export import corpus_table_bytes, replace_files
-    import pandas as pd
+    from trustreview.coding import merge_workbook
 
-    from trustreview.io.load import (CODES_COLUMNS, find_table, read_codebook,
-                                  read_coding_workbook, read_table)
-
-    corpus_dir = Path(args.corpus)
-    studies_path = find_table(corpus_dir, "studies")
-    if not corpus_dir.is_dir() or studies_path is None:
-        raise InputError(f"{corpus_dir}: no studies.csv (or studies.xlsx) there; give the "
-                         "corpus folder with --corpus")
-    filled = read_coding_workbook(args.workbook)
-    studies = read_table(studies_path).frame.drop(columns="line")
-    codes_path = find_table(corpus_dir, "codes") or corpus_dir / "codes.csv"
-    codes = read_table(codes_path).frame.drop(columns="line") if codes_path.exists() else \
-        pd.DataFrame({c: pd.Series(dtype="str") for c in CODES_COLUMNS})
-    codebook = read_codebook(corpus_dir / "codebook.yml")
-    decisions = _read_decisions(corpus_dir)
-    problems = coding.check_rows(filled, studies, codebook)
-    if problems:
-        raise SheetError(filled.source, problems)
-    result = coding.merge(filled, studies, codes, decisions, codebook, replace=args.replace)
-    written = replace_files({
-        studies_path: corpus_table_bytes(result.studies, studies_path),
-        codes_path: corpus_table_bytes(result.codes, codes_path),
-        corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions, DECISIONS_FILE)})
+    result, written = merge_workbook(args.workbook, args.corpus, replace=args.replace)
     for line in result.conflicts:
         print(f"conflict: {line}", file=sys.stderr)
     for line in result.kept:
@@ -248,47 +192,28 @@ def _merge(args) -> int:
     for line in result.notes:
         print(f"note: {line}", file=sys.stderr)
     changed = ", ".join(p.name for p in written) or "nothing changed"
-    print(f"trustreview: {filled.coder}: {result.summary()} ({changed})")
+    print(f"trustreview: {result.coder}: {result.summary()} ({changed})")
     return EXIT_OK
 
 
 def _run(args) -> int:
-    from trustreview.run import outputs
-    from trustreview.io.load import find_table
-    from trustreview.run.runner import execute_notebooks, list_notebooks, stderr_progress
-    from trustreview.validate import open_corpus, require_valid
+    from trustreview.run.review import Interrupted, run_review
+    from trustreview.run.runner import list_notebooks, stderr_progress
 
     notebooks = list_notebooks(args.notebooks)
     params = _params(args, notebooks)
-    started = time.perf_counter()
-    stderr_progress(f"validating {args.corpus} and {args.bib}")
-    corpus = open_corpus(args.corpus, args.bib)
-    if corpus.warnings:
-        stderr_progress(f"{len(corpus.warnings)} warning(s); see "
-                        "tables/validation_issues.csv")
-    require_valid(corpus)
-    params.check(corpus.codebook)
-    injected = {"corpus_dir": str(args.corpus), "bib_path": str(args.bib),
-                "out_dir": str(args.out), **params.as_dict()}
-    with outputs.staged_output(args.out, args.corpus) as staging:
-        try:
-            execute_notebooks(notebooks, staging / "notebooks", injected, cwd=os.getcwd(),
-                              progress=stderr_progress)
-        except KeyboardInterrupt:
-            print(f"trustreview: interrupted; {args.out} is as it was before this run "
-                  f"(partial outputs: {staging})", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except TrustreviewError as error:
-            raise RunError(f"{error}\n{args.out} is as it was before this run; the partial "
-                              f"outputs are in {staging}") from None
-        corpus_dir = Path(args.corpus)
-        inputs = {"studies": find_table(corpus_dir, "studies"),
-                  "codes": find_table(corpus_dir, "codes"),
-                  "codebook": corpus_dir / "codebook.yml", "bib": Path(args.bib)}
-        outputs.write_manifest(staging, {k: v for k, v in inputs.items() if v is not None},
-                               params.as_dict(), notebooks)
-    outputs.publish(staging, args.out)
-    stderr_progress(f"done in {time.perf_counter() - started:.1f} s; outputs in {args.out}")
+    try:
+        outcome = run_review(args.corpus, args.bib, args.out, notebooks, params,
+                             stderr_progress)
+    except Interrupted as stop:
+        print(f"trustreview: interrupted; {args.out} is as it was before this run "
+              f"(partial outputs: {stop.staging})", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if outcome.kept:
+        n = len(outcome.kept)
+        stderr_progress(f"kept {n} file{'' if n == 1 else 's'} trustreview did not write: "
+                        f"{', '.join(outcome.kept)}")
+    stderr_progress(f"done in {outcome.seconds:.1f} s; outputs in {args.out}")
     return EXIT_OK
 
 

@@ -15,22 +15,26 @@ from what ``studies.csv`` already says; the reconciliation sheet shows them side
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from trustreview.model.agreement import RECONCILED
-from trustreview.io.codebook import NO_DOMAIN, Codebook
+from trustreview.errors import InputError, SheetError
+from trustreview.io.codebook import Codebook
+from trustreview.io.export import corpus_table_bytes
+from trustreview.io.files import replace_files
+from trustreview.io.text import decode_latex, split_authors
+from trustreview.io.load import find_table, read_codebook, read_codes, read_decisions, read_table
+from trustreview.io.workbook import Filled, Problem, read_coding_workbook
+from trustreview.schema import (AWAITING, CODER_FIELDS, DECISIONS_COLUMNS, DECISIONS_FILE,
+                                NO_DOMAIN, NOTE, RECONCILED)
 
 CONTEXT = ["study_id", "title", "year", "authors", "abstract"]
-FIELDS = ["included", "exclusion_reason", "country", "design", "sample", "summary", "weight"]
+FIELDS = list(CODER_FIELDS)
 DECISION_FIELDS = ["included", "exclusion_reason", "weight"]  # never shown from another coder
-NOTE = "note"
 SUGGESTED = "suggested_domains"
 CHECK = "check_domains"  # the suggestions the model is not sure of
-DECISIONS_COLUMNS = ["study_id", "coder", *FIELDS, "domains", NOTE]
 MARKS = ("1", "x")  # what marks a domain cell as "examines this domain"
-KINDS = ("coder", "reconcile")
 
 
 @dataclass
@@ -54,43 +58,6 @@ class Sheet:
 
 
 @dataclass
-class Filled:
-    """A filled workbook as read back: ``rows`` has a ``row`` column (the Excel row) and the
-    sheet's columns as text; ``problems`` holds cells that could not be read as text."""
-
-    source: str
-    kind: str
-    coder: str
-    columns: list[str]
-    rows: pd.DataFrame
-    problems: list["Problem"] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem in a filled sheet: where, what was found, what is allowed, the fix."""
-
-    source: str
-    row: int
-    column: str
-    value: str
-    found: str
-    allowed: str
-    fix: str
-
-    def format(self) -> str:
-        where = f"{self.source}, sheet 'coding', row {self.row}"
-        if self.column:
-            where += f", column {self.column!r}"
-        text = f"{where}: {self.found}"
-        if self.value:
-            text += f" (value {self.value!r})"
-        if self.allowed:
-            text += f"; allowed: {self.allowed}"
-        return text + f"; fix: {self.fix}"
-
-
-@dataclass
 class Merged:
     """The outcome of :func:`merge`: the new tables and what happened to each row."""
 
@@ -102,6 +69,7 @@ class Merged:
     conflicts: list[str]
     kept: list[str]  # study values that differ from studies.csv, kept for reconciliation
     notes: list[str]  # other changes worth telling (codes removed, agreed studies reconciled)
+    coder: str = ""  # whose sheet it was (``reconciled`` for a reconciliation sheet)
 
     def summary(self) -> str:
         return (f"merged {len(self.merged)} row(s), skipped {self.skipped} (nothing decided), "
@@ -156,7 +124,6 @@ def choices(codebook: Codebook, studies: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def _context(records: pd.DataFrame) -> pd.DataFrame:
-    from trustreview.synthesis.citations import decode_latex, split_authors
 
     return pd.DataFrame({
         "study_id": records["study_id"].tolist(),
@@ -171,7 +138,6 @@ def _context(records: pd.DataFrame) -> pd.DataFrame:
 def needs_decision(corpus, decisions: pd.DataFrame, coder: str) -> list[str]:
     """Studies still needing ``coder``'s decision: awaiting screening, included and not
     coded by ``coder``, or excluded by another coder's sheet and not reconciled yet."""
-    from trustreview.validate import AWAITING
 
     decided = _decided(corpus.codes, decisions)
     ids = []
@@ -425,83 +391,129 @@ def _unchanged(row: dict, study: dict, domains: list[str]) -> bool:
         and row["included"].lower() == current["included"]
 
 
+@dataclass
+class _Merging:
+    """What merging a sheet changes, gathered row by row and applied once by
+    :meth:`finish` (the one rewrite of ``codes`` and ``decisions`` both merges share)."""
+
+    filled: Filled
+    studies: pd.DataFrame
+    codes: pd.DataFrame
+    decisions: pd.DataFrame
+    domains: list[str]
+    replace: bool
+    position: dict[str, int] = field(default_factory=dict)
+    existing_codes: dict = field(default_factory=dict)
+    existing_decisions: dict = field(default_factory=dict)
+    merged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0
+    add_codes: dict[str, list[str]] = field(default_factory=dict)  # study -> domains to write
+    drop_codes: set = field(default_factory=set)  # (study, coder, or None for every coder)
+    new_decisions: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, filled, studies, codes, decisions, codebook, replace) -> "_Merging":
+        studies = studies.copy()
+        for name in FIELDS:
+            if name not in studies.columns:
+                studies[name] = ""
+            studies[name] = studies[name].fillna("").astype("str")
+        codes = codes[["study_id", "coder", "domain"]].astype("str").reset_index(drop=True)
+        decisions = decisions.reindex(columns=DECISIONS_COLUMNS).fillna("").astype("str")
+        state = cls(filled, studies, codes, decisions, codebook.domain_ids, replace)
+        state.position = {sid: i for i, sid in enumerate(studies["study_id"])}
+        state.existing_codes = _domains_of(codes)
+        state.existing_decisions = {(r["study_id"], r["coder"]): r
+                                    for r in decisions.to_dict("records")}
+        return state
+
+    def rows(self):
+        """The decided rows of the sheet, as (row, the study's current values)."""
+        for row in self.filled.rows.to_dict("records"):
+            if row["study_id"]:
+                yield row, self.studies.iloc[self.position[row["study_id"]]].to_dict()
+
+    def accept(self, row: dict) -> tuple[dict, frozenset | None, frozenset | None] | None:
+        """The row's decision, the domains it codes (None: excluded) and the coder's codes
+        already there; None (and a conflict listed) where the coder's earlier decision or
+        codes differ and ``replace`` was not asked for."""
+        sid, coder = row["study_id"], self.filled.coder
+        decision = _decision_row(row, coder, self.domains)
+        previous = self.existing_decisions.get((sid, coder))
+        if previous is not None and any(previous[c] != decision[c] for c in DECISIONS_COLUMNS
+                                        if c != NOTE) and not self.replace:
+            self.conflicts.append(f"{sid}: {coder}'s decision in decisions.csv differs from "
+                                  "this sheet (kept as it was; merge with --replace to "
+                                  "overwrite)")
+            return None
+        wanted = frozenset(decision["domains"].split(";")) if decision["domains"] else None
+        have = self.existing_codes.get((sid, coder))
+        if have is not None and have != wanted and not self.replace:
+            self.conflicts.append(
+                f"{sid}: {coder}'s codes in codes.csv ({', '.join(sorted(have))}) differ from "
+                f"this sheet ({', '.join(sorted(wanted)) if wanted else 'excluded'}); kept as "
+                "they were; merge with --replace to overwrite")
+            return None
+        self.merged.append(sid)
+        self.new_decisions[(sid, coder)] = decision
+        return decision, wanted, have
+
+    def set_study(self, sid: str, name: str, value: str) -> None:
+        self.studies.iat[self.position[sid], self.studies.columns.get_loc(name)] = value
+
+    def finish(self) -> Merged:
+        coder = self.filled.coder
+        changed = sorted(s for s, ds in self.add_codes.items()
+                         if self.existing_codes.get((s, coder)) != frozenset(ds))
+        rewrite = set(changed)
+        keep = [not ((s, c) in self.drop_codes or (s, None) in self.drop_codes
+                     or (s in rewrite and c == coder))
+                for s, c in zip(self.codes["study_id"], self.codes["coder"])]
+        added = [{"study_id": s, "coder": coder, "domain": d} for s in changed
+                 for d in self.add_codes[s]]
+        codes = pd.concat([self.codes[keep], pd.DataFrame(added, columns=["study_id", "coder",
+                                                                          "domain"])],
+                          ignore_index=True).astype("str")
+        rows = [r for r in self.decisions.to_dict("records")
+                if (r["study_id"], r["coder"]) not in self.new_decisions]
+        rows += [self.new_decisions[k] for k in sorted(self.new_decisions)]
+        decisions = pd.DataFrame(rows, columns=DECISIONS_COLUMNS).fillna("").astype("str")
+        decisions = decisions.sort_values(["study_id", "coder"], kind="stable",
+                                          ignore_index=True)
+        return Merged(self.studies, codes, decisions, self.merged, self.skipped,
+                      self.conflicts, self.kept, self.notes, coder)
+
+
 def merge(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
           decisions: pd.DataFrame, codebook: Codebook, replace: bool = False) -> Merged:
-    """The corpus tables after merging a filled sheet whose rows passed :func:`check_rows`.
+    """The corpus tables after merging a filled sheet whose rows passed :func:`check_rows`:
+    :func:`merge_coder` for a coder's sheet, :func:`merge_reconciliation` for a
+    reconciliation sheet."""
+    if filled.kind == "reconcile":
+        return merge_reconciliation(filled, studies, codes, decisions, codebook, replace)
+    return merge_coder(filled, studies, codes, decisions, codebook, replace)
 
-    A coder's sheet: each decided row becomes the coder's row in ``decisions``; study fields
-    fill empty ``studies`` cells (a different value is kept for reconciliation, not
+
+def merge_coder(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
+                decisions: pd.DataFrame, codebook: Codebook, replace: bool = False) -> Merged:
+    """A coder's sheet: each decided row becomes the coder's row in ``decisions``; study
+    fields fill empty ``studies`` cells (a different value is kept for reconciliation, not
     written); the coder's codes go to ``codes`` for a study that is included (``none`` when
     no domain is marked). Codes that already differ are a conflict, left as they are unless
-    ``replace``. A reconciliation sheet writes ``reconciled`` codes for every study two
-    coders decided: the form where they differed, the shared codes where they agreed, and
-    sets the study fields from the form.
-    """
-    domains = codebook.domain_ids
-    studies = studies.copy()
-    for name in FIELDS:
-        if name not in studies.columns:
-            studies[name] = ""
-        studies[name] = studies[name].fillna("").astype("str")
-    position = {sid: i for i, sid in enumerate(studies["study_id"])}
-    codes = codes[["study_id", "coder", "domain"]].astype("str").reset_index(drop=True)
-    decisions = decisions.reindex(columns=DECISIONS_COLUMNS).fillna("").astype("str")
-    coder = filled.coder
-    existing_codes = _domains_of(codes)
-    existing_decisions = {(r["study_id"], r["coder"]): r for r in decisions.to_dict("records")}
-    merged, conflicts, kept, notes = [], [], [], []
-    skipped = 0
-    add_codes: dict[str, list[str]] = {}  # study -> domains to write for this coder
-    drop_codes: set[tuple[str, str | None]] = set()  # (study, coder or None for all)
-    new_decisions: dict[tuple[str, str], dict] = {}
-    reconciling = filled.kind == "reconcile"
-    if reconciling:
-        decided = _decided(codes, decisions)
-        for sid in reconciliation(decided, set(studies["study_id"]))[1]:
-            shared = next(d for c, d in decided[sid].items() if c != RECONCILED)
-            if shared["included"] == "yes" and shared.get("domains"):
-                add_codes[sid] = sorted(shared["domains"])
-                notes.append(f"{sid}: the coders agree; their codes become the reconciled codes")
-    for row in filled.rows.to_dict("records"):
+    ``replace``. A row left as it was, or with ``included`` empty, is skipped."""
+    state = _Merging.start(filled, studies, codes, decisions, codebook, replace)
+    for row, study in state.rows():
+        if not row["included"] or _unchanged(row, study, state.domains):
+            state.skipped += 1
+            continue
+        accepted = state.accept(row)
+        if accepted is None:
+            continue
+        decision, wanted, have = accepted
         sid = row["study_id"]
-        if not sid:
-            continue
-        study = studies.iloc[position[sid]].to_dict()
-        if not row["included"] or (not reconciling and _unchanged(row, study, domains)):
-            skipped += 1
-            continue
-        decision = _decision_row(row, coder, domains)
-        previous = existing_decisions.get((sid, coder))
-        if previous is not None and any(previous[c] != decision[c] for c in DECISIONS_COLUMNS
-                                        if c != NOTE) and not replace:
-            conflicts.append(f"{sid}: {coder}'s decision in decisions.csv differs from this "
-                             "sheet (kept as it was; merge with --replace to overwrite)")
-            continue
-        wanted = frozenset(decision["domains"].split(";")) if decision["domains"] else None
-        have = existing_codes.get((sid, coder))
-        if have is not None and have != wanted and not replace:
-            conflicts.append(f"{sid}: {coder}'s codes in codes.csv ({', '.join(sorted(have))}) "
-                             f"differ from this sheet "
-                             f"({', '.join(sorted(wanted)) if wanted else 'excluded'}); kept "
-                             "as they were; merge with --replace to overwrite")
-            continue
-        merged.append(sid)
-        new_decisions[(sid, coder)] = decision
-        i = position[sid]
-        if reconciling:
-            for name in FIELDS:
-                if name in DECISION_FIELDS or decision[name]:
-                    studies.iat[i, studies.columns.get_loc(name)] = decision[name]
-            if decision["included"] == "no":
-                drop_codes.add((sid, None))
-                add_codes.pop(sid, None)
-                if any(key[0] == sid for key in existing_codes):
-                    notes.append(f"{sid}: excluded at reconciliation; its codes are removed "
-                                 "from codes.csv (the coders' decisions stay in "
-                                 "decisions.csv)")
-            else:
-                add_codes[sid] = sorted(wanted)
-            continue
         status = study["included"].lower()
         same_inclusion = not status or status == decision["included"]
         for name in FIELDS:
@@ -512,29 +524,99 @@ def merge(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
                 continue
             if current or (name in ("exclusion_reason", "weight") and not same_inclusion):
                 if current:
-                    kept.append(f"{sid}: {name} is {current!r} in studies.csv, {coder} "
-                                f"says {value!r}")
+                    state.kept.append(f"{sid}: {name} is {current!r} in studies.csv, "
+                                      f"{filled.coder} says {value!r}")
                 continue
-            studies.iat[i, studies.columns.get_loc(name)] = value
-        final = studies.iat[i, studies.columns.get_loc("included")].lower()
+            state.set_study(sid, name, value)
+        final = state.studies.iat[state.position[sid],
+                                  state.studies.columns.get_loc("included")].lower()
         if decision["included"] == "yes" and final == "yes":
-            add_codes[sid] = sorted(wanted)
+            state.add_codes[sid] = sorted(wanted)
         elif have is not None:
-            drop_codes.add((sid, coder))
-    changed = sorted(s for s, ds in add_codes.items()
-                     if existing_codes.get((s, coder)) != frozenset(ds))
-    rewrite = set(changed)
-    keep = [not ((s, c) in drop_codes or (s, None) in drop_codes
-                 or (s in rewrite and c == coder))
-            for s, c in zip(codes["study_id"], codes["coder"])]
-    added = [{"study_id": s, "coder": coder, "domain": d} for s in changed
-             for d in add_codes[s]]
-    codes = pd.concat([codes[keep], pd.DataFrame(added, columns=["study_id", "coder",
-                                                                 "domain"])],
-                      ignore_index=True).astype("str")
-    rows = [r for r in decisions.to_dict("records")
-            if (r["study_id"], r["coder"]) not in new_decisions]
-    rows += [new_decisions[k] for k in sorted(new_decisions)]
-    decisions = pd.DataFrame(rows, columns=DECISIONS_COLUMNS).fillna("").astype("str")
-    decisions = decisions.sort_values(["study_id", "coder"], kind="stable", ignore_index=True)
-    return Merged(studies, codes, decisions, merged, skipped, conflicts, kept, notes)
+            state.drop_codes.add((sid, filled.coder))
+    return state.finish()
+
+
+def merge_reconciliation(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
+                         decisions: pd.DataFrame, codebook: Codebook,
+                         replace: bool = False) -> Merged:
+    """A reconciliation sheet: ``reconciled`` codes for every study two coders decided (the
+    form where they differed, their shared codes where they agreed); the form sets the
+    study fields; a study excluded here loses its codes (the coders' decisions stay)."""
+    state = _Merging.start(filled, studies, codes, decisions, codebook, replace)
+    decided = _decided(state.codes, state.decisions)
+    for sid in reconciliation(decided, set(state.studies["study_id"]))[1]:
+        shared = next(d for c, d in decided[sid].items() if c != RECONCILED)
+        if shared["included"] == "yes" and shared.get("domains"):
+            state.add_codes[sid] = sorted(shared["domains"])
+            state.notes.append(f"{sid}: the coders agree; their codes become the reconciled "
+                               "codes")
+    for row, _study in state.rows():
+        if not row["included"]:
+            state.skipped += 1
+            continue
+        accepted = state.accept(row)
+        if accepted is None:
+            continue
+        decision, wanted, _have = accepted
+        sid = row["study_id"]
+        for name in FIELDS:
+            if name in DECISION_FIELDS or decision[name]:
+                state.set_study(sid, name, decision[name])
+        if decision["included"] == "no":
+            state.drop_codes.add((sid, None))
+            state.add_codes.pop(sid, None)
+            if any(key[0] == sid for key in state.existing_codes):
+                state.notes.append(f"{sid}: excluded at reconciliation; its codes are removed "
+                                   "from codes.csv (the coders' decisions stay in "
+                                   "decisions.csv)")
+        else:
+            state.add_codes[sid] = sorted(wanted)
+    return state.finish()
+
+
+# -- at the edges: the corpus folder and the workbook files -------------------------------
+def build_sheet(corpus, corpus_dir, coder: str | None, *, suggest: bool = False,
+                all_studies: bool = False) -> tuple[Sheet, str]:
+    """The sheet for ``coder`` (None: the reconciliation sheet) of a validated corpus read
+    from ``corpus_dir``, and one line saying what it holds."""
+    from trustreview.model.evaluation import rank_for_coding
+
+    decisions = read_decisions(corpus_dir)
+    if coder is None:
+        sheet = reconcile_sheet(corpus, decisions)
+        counts = sheet.counts
+        return sheet, (f"{counts['differ']} stud{'y' if counts['differ'] == 1 else 'ies'} where "
+                       f"the coders differ; {counts['agree']} where they agree (reconciled as "
+                       f"they are when this sheet is merged); {counts['single']} with one "
+                       "coder only")
+    wanted = list(corpus.records.loc[corpus.records["status"] != "error", "study_id"])
+    sheet = coder_sheet(corpus, decisions, coder, rank_for_coding(corpus, wanted),
+                        all_studies=all_studies, suggest=suggest)
+    n = len(sheet.frame)
+    return sheet, f"{n} stud{'y' if n == 1 else 'ies'} for {coder}"
+
+
+def merge_workbook(workbook, corpus_dir, replace: bool = False) -> tuple[Merged, list]:
+    """Read a filled workbook and the corpus tables, check every row (any problem: a
+    :class:`~trustreview.errors.SheetError` and nothing written), merge, and write studies,
+    codes and decisions together. Returns the merge and the files that changed."""
+    corpus_dir = Path(corpus_dir)
+    studies_path = find_table(corpus_dir, "studies")
+    if not corpus_dir.is_dir() or studies_path is None:
+        raise InputError(f"{corpus_dir}: no studies.csv (or studies.xlsx) there; give the "
+                         "corpus folder with --corpus")
+    filled = read_coding_workbook(workbook)
+    studies = read_table(studies_path).frame.drop(columns="line")
+    codes_path, codes = read_codes(corpus_dir)
+    codebook = read_codebook(corpus_dir / "codebook.yml")
+    decisions = read_decisions(corpus_dir)
+    problems = check_rows(filled, studies, codebook)
+    if problems:
+        raise SheetError(filled.source, problems)
+    result = merge(filled, studies, codes, decisions, codebook, replace=replace)
+    written = replace_files({
+        studies_path: corpus_table_bytes(result.studies, studies_path),
+        codes_path: corpus_table_bytes(result.codes, codes_path),
+        corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions, DECISIONS_FILE)})
+    return result, written

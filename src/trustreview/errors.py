@@ -48,3 +48,22 @@ class RunError(TrustreviewError):
 
 class OutputError(TrustreviewError):
     """The output folder cannot be used or written."""
+
+
+def did_you_mean(value: str, allowed) -> str:
+    """`` (did you mean 'England'?)`` for a value close to an allowed one (another case,
+    accents, or a typo: rapidfuzz's normalised similarity of at least 0.6 on the case-folded
+    text), else ``""``. Used in every fix that names the allowed values."""
+    from rapidfuzz import fuzz, process
+
+    value = str(value).strip()
+    if not value:
+        return ""
+    by_fold = {}
+    for option in allowed:
+        by_fold.setdefault(str(option).casefold(), option)
+    if value.casefold() in by_fold:
+        return f" (did you mean {by_fold[value.casefold()]!r}?)"
+    best = process.extractOne(value.casefold(), list(by_fold), scorer=fuzz.ratio,
+                              score_cutoff=60)
+    return f" (did you mean {by_fold[best[0]]!r}?)" if best else ""

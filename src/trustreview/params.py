@@ -14,14 +14,11 @@ are the notebooks' other parameters, see :data:`PATH_DEFAULTS`.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-from trustreview.io.codebook import WEIGHTS
-from trustreview.errors import ParameterError
+from trustreview.errors import ParameterError, did_you_mean
 
-WEIGHT_LEVELS = tuple(reversed(WEIGHTS))  # low to high, as min_weight reads
 # The notebooks' path parameters and their defaults, relative to the notebooks' folder.
 PATH_DEFAULTS = {"corpus_dir": "../corpus", "bib_path": "../references.bib",
                  "out_dir": "../outputs"}
@@ -50,9 +47,6 @@ class Params:
         if self.tag_threshold is not None and not 0 < self.tag_threshold < 1:
             raise ParameterError(f"parameter 'tag_threshold': {self.tag_threshold} is not "
                                  "between 0 and 1; give a number between 0 and 1, or none")
-        if self.min_weight not in WEIGHT_LEVELS:
-            raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
-                                 f"{', '.join(WEIGHT_LEVELS)}{_did_you_mean(self.min_weight, WEIGHT_LEVELS)}")
 
     @classmethod
     def names(cls) -> list[str]:
@@ -69,20 +63,25 @@ class Params:
             if name not in known:
                 valid = ", ".join(known)
                 raise ParameterError(f"unknown parameter {name!r}"
-                                     f"{_did_you_mean(name, known)}; valid parameters: {valid}")
+                                     f"{did_you_mean(name, known)}; valid parameters: {valid}")
             parsed[name] = _convert(name, value)
         return cls(**parsed)
 
     def check(self, codebook) -> "Params":
-        """Check countries and domains against the codebook; returns ``self``."""
+        """Check countries, domains and min_weight against the codebook; returns ``self``."""
         for name, allowed in (("countries", codebook.countries),
                               ("domains", codebook.domain_ids)):
             unknown = [v for v in getattr(self, name) if v not in allowed]
             if unknown:
-                hint = _did_you_mean(unknown[0], allowed)
+                hint = did_you_mean(unknown[0], allowed)
                 raise ParameterError(
                     f"parameter {name!r}: {', '.join(map(repr, unknown))} not in the "
                     f"codebook{hint}; allowed: {', '.join(allowed)}")
+        levels = list(reversed(codebook.weights))  # lowest first, as min_weight reads
+        if self.min_weight not in levels:
+            raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
+                                 f"the codebook's weights, {', '.join(levels)}"
+                                 f"{did_you_mean(self.min_weight, levels)}")
         return self
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,11 +100,6 @@ KINDS = {"seed": "int", "cv_folds": "int", "cv_repeats": "int", "tag_threshold":
 EXAMPLES = {"int": "3", "float?": "0.5", "bool": "true", "list": "England,US", "str": "text"}
 EXPECTED = {"int": "a whole number", "float?": "a number or none", "bool": "true or false",
             "list": "a list (comma-separated, or a YAML list)", "str": "text"}
-
-
-def _did_you_mean(value: str, allowed) -> str:
-    close = difflib.get_close_matches(str(value), list(allowed), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _convert(name: str, value: Any) -> Any:

@@ -22,6 +22,7 @@ from trustreview.synthesis import report
 from trustreview.synthesis import tables as synthesis
 from trustreview.synthesis import word
 from trustreview.io.export import figure_bytes
+from trustreview.io.reference_export import domain_reference_files
 from trustreview.params import Params
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
 
@@ -126,7 +127,8 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     page = report.build_review_report(data, tables, flow,
                                       figure_bytes(shown["evidence_gap_map"], "png"),
                                       figure_bytes(shown["screening_flow"], "png"))
-    bib, ris = synthesis.domain_reference_files(data, corpus.bib_strings, corpus.bib_parents)
+    bib, ris = domain_reference_files(data.studies, data.tags, data.domains, corpus.bib_strings,
+                                      corpus.bib_parents)
     document = word.report_docx(data, tables, flow,
                                 figure_bytes(shown["evidence_gap_map"], "png"),
                                 figure_bytes(shown["screening_flow"], "png"))

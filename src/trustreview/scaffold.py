@@ -18,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 from trustreview.errors import OutputError
-from trustreview.io.load import CODES_COLUMNS, STUDIES_COLUMNS, read_references
+from trustreview.io.load import read_references
+from trustreview.schema import CODES_COLUMNS, STUDIES_COLUMNS
 
 README = """# {name}: an evidence review with trustreview
 

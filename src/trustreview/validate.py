@@ -11,15 +11,16 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher, get_close_matches
+from difflib import SequenceMatcher
 
 import pandas as pd
 
-from trustreview.io.codebook import NO_DOMAIN, Codebook
-from trustreview.errors import ValidationError
-from trustreview.io.load import CODES_COLUMNS, STUDIES_COLUMNS, RawCorpus
+from trustreview.errors import ValidationError, did_you_mean
+from trustreview.io.codebook import Codebook
+from trustreview.io.load import RawCorpus, read_corpus
+from trustreview.io.text import doi_key
+from trustreview.schema import AWAITING, CODES_COLUMNS, NO_DOMAIN, STUDIES_COLUMNS, WEIGHTS
 
-AWAITING = "awaiting screening"  # the status of a study whose `included` is still empty
 STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
 YEAR_RANGE = (1900, 2100)
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school", "publisher",
@@ -87,19 +88,6 @@ class ValidatedCorpus:
         return self.records[self.records["status"] == "included"].reset_index(drop=True)
 
 
-def did_you_mean(value: str, allowed) -> str:
-    """`` (did you mean 'England'?)`` for a value close to an allowed one (case, accents or
-    a typo), else ``""``."""
-    value = str(value).strip()
-    if not value:
-        return ""
-    by_fold = {str(a).casefold(): a for a in allowed}
-    if value.casefold() in by_fold:
-        return f" (did you mean {by_fold[value.casefold()]!r}?)"
-    close = get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
-    return f" (did you mean {by_fold[close[0]]!r}?)" if close else ""
-
-
 def _allowed(values) -> str:
     return ", ".join(values)
 
@@ -137,13 +125,6 @@ def normalise_title(title: str) -> str:
     """Lower-case alphanumeric words of a title, LaTeX braces and punctuation removed."""
     return " ".join(re.sub(r"[^\w]+", " ", title.lower().replace("{", "").replace("}", ""))
                     .split())
-
-
-def normalise_doi(doi: str) -> str:
-    """A DOI for comparison: prefixes removed, lower case."""
-    from trustreview.synthesis.citations import normalise_doi as clean
-
-    return clean(doi).lower()
 
 
 def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> list[tuple[str, str]]:
@@ -210,7 +191,7 @@ def _bib_issues(raw: RawCorpus) -> list[Issue]:
         if not row.title.strip():
             issues.append(Issue("warning", bib.path, row.line, row.key, "title", "no title",
                                 "", "add the title"))
-    dois = entries.assign(norm=entries["doi"].map(normalise_doi))
+    dois = entries.assign(norm=entries["doi"].map(doi_key))
     dois = dois[dois["norm"] != ""]
     for norm, group in dois.groupby("norm", sort=True):
         if len(group) > 1:
@@ -256,7 +237,7 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
         error("included", f"included is {row['included']!r}", "yes, no (empty: awaiting "
               "screening)", "write yes or no, or leave it empty until the study is screened")
         return issues
-    weights = codebook.weights if codebook is not None else ("high", "medium", "low")
+    weights = codebook.weights if codebook is not None else WEIGHTS
     if included == "no":
         if not row["exclusion_reason"]:
             error("exclusion_reason", "the study is excluded (included=no) but has no "
@@ -499,8 +480,6 @@ def issues_frame(issues: list[Issue]) -> pd.DataFrame:
 
 def open_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> ValidatedCorpus:
     """Read and validate a corpus; never raises for problems in the data (see ``.issues``)."""
-    from trustreview.io.load import read_corpus
-
     return validate_corpus(read_corpus(corpus_dir, bib_path))
 
 

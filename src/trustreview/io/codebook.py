@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trustreview.errors import InputError
+from trustreview.schema import NO_DOMAIN, WEIGHTS
 
 DEFAULT_COUNTRIES = ("England", "US", "Netherlands", "Sweden", "multi")
 DEFAULT_DESIGNS = ("quantitative", "qualitative", "mixed", "review", "theory")
-WEIGHTS = ("high", "medium", "low")
-NO_DOMAIN = "none"
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
@@ -41,7 +40,8 @@ class Lean:
 
 @dataclass(frozen=True)
 class Codebook:
-    """The domains, in codebook order, and the allowed countries and designs."""
+    """The domains, in codebook order, the allowed countries and designs, and the
+    weight-of-evidence levels, highest first."""
 
     domains: tuple[Domain, ...]
     name: str = ""
@@ -150,9 +150,14 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
                                  "leave 'to' out)")
     countries = _string_list(data.get("countries"), "field 'countries'", source)
     designs = _string_list(data.get("designs"), "field 'designs'", source)
+    weights = _string_list(data.get("weights"), "field 'weights'", source)
+    if len(set(weights)) != len(weights):
+        raise InputError(f"{source}: field 'weights' lists a level twice; list each "
+                         "weight-of-evidence level once, highest first")
     return Codebook(
         domains=tuple(domains),
         name=_text(data.get("name"), "field 'name'", source),
         countries=countries or DEFAULT_COUNTRIES,
         designs=designs or DEFAULT_DESIGNS,
+        weights=weights or WEIGHTS,
     )

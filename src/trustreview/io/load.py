@@ -11,21 +11,19 @@ import csv
 import io
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.errors import InputError
+from trustreview.io.codebook import Codebook, parse_codebook
+from trustreview.io.files import check_file, display_path, read_text
+from trustreview.io.text import empty_names, normalise_doi
+from trustreview.io.workbook import read_first_sheet
+from trustreview.schema import CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE
 
-STUDIES_COLUMNS = ("study_id", "country", "design", "sample", "summary", "included",
-                   "exclusion_reason", "weight")
-CODES_COLUMNS = ("study_id", "coder", "domain")
-EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
-                "#CALC!"}
 BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
               "institution", "school", "publisher", "howpublished", "volume", "number",
               "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
@@ -71,72 +69,6 @@ class RawCorpus:
     file_errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
 
 
-def display_path(path: str | os.PathLike) -> str:
-    """A path as the user gave it, relative to the working directory when it is below it."""
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{display_path(path)}: file not found; check the path "
-                         "(--corpus and --bib; corpus_dir and bib_path in a notebook)")
-    if path.is_dir():
-        raise InputError(f"{display_path(path)}: is a folder, expected a file; give the "
-                         "path of the file itself")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{display_path(path)}: cannot be read (permission denied); "
-                         "make it readable (chmod +r)")
-
-
-def read_text(path: Path, source: str) -> str:
-    """The decoded contents of a checked file; an OS error becomes an :class:`InputError`."""
-    _check_file(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{source}: cannot be read ({error.strerror or error}); check that the "
-                         "file is readable and not locked by another program") from None
-    return decode_text(data, source)
-
-
-def decode_text(data: bytes, source: str) -> str:
-    """Decode UTF-8 (a BOM is dropped, CRLF line endings become LF).
-
-    Raises
-    ------
-    InputError
-        When the bytes are not UTF-8, naming the line and the encoding to save as.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        guess = ""
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            guess = " (it looks like UTF-16)"
-        else:
-            try:
-                data.decode("cp1252")
-                guess = " (it looks like Windows-1252 / Latin-1)"
-            except UnicodeDecodeError:
-                pass
-        raise InputError(
-            f"{source}:{line}: the file is not UTF-8{guess}: byte 0x{data[error.start]:02x} "
-            "cannot be decoded; save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
-        ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(f"{source}:{line}: the file contains NUL bytes, so it is not a text "
-                         "table; save it as UTF-8 CSV")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _csv_frame(text: str, source: str) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -179,80 +111,14 @@ def _frame(header: list[str], rows: list[list[str]], lines: list[int],
     return frame
 
 
-def _xlsx_frame(path: Path, source: str) -> pd.DataFrame:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for files it cannot read
-        raise InputError(f"{source}: cannot be opened as an Excel workbook "
-                         f"({type(error).__name__}: {error}); save it as .xlsx or export it "
-                         "as UTF-8 CSV") from None
-    try:
-        sheet = workbook.worksheets[0]
-        values = list(sheet.iter_rows(values_only=True))
-        raw = [["" if cell is None else _cell_text(cell) for cell in row] for row in values]
-        artefacts = _artefacts(values, sheet.title)
-    except Exception as error:
-        raise InputError(f"{source}: the first sheet cannot be read ({type(error).__name__}: "
-                         f"{error}); save it again from Excel as .xlsx") from None
-    finally:
-        workbook.close()
-    if not raw or not any(cell.strip() for cell in raw[0]):
-        raise InputError(f"{source}: the first sheet is empty; it needs a header row "
-                         "and one row per record")
-    header = [cell.strip() for cell in raw[0]]
-    rows, lines = [], []
-    for number, row in enumerate(raw[1:], start=2):
-        if any(cell.strip() for cell in row):
-            rows.append(row)
-            lines.append(number)
-    return _frame(header, rows, lines, source), artefacts
-
-
-ID_COLUMNS = ("study_id", "coder")
-
-
-def _artefacts(values: list[tuple], sheet: str) -> list[tuple[int, str, str]]:
-    """Cells of a sheet that Excel stored as a date or time, or as a number in an id
-    column (where leading zeros are lost): (row, column, message)."""
-    from datetime import date, datetime, time
-
-    if not values:
-        return []
-    header = ["" if c is None else str(c).strip() for c in values[0]]
-    found = []
-    for number, row in enumerate(values[1:], start=2):
-        for name, value in zip(header, row):
-            if isinstance(value, (datetime, date, time)):
-                found.append((number, name, f"sheet {sheet!r}, row {number}, column "
-                              f"{name!r}: Excel stored this cell as a date or time "
-                              f"({_cell_text(value)}), not as the text typed"))
-            elif name in ID_COLUMNS and isinstance(value, (int, float)) and \
-                    not isinstance(value, bool):
-                found.append((number, name, f"sheet {sheet!r}, row {number}, column "
-                              f"{name!r}: Excel stored this id as a number "
-                              f"({_cell_text(value)}), so leading zeros are lost"))
-    return found
-
-
-def _cell_text(value: object) -> str:
-    from datetime import datetime
-
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime) and value.time() == datetime.min.time():
-        return value.date().isoformat()  # not "2024-03-05 00:00:00"
-    return str(value)
-
-
 def read_table(path: str | os.PathLike) -> Table:
     """Read a CSV (UTF-8) or XLSX table into string columns plus a ``line`` column."""
     path = Path(path)
     source = display_path(path)
-    _check_file(path)
+    check_file(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, artefacts = _xlsx_frame(path, source)
+        header, rows, lines, artefacts = read_first_sheet(path, source)
+        frame = _frame(header, rows, lines, source)
         return Table(source, frame, artefacts)
     text = read_text(path, source)
     return Table(source, _csv_frame(text, source))
@@ -313,7 +179,6 @@ def parse_bib(text: str, source: str) -> Bibliography:
     """BibTeX text already read from ``source`` (see :func:`read_bib`)."""
     import bibtexparser
 
-    from trustreview.synthesis.citations import empty_names, normalise_doi
 
     logger = logging.getLogger("bibtexparser")
     previous = logger.disabled
@@ -481,63 +346,27 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
     return "\n".join(texts), entries
 
 
-def read_coding_workbook(path: str | os.PathLike):
-    """A filled coding workbook (written by ``trustreview sheet``) as a
-    :class:`~trustreview.coding.Filled`: the coder and kind from its ``about`` sheet, the
-    rows of its ``coding`` sheet as text with their Excel row numbers. A cell Excel turned
-    into a date or a formula's error is a problem of that row, not a silent change."""
-    from datetime import date, datetime, time
 
-    from openpyxl import load_workbook
 
-    from trustreview.coding import KINDS, Filled, Problem
-
-    path = Path(path)
-    source = display_path(path)
+def read_decisions(corpus_dir: str | os.PathLike) -> pd.DataFrame:
+    """``decisions.csv`` of a corpus folder (every coder's merged decisions); an empty
+    table when there is none yet."""
+    path = Path(corpus_dir) / DECISIONS_FILE
     if not path.exists():
-        raise InputError(f"{source}: file not found; give the path of the filled workbook "
-                         "(the one trustreview sheet wrote)")
-    _check_file(path)
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except Exception as error:  # openpyxl raises many types for files it cannot read
-        raise InputError(f"{source}: cannot be opened as an Excel workbook "
-                         f"({type(error).__name__}: {error}); save it as .xlsx") from None
-    not_ours = (f"{source}: not a coding workbook written by trustreview sheet (%s); write "
-                "one with trustreview sheet --coder NAME --out FILE.xlsx and fill that")
-    if "coding" not in workbook.sheetnames or "about" not in workbook.sheetnames:
-        raise InputError(not_ours % "no 'coding' and 'about' sheets")
-    about = {str(row[0]).strip(): "" if row[1] is None else str(row[1]).strip()
-             for row in workbook["about"].iter_rows(values_only=True, max_col=2)
-             if row and row[0] is not None and len(row) > 1}
-    kind, coder = about.get("sheet", ""), about.get("coder", "")
-    if kind not in KINDS or not coder:
-        raise InputError(not_ours % "its 'about' sheet has no coder or sheet kind")
-    sheet = workbook["coding"]
-    raw = list(sheet.iter_rows(values_only=True))
-    if not raw:
-        raise InputError(not_ours % "the 'coding' sheet is empty")
-    columns = ["" if c is None else str(c).strip() for c in raw[0]]
-    problems, records = [], []
-    for number, values in enumerate(raw[1:], start=2):
-        row = {"row": number}
-        for name, value in zip(columns, values):
-            if not name or name in row:
-                continue
-            if isinstance(value, (datetime, date, time)):
-                problems.append(Problem(source, number, name, str(value), "Excel turned "
-                                        "this cell into a date or time", "text",
-                                        "format the cell as Text and type it again"))
-                value = str(value)
-            elif isinstance(value, str) and value in EXCEL_ERRORS:
-                problems.append(Problem(source, number, name, value, "the cell holds a "
-                                        "formula error", "a value", "type the value itself"))
-            row[name] = "" if value is None else _cell_text(value).strip()
-        for name in columns:
-            row.setdefault(name, "")
-        if any(v for k, v in row.items() if k != "row"):
-            records.append(row)
-    workbook.close()
-    rows = pd.DataFrame(records, columns=["row", *[c for c in columns if c]])
-    rows = rows.fillna("")
-    return Filled(source, kind, coder, [c for c in columns if c], rows, problems)
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in DECISIONS_COLUMNS})
+    frame = read_table(path).frame.drop(columns="line")
+    missing = [c for c in DECISIONS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{display_path(path)}: columns {', '.join(missing)} are missing; "
+                         "this file is written by trustreview merge, restore it from a backup "
+                         "or delete it and merge the coders' workbooks again")
+    return frame[list(DECISIONS_COLUMNS)]
+
+
+def read_codes(corpus_dir: str | os.PathLike) -> tuple[Path, pd.DataFrame]:
+    """The corpus folder's codes table (``codes.csv`` or ``codes.xlsx``) and its path; an
+    empty table at ``codes.csv`` when there is none yet."""
+    path = find_table(Path(corpus_dir), "codes") or Path(corpus_dir) / "codes.csv"
+    if not path.exists():
+        return path, pd.DataFrame({c: pd.Series(dtype="str") for c in CODES_COLUMNS})
+    return path, read_table(path).frame.drop(columns="line")

@@ -4,9 +4,10 @@ bibtexparser's writer, DOIs without URL prefixes), and RIS (written with rispy).
 
 from __future__ import annotations
 
+import pandas as pd
 from bibtexparser.model import Field
 
-from trustreview.synthesis.citations import normalise_doi
+from trustreview.io.text import normalise_doi
 
 CHUNK = 5000  # entries parsed at a time
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
@@ -138,3 +139,30 @@ def dangling_crossrefs(text: str) -> set[str]:
     keys = {e.key for e in parsed.entries}
     return {str(e.fields_dict["crossref"].value) for e in parsed.entries
             if "crossref" in e.fields_dict} - keys
+
+
+def domain_reference_files(studies: pd.DataFrame, tags: pd.DataFrame, domains: list[str],
+                           strings: str = "", parents: dict[str, str] | None = None
+                           ) -> tuple[dict[str, str], dict[str, str]]:
+    """Each domain's studies as a BibTeX file that stands on its own (the entries as written
+    in the input, the ``@string`` definitions they use and their ``crossref`` parents) and as
+    RIS (keys in ``ID``). ``studies`` holds the records (``study_id``, ``bib_raw``,
+    ``crossref`` and the bibliographic fields), ``tags`` the ``study_id`` and ``domain`` of
+    each tag. Every entry is parsed and written once, whatever the number of domains it is
+    in."""
+    from trustreview.io.ris import ris_texts
+
+    studies = studies.drop_duplicates("study_id")
+    raws = dict(zip(studies["study_id"], studies["bib_raw"]))
+    wanted = {p for p in studies.get("crossref", pd.Series(dtype="str")) if p}
+    parents = {k: v for k, v in (parents or {}).items() if k in wanted}
+    bibtex = SelfContained({k: v.strip() for k, v in raws.items() if v.strip()}, strings,
+                           parents)
+    ris = ris_texts(studies.to_dict("records"))
+    by_domain = tags.groupby("domain")["study_id"].agg(set)
+    bib_files, ris_files = {}, {}
+    for domain in domains:
+        keys = sorted(by_domain.get(domain, set()) & set(raws))
+        bib_files[domain] = bibtex.file(keys)
+        ris_files[domain] = "\n".join(ris[k] for k in keys)
+    return bib_files, ris_files

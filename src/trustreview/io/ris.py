@@ -11,11 +11,11 @@ taken gets ``a``, ``b``... in file order, so keys are the same on every run.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from trustreview.synthesis.citations import normalise_doi
+from trustreview.io.text import (ascii_fold, decode_latex, letter_suffix, normalise_doi,
+                                 person_names)
 
 RECORD_START = re.compile(r"^TY  -")
 RECORD_END = re.compile(r"^ER  -")
@@ -78,14 +78,6 @@ def _records(text: str):
         failed.append((start, "the RIS record has no end line (ER  - ); the file may be "
                               "cut short"))
     return records, failed, warnings
-
-
-def ascii_fold(text: str) -> str:
-    """Lower-case ASCII letters and digits only: ``Vlček`` -> ``vlcek``."""
-    text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("ł", "l")
-    text = text.replace("Æ", "AE").replace("Ø", "O").replace("Ł", "L")
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]", "", folded.lower())
 
 
 def _surname(name: str) -> str:
@@ -279,19 +271,13 @@ def ris_to_bibtex(text: str) -> Converted:
                 record, "title", "primary_title"))
             key, n = base, 0
             while key in lines or key in given:
-                key = base + _suffix(n)
+                key = base + letter_suffix(n)
                 n += 1
         given[key] = line
         lines[key] = line
         library.add(Entry(entry_type, key, [Field(k, v) for k, v in values.items()]))
     bibtex = bibtexparser.write_string(library) if library.entries else ""
     return Converted(bibtex, lines, failed, warnings)
-
-
-def _suffix(n: int) -> str:
-    """a, b, ..., z, aa, ab, ..."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    return letters[n] if n < 26 else _suffix(n // 26 - 1) + letters[n % 26]
 
 
 def ris_texts(records) -> dict[str, str]:
@@ -305,7 +291,6 @@ def records_to_ris(records) -> str:
     ``abstract``, ``keywords``, ``study_id``), LaTeX decoded to text."""
     import rispy
 
-    from trustreview.synthesis.citations import decode_latex, person_names
 
     references = []
     for row in records:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-RECONCILED = "reconciled"
+from trustreview.schema import RECONCILED
+
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
@@ -16,16 +17,17 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
 
     kappa = (p_o - p_e) / (1 - p_e), with p_e from each rater's marginal rate.
     """
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
+    from sklearn.metrics import cohen_kappa_score
+
+    a = np.asarray(a, dtype=int)
+    b = np.asarray(b, dtype=int)
     if len(a) == 0:
         return float("nan")
-    observed = float(np.mean(a == b))
-    pa, pb = a.mean(), b.mean()
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    if expected >= 1.0:
-        return 1.0 if observed == 1.0 else 0.0
-    return float((observed - expected) / (1 - expected))
+    if len(np.union1d(a, b)) < 2:  # one rating only: scikit-learn's kappa is undefined
+        return 1.0
+    if (a.min() == a.max()) and (b.min() == b.max()):  # each rater constant, and apart
+        return 0.0
+    return float(cohen_kappa_score(a, b))
 
 
 def code_matrix(codes: pd.DataFrame, coder: str, domains: list[str],
@@ -36,12 +38,12 @@ def code_matrix(codes: pd.DataFrame, coder: str, domains: list[str],
     """
     mine = codes[codes["coder"] == coder]
     ids = sorted(set(mine["study_id"])) if studies is None else list(studies)
-    matrix = pd.DataFrame(0, index=pd.Index(ids, name="study_id"), columns=list(domains),
-                          dtype="int64")
     known = mine[mine["domain"].isin(domains) & mine["study_id"].isin(ids)]
-    for sid, domain in zip(known["study_id"], known["domain"]):
-        matrix.loc[sid, domain] = 1
-    return matrix
+    counts = pd.crosstab(known["study_id"], known["domain"])
+    matrix = counts.clip(upper=1).reindex(index=ids, columns=list(domains), fill_value=0)
+    matrix.index = pd.Index(ids, name="study_id", dtype="str" if ids else None)
+    matrix.columns = list(domains)
+    return matrix.astype("int64")
 
 
 def compare_matrices(predicted: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:

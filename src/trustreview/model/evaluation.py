@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import cross_val_predict
 
 from trustreview.model.agreement import code_matrix, coded_matrix, compare_matrices, reference_coder
 from trustreview.io.codebook import Codebook
-from trustreview.model.folds import MultilabelStratifiedKFold
+from trustreview.model.folds import out_of_fold
 from trustreview.model.tagging import DomainTagger, assign_tags, study_texts
 from trustreview.validate import ValidatedCorpus
 
@@ -37,17 +36,22 @@ def make_tagger(codebook: Codebook, seed: int = 0, cv_folds: int = 5,
                         min_domains=min_domains)
 
 
-def out_of_fold(tagger: DomainTagger, texts: list[str], Y: np.ndarray, cv_folds: int,
-                seed: int, method: str = "predict") -> np.ndarray:
+def out_of_fold_predictions(tagger: DomainTagger, texts: list[str], Y: np.ndarray,
+                            cv_folds: int, seed: int, method: str = "predict") -> np.ndarray:
     """Each coded study's ``predict`` (0/1 tags) or ``predict_proba`` from a copy of
     ``tagger`` that did not see it. Folds are stratified on every domain. With fewer than two
     studies: tags 0, probabilities NaN."""
     folds = min(cv_folds, len(texts))
     if folds < 2:
         return np.zeros(Y.shape, dtype=int) if method == "predict" else np.full(Y.shape, np.nan)
-    splitter = MultilabelStratifiedKFold(folds, random_state=seed)
-    return cross_val_predict(clone(tagger).set_params(random_state=seed), list(texts), Y,
-                             cv=splitter, method=method)
+    texts = list(texts)
+    template = clone(tagger).set_params(random_state=seed)
+
+    def predict(train, test):
+        model = clone(template).fit([texts[i] for i in train], Y[train])
+        return getattr(model, method)([texts[i] for i in test])
+
+    return out_of_fold(predict, Y, folds, seed)
 
 
 def out_of_fold_decisions(tagger: DomainTagger, texts: list[str], Y: np.ndarray,
@@ -59,20 +63,16 @@ def out_of_fold_decisions(tagger: DomainTagger, texts: list[str], Y: np.ndarray,
     if folds < 2:
         return np.full(Y.shape, np.nan), np.zeros(Y.shape, dtype=int), \
             np.zeros(Y.shape, dtype=bool), np.full(Y.shape, 0.5)
-    proba = np.zeros(Y.shape)
-    cuts = np.zeros(Y.shape)
-    tags = np.zeros(Y.shape, dtype=int)
-    sure = np.zeros(Y.shape, dtype=bool)
     texts = list(texts)
-    splitter = MultilabelStratifiedKFold(folds, random_state=seed)
-    for train, test in splitter.split(np.zeros(len(texts)), Y):
+
+    def decide(train, test):
         model = clone(tagger).set_params(random_state=seed)
         model.fit([texts[i] for i in train], Y[train])
         p = model.predict_proba([texts[i] for i in test])
         t = assign_tags(p, model.thresholds_, model.min_domains)
-        proba[test], tags[test], sure[test] = p, t, model.sure(p, t)
-        cuts[test] = model.thresholds_[None, :]
-    return proba, tags, sure, cuts
+        return p, t, model.sure(p, t), np.tile(model.thresholds_, (len(test), 1))
+
+    return out_of_fold(decide, Y, folds, seed)
 
 
 def coded_texts(corpus: ValidatedCorpus) -> tuple[pd.DataFrame, list[str]]:
@@ -111,7 +111,7 @@ def cross_validate_tagger(corpus: ValidatedCorpus, cv_folds: int = 5, cv_repeats
     for repeat in range(cv_repeats):
         tagger = make_tagger(corpus.codebook, seed + repeat, cv_folds, tag_threshold,
                              min_domains)
-        pred = out_of_fold(tagger, texts, Y, cv_folds, seed + repeat)
+        pred = out_of_fold_predictions(tagger, texts, Y, cv_folds, seed + repeat)
         frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
         results.append(compare_matrices(frame, coded).set_index("domain"))
     mean = sum(r[METRICS] for r in results) / len(results)
@@ -173,13 +173,14 @@ def learning_curve(corpus: ValidatedCorpus, sizes: list[int], cv_folds: int = 5,
         macro, micro = [], []
         for repeat in range(cv_repeats):
             rng = np.random.default_rng(seed + repeat)
-            pred = np.zeros(Y.shape, dtype=int)
-            splitter = MultilabelStratifiedKFold(cv_folds, random_state=seed + repeat)
-            for train, test in splitter.split(texts_arr, Y):
+
+            def predict(train, test, repeat=repeat, rng=rng):
                 train = np.sort(rng.choice(train, size=min(size, len(train)), replace=False))
                 model = make_tagger(corpus.codebook, seed + repeat, cv_folds, tag_threshold,
                                     min_domains).fit(list(texts_arr[train]), Y[train])
-                pred[test] = model.predict(list(texts_arr[test]))
+                return model.predict(list(texts_arr[test]))
+
+            pred = out_of_fold(predict, Y, cv_folds, seed + repeat)
             frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
             scores = compare_matrices(frame, coded).set_index("domain")["f1"]
             macro.append(scores["macro"])

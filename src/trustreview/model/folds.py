@@ -80,3 +80,23 @@ class MultilabelStratifiedKFold:
         fold = self.fold_of(Y)
         for f in range(self.n_splits):
             yield np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+
+
+def out_of_fold(predict_fold, Y, n_splits: int, random_state: int = 0):
+    """The one cross-validation loop: for each fold of :class:`MultilabelStratifiedKFold`
+    over ``Y``, ``predict_fold(train, test)`` (index arrays) gives the test rows' results (an
+    array, or a tuple of arrays), which land in the rows of ``test``. Returns the assembled
+    array (or tuple of arrays), one row per row of ``Y``, every row predicted by a model
+    that did not see it."""
+    Y = np.asarray(Y)
+    outputs, single = None, True
+    for train, test in MultilabelStratifiedKFold(n_splits, random_state).split(
+            np.zeros(len(Y)), Y):
+        result = predict_fold(train, test)
+        single = not isinstance(result, tuple)
+        parts = [np.asarray(p) for p in ((result,) if single else result)]
+        if outputs is None:
+            outputs = [np.zeros((len(Y), *p.shape[1:]), dtype=p.dtype) for p in parts]
+        for out, part in zip(outputs, parts):
+            out[test] = part
+    return outputs[0] if single else tuple(outputs)

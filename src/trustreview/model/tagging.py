@@ -16,7 +16,6 @@ probability (Platt scaling) and its decision threshold is chosen (``threshold="c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,10 +23,13 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import RidgeClassifier
+from sklearn.metrics import precision_recall_curve
+from sklearn.utils.class_weight import compute_sample_weight
 
 from trustreview.io.codebook import Codebook
+from trustreview.io.text import decode_latex
 from trustreview.model.features import TextFeatures, as_texts
-from trustreview.model.folds import MultilabelStratifiedKFold
+from trustreview.model.folds import out_of_fold
 
 DEFAULT_THRESHOLD = 0.5
 SURE_AGREEMENT = 0.95  # a "sure" decision must agree with the reconciled codes this often
@@ -35,20 +37,21 @@ DUAL_MAX_ROWS = 3000  # up to this many training rows, ridge is solved exactly i
 
 
 def study_texts(records: pd.DataFrame) -> list[str]:
-    """The text the tagger reads for each study: title, keywords and summary."""
-    parts = [records[name].fillna("").astype("str") if name in records.columns
-             else pd.Series("", index=records.index, dtype="str")
-             for name in ("title", "keywords", "summary")]
-    text = parts[0] + ". " + parts[1] + ". " + parts[2]
-    strip = re.compile(r"[{}\\]")
-    return [strip.sub("", t) for t in text.tolist()]
+    """The text the tagger reads for each study: title, keywords and summary. The title and
+    keywords come from the reference file, so their LaTeX is decoded (``{\\"o}`` reads
+    ``ö``); the summary is the studies table's plain text."""
+    def column(name: str) -> list[str]:
+        if name not in records.columns:
+            return [""] * len(records)
+        return records[name].fillna("").astype("str").tolist()
+
+    return [f"{decode_latex(title)}. {decode_latex(keywords)}. {summary}" for title, keywords,
+            summary in zip(column("title"), column("keywords"), column("summary"))]
 
 
 def _balanced_weights(y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
     """Sample weights times scikit-learn's ``class_weight="balanced"`` weights."""
-    n, positives = len(y), int(y.sum())
-    weight = np.where(y == 1, n / (2 * max(positives, 1)), n / (2 * max(n - positives, 1)))
-    return sample_weight * weight
+    return sample_weight * compute_sample_weight("balanced", y)
 
 
 def ridge_dual(gram: np.ndarray, y: np.ndarray, weight: np.ndarray, alpha: float
@@ -243,19 +246,17 @@ class DomainTagger(BaseEstimator):
         if folds < 2:
             return None
         pseudo = np.arange(n_coded, len(Y_all))
-        oof = np.zeros(Y.shape, dtype=float)
-        splitter = MultilabelStratifiedKFold(folds, random_state=self.random_state)
-        for train, test in splitter.split(np.zeros(n_coded), Y):
+
+        def scores(train, test):
             rows = np.concatenate([train, pseudo])
             if gram is not None:
                 W, b, _ = self._solve(None, gram[np.ix_(rows, rows)], Y_all[rows],
                                       weight[rows])
-                decision = gram[np.ix_(test, rows)] @ W + b
-            else:
-                W, b, _ = self._solve(X[rows], None, Y_all[rows], weight[rows])
-                decision = np.asarray(X[test] @ W) + b
-            oof[test] = self._raw(decision)
-        return oof
+                return self._raw(gram[np.ix_(test, rows)] @ W + b)
+            W, b, _ = self._solve(X[rows], None, Y_all[rows], weight[rows])
+            return self._raw(np.asarray(X[test] @ W) + b)
+
+        return out_of_fold(scores, Y, folds, self.random_state).astype(float)
 
     def _per_domain(self, fit, oof, Y) -> list:
         """``fit(scores, truth)`` for each domain's out-of-fold scores. A domain with fewer
@@ -469,15 +470,22 @@ def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
     nearest 0.5. With no positive case, returns :data:`DEFAULT_THRESHOLD`.
     """
     truth = np.asarray(truth, dtype=int)
+    probabilities = np.asarray(probabilities, dtype=float)
     if truth.sum() == 0 or truth.sum() == len(truth):
         return DEFAULT_THRESHOLD
-    values = np.unique(probabilities)
-    candidates = np.concatenate([[values[0] - 1e-9], (values[:-1] + values[1:]) / 2])
+    # tagging at or above each distinct probability (scikit-learn leaves out the cuts
+    # below full recall: more false positives at the same recall, never the best F1)
+    precision, recall, cuts = precision_recall_curve(truth, probabilities)
+    precision, recall = precision[:len(cuts)], recall[:len(cuts)]
+    f1 = np.divide(2 * precision * recall, precision + recall,
+                   out=np.zeros_like(precision), where=(precision + recall) > 0)
+    values = np.unique(probabilities)  # the cut reported is halfway to the next lower value
+    below = np.searchsorted(values, cuts)
+    candidates = np.where(below > 0, (values[np.maximum(below - 1, 0)] + cuts) / 2,
+                          values[0] - 1e-9)
     best, best_f1 = DEFAULT_THRESHOLD, -1.0
-    for t in candidates:
-        pred = probabilities >= t
-        tp = int((pred & (truth == 1)).sum())
-        f1 = 2 * tp / (pred.sum() + truth.sum())
-        if f1 > best_f1 + 1e-12 or (abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best - 0.5)):
-            best, best_f1 = float(t), f1
+    for t, score in zip(candidates, f1):
+        if score > best_f1 + 1e-12 or (abs(score - best_f1) <= 1e-12
+                                       and abs(t - 0.5) < abs(best - 0.5)):
+            best, best_f1 = float(t), float(score)
     return best

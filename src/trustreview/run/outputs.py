@@ -26,6 +26,7 @@ import pandas as pd
 
 from trustreview.io import export
 from trustreview.errors import OutputError
+from trustreview.io.files import atomic_write
 from trustreview.params import PATH_DEFAULTS
 
 MARKER = export.MARKER
@@ -88,11 +89,11 @@ def folder(out_dir: str | os.PathLike) -> Path:
         raise OutputError(f"{out}: cannot be created ({error.strerror}); give another "
                           "out_dir") from None
     if not any(out.iterdir()):
-        export.atomic_write(out / MARKER, export.MARKER_TEXT)
+        atomic_write(out / MARKER, export.MARKER_TEXT)
     if (out / MARKER).exists():
         (out / "manifest.json").unlink(missing_ok=True)
         if not (out / INCOMPLETE).exists():
-            export.atomic_write(out / INCOMPLETE, DIRECT_NOTE)
+            atomic_write(out / INCOMPLETE, DIRECT_NOTE)
     return out
 
 
@@ -132,8 +133,8 @@ def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
     except OSError as error:
         raise OutputError(f"{staging}: cannot be created ({error.strerror}); choose another "
                           "--out") from None
-    export.atomic_write(staging / MARKER, export.MARKER_TEXT)
-    export.atomic_write(staging / INCOMPLETE, STAGED_NOTE)
+    atomic_write(staging / MARKER, export.MARKER_TEXT)
+    atomic_write(staging / INCOMPLETE, STAGED_NOTE)
     previous = os.environ.get(STAGING_ENV)
     os.environ[STAGING_ENV] = json.dumps({"out": str(out.resolve()),
                                           "staging": str(staging.resolve())})
@@ -146,9 +147,50 @@ def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
             os.environ[STAGING_ENV] = previous
 
 
-def publish(staging: Path, out_dir: str | os.PathLike) -> Path:
-    """Swap a complete staging folder in as ``out_dir`` (the old folder is removed)."""
+def written_by_trustreview(out: Path) -> set[str]:
+    """The files (paths relative to ``out``, POSIX) that the run which wrote ``out`` lists
+    in its manifest, and the folder's own bookkeeping files. Everything else there is the
+    user's."""
+    ours = {MARKER, INCOMPLETE, "manifest.json"}
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ours
+    ours.update(manifest.get("tables", {}))
+    ours.update(manifest.get("other_outputs", []))
+    ours.update(f"notebooks/{name}" for name in manifest.get("notebooks", {}))
+    return ours
+
+
+def _user_files(out: Path, staging: Path) -> list[str]:
+    """Files and links in ``out`` that neither the run that wrote it nor the new run in
+    ``staging`` wrote, sorted."""
+    if not out.is_dir():
+        return []
+    ours = written_by_trustreview(out)
+    found = []
+    for path in out.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(out).as_posix()
+        if relative not in ours and not (staging / relative).exists():
+            found.append(relative)
+    return sorted(found)
+
+
+def publish(staging: Path, out_dir: str | os.PathLike) -> list[str]:
+    """Swap a complete staging folder in as ``out_dir``. The files of the earlier run (its
+    manifest lists them) go; any other file in ``out_dir`` is the user's and is copied into
+    the new folder untouched (not listed in the new manifest). Returns those files.
+
+    The user's files are copied before the swap, so until the old folder is removed they
+    exist in both; an interrupted publish never loses one."""
     out = Path(out_dir)
+    kept = _user_files(out, staging)
+    for relative in kept:
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(out / relative, target, follow_symlinks=False)
     old = out.parent / f"{out.resolve().name}.old"
     if old.exists():
         shutil.rmtree(old)
@@ -157,7 +199,7 @@ def publish(staging: Path, out_dir: str | os.PathLike) -> Path:
     os.replace(staging, out)
     if old.exists():
         shutil.rmtree(old)
-    return out
+    return kept
 
 
 def write_manifest(staging: Path, inputs: dict[str, Path], parameters: dict,
@@ -230,5 +272,5 @@ def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
     for domain, text in result.ris.items():
         export.write_text(text, out / "bib" / f"{domain}.ris")
     export.write_text(result.report_html, out / "report.html")
-    export.atomic_write(out / "report.docx", result.report_docx)
+    atomic_write(out / "report.docx", result.report_docx)
     return out

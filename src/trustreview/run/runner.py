@@ -15,6 +15,7 @@ import nbformat
 from papermill.engines import NBClientEngine, papermill_engines
 
 from trustreview.errors import ParameterError, RunError
+from trustreview.io.files import atomic_write
 
 KERNEL = "python3"
 INJECTED_ID = "injected-parameters"
@@ -79,10 +80,7 @@ def normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def write_normalised(path: Path) -> None:
     nb = normalise_notebook(nbformat.read(str(path), as_version=4))
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(nbformat.writes(nb) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, (nbformat.writes(nb) + "\n").encode("utf-8"))
 
 
 def _in_worker_thread(function: Callable[[], Any]) -> Any:

@@ -11,11 +11,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Wedge
 
-from trustreview.synthesis.tables import WEIGHT_ORDER
+# Greys distinguishable in print and greyscale, plus hatching so colour is never the only
+# cue: the codebook's weight levels take them in order, highest first.
+WEIGHT_STYLES = (("#1a1a1a", ""), ("#8c8c8c", "////"), ("#e0e0e0", "...."),
+                 ("#ffffff", "xx"), ("#bdbdbd", "\\\\"), ("#5a5a5a", "++"))
 
-# Greys distinguishable in print and greyscale, plus hatching so colour is never the only cue.
-WEIGHT_STYLE = {"high": ("#1a1a1a", ""), "medium": ("#8c8c8c", "////"),
-                "low": ("#e0e0e0", "....")}
+
+def weight_style(weights, weight: str) -> tuple[str, str]:
+    """The fill and hatch of a weight level: by its place in ``weights`` (highest first)."""
+    return WEIGHT_STYLES[list(weights).index(weight) % len(WEIGHT_STYLES)]
 
 
 def plot_learning_curve(curve: pd.DataFrame) -> Figure:
@@ -84,7 +88,8 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
     per_cell = counts.groupby(level=["domain", "country"]).sum()
     totals = {(d, c): int(per_cell.get((d, c), 0)) for d in domains for c in countries}
     largest = max(totals.values(), default=0) or 1
-    present = [w for w in WEIGHT_ORDER if any(
+    levels = data.codebook.weights
+    present = [w for w in levels if any(
         counts.get((d, c, w), 0) for d in domains for c in countries)]
     # sized to what it holds: the row labels, the cells, the title and the legend
     label_width = 0.085 * max((len(labels.get(d, d)) for d in domains), default=4) + 0.4
@@ -106,12 +111,12 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
             radius = 0.36 * np.sqrt(total / largest)
             radius = max(radius, 0.09)
             start = 90.0
-            for weight in WEIGHT_ORDER:
+            for weight in levels:
                 n = int(counts.get((domain, country, weight), 0))
                 if n == 0:
                     continue
                 extent = 360.0 * n / total
-                colour, hatch = WEIGHT_STYLE[weight]
+                colour, hatch = weight_style(levels, weight)
                 ax.add_patch(Wedge((j, i), radius, start, start + extent, facecolor=colour,
                                    edgecolor="black", linewidth=0.6, hatch=hatch))
                 start += extent
@@ -129,8 +134,9 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
         ax.axvline(k - 0.5, color="#cccccc", linewidth=0.5)
     for k in range(len(domains) + 1):
         ax.axhline(k - 0.5, color="#cccccc", linewidth=0.5)
-    handles = [Wedge((0, 0), 1, 0, 360, facecolor=WEIGHT_STYLE[w][0], edgecolor="black",
-                     hatch=WEIGHT_STYLE[w][1], label=f"{w} weight") for w in present]
+    handles = [Wedge((0, 0), 1, 0, 360, facecolor=weight_style(levels, w)[0],
+                     edgecolor="black", hatch=weight_style(levels, w)[1],
+                     label=f"{w} weight") for w in present]
     fig.legend(handles=handles, loc="lower center", ncol=columns, frameon=False, fontsize=8,
                title="circle area = number of studies", title_fontsize=8)
     fig.suptitle("Evidence gap map: studies per domain and country", fontsize=11)

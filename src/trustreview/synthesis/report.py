@@ -180,7 +180,7 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
              "Counts are of studies; a study tagged with several domains counts in each. "
-             + describe_filters(data.filters))
+             + describe_filters(data.filters, data.codebook.weights))
     sections: list[tuple[str, str, object]] = [
         ("gap-map", "Evidence gap map", gap_map_html(data, tables, gap_map_png)),
         ("findings", "Findings by domain (first draft, from the tables)",

@@ -8,16 +8,16 @@ studies, not the sum of the column.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from trustreview.synthesis.citations import NO_DATE, add_citations
 from trustreview.io.codebook import Codebook
+from trustreview.io.text import fold
+from trustreview.schema import WEIGHTS
 from trustreview.validate import AWAITING, ValidatedCorpus
 
-WEIGHT_ORDER = ("high", "medium", "low")
 NOT_RECORDED = "not recorded"  # an excluded study's unknown country or design
 TOTAL = "total"
 
@@ -38,8 +38,7 @@ class SynthesisInput:
 
 def sort_key(series: pd.Series) -> pd.Series:
     """Case- and accent-insensitive sort key for names and titles."""
-    return series.map(lambda s: unicodedata.normalize("NFKD", str(s)).encode(
-        "ascii", "ignore").decode().casefold())
+    return series.map(lambda s: fold(s).casefold())
 
 
 def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
@@ -61,9 +60,10 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
         if unknown:
             raise ValueError(f"unknown {what} {', '.join(unknown)}; allowed: "
                              f"{', '.join(allowed)}")
-    if min_weight not in WEIGHT_ORDER:
-        raise ValueError(f"min_weight {min_weight!r}; allowed: {', '.join(WEIGHT_ORDER)}")
-    keep_weights = WEIGHT_ORDER[: WEIGHT_ORDER.index(min_weight) + 1]
+    levels = codebook.weights
+    if min_weight not in levels:
+        raise ValueError(f"min_weight {min_weight!r}; allowed: {', '.join(levels)}")
+    keep_weights = levels[: levels.index(min_weight) + 1]
     studies = corpus.included
     if countries:
         studies = studies[studies["country"].isin(countries)]
@@ -124,7 +124,7 @@ def domain_by_design(data: SynthesisInput) -> pd.DataFrame:
 
 
 def domain_by_weight(data: SynthesisInput) -> pd.DataFrame:
-    return domain_by(data, "weight", list(WEIGHT_ORDER))
+    return domain_by(data, "weight", list(data.codebook.weights))
 
 
 def share_by_column(counts: pd.DataFrame) -> pd.DataFrame:
@@ -178,7 +178,7 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
     """
     rows = _tagged_studies(data)
     rows = rows[rows["domain"] == domain].assign(
-        _w=lambda f: f["weight"].map({w: i for i, w in enumerate(WEIGHT_ORDER)}),
+        _w=lambda f: f["weight"].map({w: i for i, w in enumerate(data.codebook.weights)}),
         _c=lambda f: sort_key(f["citation"]))
     rows = rows.sort_values(["_w", "_c", "study_id"], kind="stable")
     columns = ["citation", "study_id", "country", "design", "weight", "sample", "summary",
@@ -242,32 +242,6 @@ def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
         {"included": "int64", "excluded": "int64", TOTAL: "int64"})
 
 
-def domain_reference_files(data: SynthesisInput, strings: str = "",
-                           parents: dict[str, str] | None = None
-                           ) -> tuple[dict[str, str], dict[str, str]]:
-    """Each domain's studies as a BibTeX file that stands on its own (the entries as written
-    in the input, the ``@string`` definitions they use and their ``crossref`` parents) and as
-    RIS (keys in ``ID``). Every entry is parsed and written once, whatever the number of
-    domains it is in."""
-    from trustreview.io.reference_export import SelfContained
-    from trustreview.io.ris import ris_texts
-
-    studies = data.studies.drop_duplicates("study_id")
-    raws = dict(zip(studies["study_id"], studies["bib_raw"]))
-    wanted = {p for p in studies.get("crossref", pd.Series(dtype="str")) if p}
-    parents = {k: v for k, v in (parents or {}).items() if k in wanted}
-    bibtex = SelfContained({k: v.strip() for k, v in raws.items() if v.strip()}, strings,
-                           parents)
-    ris = ris_texts(studies.to_dict("records"))
-    by_domain = data.tags.groupby("domain")["study_id"].agg(set)
-    bib_files, ris_files = {}, {}
-    for domain in data.domains:
-        keys = sorted(by_domain.get(domain, set()) & set(raws))
-        bib_files[domain] = bibtex.file(keys)
-        ris_files[domain] = "\n".join(ris[k] for k in keys)
-    return bib_files, ris_files
-
-
 def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
     """Every synthesis table, by output name (evidence tables as ``evidence_<domain>``)."""
     by_country = domain_by_country(data)
@@ -300,7 +274,7 @@ def gap_map_cells(data: SynthesisInput) -> pd.DataFrame:
     order_c = {c: i for i, c in enumerate(data.countries)}
     rows = rows[rows["country"].isin(order_c)].assign(
         _d=lambda f: f["domain"].map(order_d), _c=lambda f: f["country"].map(order_c),
-        _w=lambda f: f["weight"].map({w: i for i, w in enumerate(WEIGHT_ORDER)}),
+        _w=lambda f: f["weight"].map({w: i for i, w in enumerate(data.codebook.weights)}),
         _k=lambda f: sort_key(f["citation"]))
     rows = rows.sort_values(["_d", "_c", "_w", "_k", "study_id"], kind="stable")
     return rows[columns].reset_index(drop=True)
@@ -341,7 +315,7 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
     countries = [c for c in data.countries if c in by_country.columns]
     named = [c for c in countries if c != "multi"]
     designs = [d for d in data.designs if d in by_design.columns]
-    weights = [w for w in WEIGHT_ORDER if w in by_weight.columns]
+    weights = [w for w in data.codebook.weights if w in by_weight.columns]
     rows = []
     for domain in data.domains:
         label = data.codebook.label(domain)
@@ -386,15 +360,16 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
 
 
-def describe_filters(filters: dict) -> str:
-    """The review's filters in words, for the report."""
+def describe_filters(filters: dict, weights: tuple[str, ...] = WEIGHTS) -> str:
+    """The review's filters in words, for the report (``weights``: the codebook's levels,
+    highest first)."""
     parts = []
     countries = list(filters.get("countries") or [])
     if countries:
         parts.append("studies from " + " and ".join(_country(c) for c in countries) + " only")
-    weight = filters.get("min_weight", "low")
-    if weight and weight != "low":
-        kept = WEIGHT_ORDER[: WEIGHT_ORDER.index(weight) + 1]
+    weight = filters.get("min_weight", weights[-1])
+    if weight and weight != weights[-1] and weight in weights:
+        kept = weights[: weights.index(weight) + 1]
         parts.append(" or ".join(reversed(kept)) + " weight of evidence only")
     domains = list(filters.get("domains") or [])
     if domains:

@@ -118,7 +118,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     from docx import Document
     from docx.shared import Cm, Inches, Pt
 
-    from trustreview.io.export import fixed_zip
+    from trustreview.io.workbook import fixed_zip
     from trustreview.synthesis.tables import describe_filters
 
     document = Document()
@@ -131,7 +131,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     document.add_paragraph(
         f"This report synthesises {n} included stud{'y' if n == 1 else 'ies'} by the domains "
         "of a strong school trust. Counts are of studies; a study tagged with several "
-        "domains counts in each. " + describe_filters(data.filters))
+        "domains counts in each. " + describe_filters(data.filters, data.codebook.weights))
     document.add_heading("Screening", level=1)
     document.add_picture(io.BytesIO(flow_png), width=Inches(6))
     add_table(document, flow)

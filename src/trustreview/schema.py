@@ -1,0 +1,25 @@
+"""The corpus vocabulary: the columns of the corpus tables, the values of a study's
+screening decision, the coder name of reconciled codes, the code of a study that examines
+no domain, and the default weight-of-evidence levels. No imports from the package."""
+
+from __future__ import annotations
+
+STUDIES_COLUMNS = ("study_id", "country", "design", "sample", "summary", "included",
+                   "exclusion_reason", "weight")
+CODES_COLUMNS = ("study_id", "coder", "domain")
+
+YES, NO = "yes", "no"  # the values of `included`; empty means awaiting screening
+INCLUDED_VALUES = (YES, NO)
+INCLUDED, EXCLUDED, ERROR = "included", "excluded", "error"  # a record's status
+AWAITING = "awaiting screening"  # the status of a study whose `included` is still empty
+
+RECONCILED = "reconciled"  # the coder name of the codes two coders agreed on
+NO_DOMAIN = "none"  # the code of an included study that examines no domain
+WEIGHTS = ("high", "medium", "low")  # weight-of-evidence levels, highest first (default)
+
+# what a coder decides about a study in a coding workbook, and the decisions.csv columns
+CODER_FIELDS = ("included", "exclusion_reason", "country", "design", "sample", "summary",
+                "weight")
+NOTE = "note"
+DECISIONS_COLUMNS = ("study_id", "coder", *CODER_FIELDS, "domains", NOTE)
+DECISIONS_FILE = "decisions.csv"
