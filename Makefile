@@ -3,27 +3,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
 OUT ?= outputs
+# pytest runs one worker per core: one BLAS thread each, or the workers fight over the cores
+SERIAL_BLAS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: install run test unit nbval notebooks lab bench bench-coding clean
 
 install: $(STAMP)
 
+# everything to run and test the review; JupyterLab only for `make lab` (it brings a
+# schema checker whose import alone costs 1.5 s in every process that loads nbformat)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
+
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	touch $(LAB_STAMP)
 
 ## run the whole review on the bundled corpus (or CORPUS=dir BIB=file OUT=dir)
 run: install
 	$(BIN)/trustreview run --corpus $(or $(CORPUS),corpus) --bib $(or $(BIB),references.bib) --out $(OUT)
 
-## unit tests, then nbval over the committed notebooks
-test: unit nbval
+## every test (the fast lane, the end-to-end runs), then nbval over the committed notebooks
+test: install
+	$(SERIAL_BLAS) $(BIN)/python -m pytest -p no:nbval -q -n auto --dist loadfile tests
+	$(MAKE) --no-print-directory nbval
 
+## the fast lane: no notebook, no process, no papermill (tests marked slow are left out)
 unit: install
-	$(BIN)/python -m pytest -p no:nbval -q -n auto --dist loadfile tests
+	TRUSTREVIEW_FUZZ_EXAMPLES=$${TRUSTREVIEW_FUZZ_EXAMPLES:-100} $(SERIAL_BLAS) $(BIN)/python -m pytest -p no:nbval -q -n auto --dist worksteal -m "not slow" tests
 
 nbval: install
 	cd notebooks && ../$(BIN)/python -m pytest -p nbval -q --nbval --nbval-current-env \
@@ -34,7 +46,7 @@ nbval: install
 notebooks: install
 	$(BIN)/python -m trustreview.run.refresh notebooks
 
-lab: install
+lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab notebooks
 
 bench: install

@@ -76,3 +76,19 @@ def bundled_codes(bundled):
     """The reconciled 0/1 codes (studies x domains) of the bundled corpus's included studies."""
     from trustreview.model.agreement import coded_matrix
     return coded_matrix(bundled)
+
+
+@pytest.fixture(autouse=True)
+def _fast_lane_runs_no_notebook_and_no_process(request, monkeypatch):
+    """A test in the fast lane (not marked ``slow``) may not start a process, and so not a
+    notebook's kernel either: the guard fails it with the fix, so the fast lane stays
+    fast."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process or runs a notebook: "
+                             "mark it @pytest.mark.slow (make unit leaves those out)")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

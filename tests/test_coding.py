@@ -94,6 +94,7 @@ def run_review(review: Path) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.slow
 def test_a_review_from_a_reference_export_to_a_reconciled_synthesis(tmp_path, cli,
                                                                       monkeypatch):
     ids = thirty_studies()

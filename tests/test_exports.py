@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from conftest import make_corpus
 from trustreview.io import export, files, workbook
 from trustreview.synthesis import figures
 from trustreview.synthesis import report
@@ -22,9 +23,12 @@ from trustreview.validate import open_corpus
 HOSTILE = '=HYPERLINK("http://example.invalid","click") <script>alert(1)</script>'
 
 
-@pytest.fixture
-def hostile_outputs(tiny, tmp_path):
-    corpus_dir, bib = tiny
+@pytest.fixture(scope="session")
+def hostile_outputs(tmp_path_factory):
+    """The synthesis of a corpus with hostile text, written once per test run (tests only
+    read it)."""
+    tmp_path = tmp_path_factory.mktemp("hostile")
+    corpus_dir, bib = make_corpus(tmp_path)
     studies = corpus_dir / "studies.csv"
     frame = pd.read_csv(studies, dtype=str, keep_default_na=False)
     frame.loc[frame["study_id"] == "torres2016workload", "summary"] = HOSTILE
@@ -241,10 +245,10 @@ def test_hostile_text_is_inert_in_the_word_file(hostile_outputs):
     assert "w:fldSimple" not in body and "w:instrText" not in body  # no field, no link
 
 
-def test_report_docx_is_the_same_bytes_twice(hostile_outputs, tiny):
+def test_report_docx_is_the_same_bytes_twice(hostile_outputs):
     out, tables = hostile_outputs
     first = (out / "report.docx").read_bytes()
-    corpus = open_corpus(*tiny)
+    corpus = open_corpus(out.parent / "corpus", out.parent / "references.bib")
     tagged = tag_studies(corpus, seed=0)
     data = synthesis.select_for_synthesis(corpus, tagged.predictions)
     tables = synthesis.build_synthesis_tables(data)

@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from conftest import REPO, make_corpus
+from conftest import make_corpus
+
+pytestmark = pytest.mark.slow  # every test here runs the notebooks in a process
 
 
 def start_run(corpus, bib, out):
@@ -84,3 +86,30 @@ def test_interrupted_run_leaves_the_previous_outputs_untouched(tmp_path, complet
         assert "interrupted" in err or "KeyboardInterrupt" in err
         # (a half-written temporary file may remain in OUT.partial, which is never published
         # and is removed by the next run; OUT itself is unchanged, checked above)
+
+
+def test_a_run_keeps_the_users_files_after_an_interrupted_run_too(tmp_path, complete_run):
+    corpus, bib, previous = complete_run
+    out = tmp_path / "outputs"
+    shutil.copytree(previous, out)
+    (out / "my-notes.txt").write_text("my notes", encoding="utf-8")
+    (out / "drafts").mkdir()
+    (out / "drafts" / "chapter.docx").write_bytes(b"PK draft")
+    process = start_run(corpus, bib, out)
+    wait_for(process, "running 02-tag-domains")
+    os.killpg(process.pid, signal.SIGINT)
+    process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "my notes"
+    done = subprocess.run(
+        [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
+         "--out", str(out), "-p", "cv_repeats", "1"], capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "kept 2 files trustreview did not write: drafts/chapter.docx, my-notes.txt" in \
+        done.stderr
+    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "my notes"
+    assert (out / "drafts" / "chapter.docx").read_bytes() == b"PK draft"
+    manifest = (out / "manifest.json").read_text(encoding="utf-8")
+    assert "my-notes" not in manifest and "chapter.docx" not in manifest
+    assert (out / "tables" / "predictions.csv").exists()

@@ -116,6 +116,7 @@ def screen(review: Path, decided: list[str], coded: list[str]) -> None:
     write_csv(review / "corpus" / "codes.csv", codes, ["study_id", "coder", "domain"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_coded", [0, 3])
 def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluation(
         tmp_path, refs, n_coded):
@@ -145,6 +146,7 @@ def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluatio
     assert "2 studies await screening" in " ".join(issues["found"])
 
 
+@pytest.mark.slow
 def test_awaiting_screening_is_neither_included_nor_excluded_nor_an_error(tmp_path, refs):
     from trustreview.validate import AWAITING, open_corpus
 
@@ -194,6 +196,7 @@ def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
     assert (empty / "out" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_a_study_excluded_at_screening_needs_no_country_or_design(tmp_path, refs):
     from trustreview.synthesis.tables import compute_corpus_counts
     from trustreview.validate import open_corpus

@@ -36,6 +36,7 @@ def two_runs(tmp_path_factory):
     return base, codes
 
 
+@pytest.mark.slow
 def test_two_runs_are_byte_identical(two_runs):
     base, codes = two_runs
     assert codes == [0, 0]
@@ -49,6 +50,7 @@ def test_two_runs_are_byte_identical(two_runs):
     assert (a / "synthesis.xlsx").read_bytes() == (b / "synthesis.xlsx").read_bytes()
 
 
+@pytest.mark.slow
 def test_outputs_and_manifest(two_runs):
     base, _ = two_runs
     out = base / "A"
@@ -78,6 +80,7 @@ def test_unknown_and_mistyped_parameters(cli, tiny, tmp_path):
     assert code == 1 and "tag_threshold" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_failing_cell_names_notebook_and_cell(tmp_path, tiny, cli):
     corpus, bib = tiny
     folder = tmp_path / "nbs"
@@ -138,6 +141,7 @@ def test_a_folder_the_notebooks_wrote_is_accepted_by_run(tiny, tmp_path):
             pass
 
 
+@pytest.mark.slow
 def test_paths_in_tables_are_as_the_user_typed_them(two_runs):
     base, _ = two_runs
     issues = (base / "A" / "tables" / "validation_issues.csv").read_text()
@@ -145,6 +149,7 @@ def test_paths_in_tables_are_as_the_user_typed_them(two_runs):
     assert str(base) not in issues and "../" not in issues
 
 
+@pytest.mark.slow
 def test_a_second_run_leaves_no_stale_file(two_runs, cli):
     # the first run wrote an evidence table and a bib file for every domain; a run restricted
     # to two domains must not leave the others behind, nor list them in its manifest
@@ -169,6 +174,7 @@ def test_a_second_run_leaves_no_stale_file(two_runs, cli):
     assert not (base / "restricted.partial").exists() and not (base / "restricted.old").exists()
 
 
+@pytest.mark.slow
 def test_a_notebook_run_outside_the_cli_removes_the_manifest(two_runs, tmp_path):
     # a reviewer edits a parameter and re-runs 03 with papermill into a finished folder: the
     # folder no longer has a manifest that claims hashes its files do not have
@@ -189,6 +195,7 @@ def test_a_notebook_run_outside_the_cli_removes_the_manifest(two_runs, tmp_path)
     assert high != (base / "A" / "tables" / "domain_by_weight.csv").read_text()
 
 
+@pytest.mark.slow
 def test_papermill_runs_the_notebooks_from_the_project_root(tmp_path):
     # plain papermill from the repository root, default corpus paths, lists spelled as on the
     # command line (-p countries England,US) or in YAML (-y)
@@ -237,6 +244,7 @@ def test_a_bad_parameter_is_refused_before_anything_runs(tiny, tmp_path, cli):
     assert not out.exists() and not (tmp_path / "o.partial").exists()
 
 
+@pytest.mark.slow
 def test_nbval_fails_when_a_committed_output_is_stale(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()

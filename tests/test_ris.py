@@ -135,6 +135,7 @@ def test_special_characters_in_ris_survive_as_text():
     assert decode_latex(row["journal"]) == "Journal of R&D"
 
 
+@pytest.mark.slow
 def test_a_review_from_a_ris_export_round_trips_to_bib_and_ris(tmp_path, cli, monkeypatch):
     refs = tmp_path / "search.ris"
     refs.write_text("".join((FIXTURES / n).read_text(encoding="utf-8-sig").replace("\r", "")

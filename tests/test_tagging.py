@@ -11,7 +11,8 @@ from conftest import REPO, make_corpus
 
 from trustreview.io.codebook import parse_codebook
 from trustreview.model.features import TextFeatures
-from trustreview.model.tagging import DomainTagger, assign_tags, best_threshold
+from trustreview.model.decision import assign_tags, best_threshold
+from trustreview.model.tagging import DomainTagger
 
 SMALL = parse_codebook({"domains": [
     {"id": "money", "label": "Money", "definition": "Budgets and costs of school groups.",
@@ -76,8 +77,8 @@ def every_cut(probabilities, truth):
 
 def test_best_threshold_is_the_best_of_every_cut_with_ties_nearest_one_half():
     rng = np.random.default_rng(0)
-    for _ in range(300):
-        n = int(rng.integers(2, 40))
+    for _ in range(80):
+        n = int(rng.integers(2, 30))
         probabilities = np.round(rng.random(n), int(rng.integers(1, 3)))  # ties included
         truth = (rng.random(n) < rng.random()).astype(int)
         if 0 < truth.sum() < n:
@@ -88,7 +89,7 @@ def test_best_threshold_is_the_best_of_every_cut_with_ties_nearest_one_half():
 def test_platt_fit_is_scikit_learns_logistic_regression_on_platts_targets():
     from sklearn.linear_model import LogisticRegression
 
-    from trustreview.model.tagging import platt_fit
+    from trustreview.model.decision import platt_fit
 
     rng = np.random.default_rng(1)
     for n, rate in ((30, 0.2), (200, 0.5), (80, 0.1)):
@@ -137,6 +138,7 @@ def test_tag_cli_writes_required_columns(tmp_path, cli):
     assert out.read_bytes() == first
 
 
+@pytest.mark.slow
 def test_a_different_codebook_end_to_end(tmp_path, cli):
     corpus, bib = make_corpus(tmp_path)
     (corpus / "codebook.yml").write_text(
@@ -170,7 +172,7 @@ def test_a_different_codebook_end_to_end(tmp_path, cli):
 
 
 def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
-    import trustreview.model.tagging as tagging
+    import trustreview.model.decision as decision
 
     # three positives per domain: enough for three inner folds, too few for five
     estimated = DomainTagger(codebook=SMALL, cv_folds=3, random_state=0).fit(TEXTS, Y).thresholds_
@@ -181,7 +183,7 @@ def test_a_domain_with_too_few_codes_borrows_the_pooled_threshold(monkeypatch):
         calls.append((len(truth), best_threshold(probabilities, truth)))
         return calls[-1][1]
 
-    monkeypatch.setattr(tagging, "best_threshold", recording)
+    monkeypatch.setattr(decision, "best_threshold", recording)
     model = DomainTagger(codebook=SMALL, cv_folds=5, random_state=0).fit(TEXTS, Y)
     pooled = [value for size, value in calls if size == Y.size]  # every domain's scores
     assert len(pooled) == 1
@@ -284,7 +286,7 @@ def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundle
 
 
 def test_platt_fit_maps_scores_to_the_chance_of_a_code():
-    from trustreview.model.tagging import platt_fit
+    from trustreview.model.decision import platt_fit
 
     scores = np.linspace(0, 1, 20)
     truth = (scores > 0.6).astype(int)
@@ -399,7 +401,7 @@ def test_boundary_studies_move_a_boundary_term_to_the_domain_it_leans_to(bundled
 
 
 def test_band_edges_keep_sure_decisions_at_95_percent_agreement():
-    from trustreview.model.tagging import band_edges, sure_decisions
+    from trustreview.model.decision import band_edges, sure_decisions
 
     rng = np.random.default_rng(0)
     margins = rng.uniform(-0.5, 0.5, 400)
@@ -451,3 +453,48 @@ def test_predictions_bands_triage_and_check_these_agree(bundled):
     for (sid, domain) in rows:  # every listed decision is one the fold's model got wrong
         i, j = tagged.coded_ids.index(sid), domains.index(domain)
         assert tagged.oof_tags[i, j] != tagged.truth[i, j]
+
+
+def test_explaining_every_cell_at_once_is_the_cell_by_cell_definition():
+    import scipy.sparse as sp
+
+    from trustreview.model.explain import explain_cells
+
+    rng = np.random.default_rng(0)
+    X = sp.random(60, 30, density=0.2, random_state=1, format="lil")
+    X[5] = 0  # a study without a single feature
+    X = X.tocsr()
+    coef = np.round(rng.normal(size=(30, 4)), 1)  # ties among contributions
+    names = np.array([f"t{i}" for i in range(30)])
+    mask = rng.random((60, 4)) < 0.4
+    mask[5] = True
+    got = {(i, j): terms for i, j, terms in explain_cells(X, coef, names, mask, 5)}
+    assert set(got) == set(zip(*np.nonzero(mask)))
+    for i, j in got:
+        cols = X.indices[X.indptr[i]:X.indptr[i + 1]]
+        contrib = coef[cols, j] * X.data[X.indptr[i]:X.indptr[i + 1]]
+        top = np.argsort(-contrib, kind="stable")[:5]
+        assert got[(i, j)] == [str(names[cols[k]]) for k in top if contrib[k] > 0]
+    assert got[(5, 0)] == []
+
+
+def test_the_decision_layer_is_fitted_on_scores_and_codes_alone():
+    from trustreview.model.decision import DecisionLayer, platt_fit
+
+    rng = np.random.default_rng(3)
+    Y = (rng.random((60, 3)) < [0.5, 0.3, 0.04]).astype(int)  # the third domain: rare
+    Y[:2, 2] = 1
+    scores = np.clip(0.35 * Y + rng.normal(0.3, 0.15, Y.shape), 0, 1)
+    layer = DecisionLayer(folds=5).fit(scores, Y)
+    assert layer.calibration_[0].tolist() == platt_fit(scores[:, 0], Y[:, 0]).tolist()
+    pooled = platt_fit(scores.ravel(), Y.ravel())
+    assert Y[:, 2].sum() < 5 and layer.calibration_[2].tolist() == pooled.tolist()
+    proba = layer.calibrate(scores)
+    assert best_threshold(proba[:, 0], Y[:, 0]) == layer.thresholds_[0]
+    tags = layer.tags(proba)
+    assert (tags.sum(axis=1) >= 1).all()  # min_domains
+    sure = layer.sure(proba, tags)
+    assert ((tags == Y)[sure]).mean() >= 0.95  # in-sample, the bands keep their promise
+    fixed = DecisionLayer(threshold=0.7).fit(None, Y)
+    assert fixed.thresholds_.tolist() == [0.7] * 3 and np.isnan(fixed.calibration_).all()
+    assert not fixed.sure(scores, fixed.tags(scores)).any()  # no scores: every one a check

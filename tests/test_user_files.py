@@ -1,18 +1,13 @@
 """A user's own files in the output folder are never deleted: the files the earlier run
 wrote (its manifest lists them) are replaced, anything else is carried into the new folder
-untouched, left out of the new manifest, and named on the terminal."""
+untouched, left out of the new manifest, and named on the terminal. (The end-to-end run
+with an interrupted run between is in test_interrupt.py, beside its complete run.)"""
 
 import json
 import os
-import signal
-import subprocess
-import sys
-
-import pytest
 
 from trustreview.io.files import atomic_write
 from trustreview.run import outputs
-from test_interrupt import start_run, wait_for
 
 
 def earlier_run(out, files):
@@ -72,38 +67,3 @@ def test_without_a_manifest_only_what_the_new_run_writes_is_replaced(tmp_path):
     kept = outputs.publish(new_run(tmp_path, out, ["tables/a.csv"]), out)
     assert kept == ["notes.md"] and (out / "notes.md").read_bytes() == b"mine"
     assert (out / "tables" / "a.csv").read_bytes() == b"new tables/a.csv"
-
-
-@pytest.mark.slow
-def test_a_run_keeps_the_users_files_after_an_interrupted_run_too(tmp_path):
-    from conftest import make_corpus
-
-    corpus, bib = make_corpus(tmp_path)
-    out = tmp_path / "outputs"
-
-    def run():
-        return subprocess.run([sys.executable, "-m", "trustreview", "run", "--corpus",
-                               str(corpus), "--bib", str(bib), "--out", str(out),
-                               "-p", "cv_repeats", "1"], capture_output=True, text=True,
-                              timeout=600)
-
-    first = run()
-    assert first.returncode == 0, first.stderr
-    (out / "my-notes.txt").write_text("my notes", encoding="utf-8")
-    (out / "drafts").mkdir()
-    (out / "drafts" / "chapter.docx").write_bytes(b"PK draft")
-    process = start_run(corpus, bib, out)
-    wait_for(process, "running 02-tag-domains")
-    os.killpg(process.pid, signal.SIGINT)
-    process.communicate(timeout=120)
-    assert process.returncode != 0
-    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "my notes"
-    second = run()
-    assert second.returncode == 0, second.stderr
-    assert "kept 2 files trustreview did not write: drafts/chapter.docx, my-notes.txt" in \
-        second.stderr
-    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "my notes"
-    assert (out / "drafts" / "chapter.docx").read_bytes() == b"PK draft"
-    manifest = (out / "manifest.json").read_text(encoding="utf-8")
-    assert "my-notes" not in manifest and "chapter.docx" not in manifest
-    assert (out / "tables" / "predictions.csv").exists()

@@ -1,4 +1,6 @@
-"""Command line: ``trustreview run | validate | tag | new | sheet | merge``. Argument parsing and exit codes only."""
+"""Command line: ``trustreview run | validate | tag | new | sheet | merge``. It parses the
+arguments, calls the package, and reports (messages, exit codes); the work is done in the
+modules it calls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The package's exception types.
+"""The package's exception types, and the "did you mean" every fix that lists allowed values
+uses.
 
 Every message says where the problem is (file, line or record, field), what was found, and how
 to fix it. The CLI prints the message of a :class:`TrustreviewError` and exits non-zero, without

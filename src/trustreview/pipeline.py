@@ -15,15 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview.model import agreement
-from trustreview.model import evaluation
-from trustreview.synthesis import figures
-from trustreview.synthesis import report
-from trustreview.synthesis import tables as synthesis
-from trustreview.synthesis import word
-from trustreview.io.export import figure_bytes
-from trustreview.io.reference_export import domain_reference_files
+from trustreview.model import agreement, evaluation
 from trustreview.params import Params
+from trustreview.synthesis import tables as synthesis
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
 
 RECORDS_SHOWN = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
@@ -85,6 +79,8 @@ def tag(corpus: ValidatedCorpus, params: Params, evaluate: bool = True) -> Taggi
         curve = evaluation.learning_curve(
             corpus, evaluation.learning_curve_sizes(n_coded, params.cv_folds),
             cv_repeats=params.cv_repeats, **settings)
+        from trustreview.synthesis import figures  # matplotlib: only when there is a curve
+
         tables["learning_curve"] = curve
         shown["learning_curve"] = figures.plot_learning_curve(curve)
         tables["triage"], tables["work_saved"] = evaluation.triage(tagged)
@@ -114,6 +110,10 @@ class Synthesis:
 def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params
                ) -> Synthesis:
     """Stage 03: apply the filters to the tagged studies and build the synthesis."""
+    from trustreview.io.export import figure_bytes
+    from trustreview.io.reference_export import domain_reference_files
+    from trustreview.synthesis import figures, report, word
+
     params.check(corpus.codebook)
     data = synthesis.select_for_synthesis(
         corpus, predictions, countries=list(params.countries), domains=list(params.domains),

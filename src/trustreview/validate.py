@@ -179,17 +179,18 @@ def _bib_issues(raw: RawCorpus) -> list[Issue]:
     issues += [Issue("warning", bib.path, line, "", "", message, "", _bib_fix(message))
                for line, message in bib.warnings]
     entries = bib.entries
-    for row in entries.itertuples(index=False):
-        year = row.year.strip()
+    for key, line, year, title in zip(entries["key"].tolist(), entries["line"].tolist(),
+                                      entries["year"].tolist(), entries["title"].tolist()):
+        year = year.strip()
         if not year:
-            issues.append(Issue("warning", bib.path, row.line, row.key, "year", "no year; "
+            issues.append(Issue("warning", bib.path, line, key, "year", "no year; "
                                 "citations will show 'n.d.'", "", "add the year if known"))
         elif not (year.isdigit() and YEAR_RANGE[0] <= int(year) <= YEAR_RANGE[1]):
-            issues.append(Issue("error", bib.path, row.line, row.key, "year", f"year is "
+            issues.append(Issue("error", bib.path, line, key, "year", f"year is "
                                 f"{year!r}", f"a four-digit year from {YEAR_RANGE[0]} to "
                                 f"{YEAR_RANGE[1]}", "correct the year"))
-        if not row.title.strip():
-            issues.append(Issue("warning", bib.path, row.line, row.key, "title", "no title",
+        if not title.strip():
+            issues.append(Issue("warning", bib.path, line, key, "title", "no title",
                                 "", "add the title"))
     dois = entries.assign(norm=entries["doi"].map(doi_key))
     dois = dois[dois["norm"] != ""]
@@ -200,7 +201,7 @@ def _bib_issues(raw: RawCorpus) -> list[Issue]:
                 issues.append(Issue("warning", bib.path, row.line, row.key, "doi",
                                     f"DOI {norm} is shared by {keys}", "",
                                     "check whether these are the same study; merge them if so"))
-    lines = dict(zip(entries["key"], entries["line"]))
+    lines = dict(zip(entries["key"].tolist(), entries["line"].tolist()))
     titles = entries.drop_duplicates("key").set_index("key")["title"]
     for first, second in find_near_duplicate_titles(titles):
         issues.append(Issue("warning", bib.path, lines[second], second, "title",
@@ -322,7 +323,7 @@ def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd
     issues.extend(_artefact_issues(table))
     if any(i.severity == "error" for i in column_issues):
         return empty
-    status = dict(zip(studies["study_id"], studies["status"]))
+    status = dict(zip(studies["study_id"].tolist(), studies["status"].tolist()))
     allowed = (raw.codebook.domain_ids if raw.codebook is not None else []) + [NO_DOMAIN]
     keep = []
     seen: set[tuple[str, str, str]] = set()
@@ -378,25 +379,26 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
     entries = raw.bib.entries.drop_duplicates("key") if raw.bib is not None else None
     if entries is None:
         entries = pd.DataFrame(columns=["key"]).astype("str")
-    bib_keys = set(entries["key"])
-    study_keys = set(studies["study_id"])
-    statuses = list(studies["status"])
-    for i, row in enumerate(studies.itertuples(index=False)):
-        if row.study_id and row.study_id not in bib_keys and raw.bib is not None:
-            close = sorted(k for k in bib_keys if k.lower() == row.study_id.lower())
-            zeros = sorted(k for k in bib_keys if k.isdigit() and row.study_id.isdigit()
-                           and k.lstrip("0") == row.study_id.lstrip("0"))
+    bib_keys = set(entries["key"].tolist())
+    study_keys = set(studies["study_id"].tolist())
+    statuses = list(studies["status"].tolist())
+    for i, (study_id, line) in enumerate(zip(studies["study_id"].tolist(),
+                                             studies["line"].tolist())):
+        if study_id and study_id not in bib_keys and raw.bib is not None:
+            close = sorted(k for k in bib_keys if k.lower() == study_id.lower())
+            zeros = sorted(k for k in bib_keys if k.isdigit() and study_id.isdigit()
+                           and k.lstrip("0") == study_id.lstrip("0"))
             fix = (f"the bib has {close[0]!r}: make the two keys identical" if close
                    else f"the bib has {zeros[0]!r}: Excel dropped the leading zeros; "
                    f"{TEXT_FIX}" if zeros
                    else "add its entry to the bib file, keyed by the study_id")
-            issues.append(Issue("error", raw.studies.path, row.line, row.study_id,
+            issues.append(Issue("error", raw.studies.path, line, study_id,
                                 "study_id", "no entry with this key in "
                                 f"{raw.bib.path}", "", fix))
             statuses[i] = "error"
     bib_only = sorted(bib_keys - study_keys)
-    bib_lines = dict(zip(entries["key"], entries["line"])) if bib_only else {}
-    parents = set(entries["crossref"]) if "crossref" in entries.columns else set()
+    bib_lines = dict(zip(entries["key"].tolist(), entries["line"].tolist())) if bib_only else {}
+    parents = set(entries["crossref"].tolist()) if "crossref" in entries.columns else set()
     for key in bib_only:
         if key in parents:
             continue  # a crossref parent (a proceedings volume or book), not a study
@@ -462,9 +464,9 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
     parents: dict[str, str] = {}
     if raw.bib is not None:
-        wanted = set(records["crossref"]) - {""}
+        wanted = set(records["crossref"].tolist()) - {""}
         entries = raw.bib.entries
-        parents = {k: r for k, r in zip(entries["key"], entries["raw"]) if k in wanted}
+        parents = {k: r for k, r in zip(entries["key"].tolist(), entries["raw"].tolist()) if k in wanted}
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries),
                            "" if raw.bib is None else raw.bib.strings, parents)

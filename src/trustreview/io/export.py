@@ -1,4 +1,5 @@
-"""Write output files: tables (CSV, Markdown, xlsx), figures, text and the manifest.
+"""Write a run's output files: tables (CSV, Markdown, the synthesis workbook), figures, text,
+corpus tables, and the manifest.
 
 Every file is written to a temporary name and renamed when complete, so a file in the output
 folder is either the previous complete version or the new complete version.
@@ -44,11 +45,9 @@ def write_table(frame: pd.DataFrame, out_dir: str | os.PathLike, name: str) -> P
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
+    """The SHA-256 of a file, read in blocks (``hashlib.file_digest``)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def package_versions() -> dict[str, str]:

@@ -1,8 +1,12 @@
-"""Read the corpus files: studies and codes tables (CSV or XLSX), the codebook, the BibTeX file.
+"""Read a corpus folder: the studies, codes and decisions tables (CSV, or XLSX through
+:mod:`trustreview.io.workbook`), the codebook and the reference file (BibTeX, or RIS through
+:mod:`trustreview.io.ris`).
 
-Readers only read and keep where each value came from (the ``line`` column holds the line or
-row number in the source file); checking the values is :mod:`trustreview.validate`'s job.
-Problems that stop a file from being read at all raise :class:`InputError`.
+Readers read and keep where each value came from (the ``line`` column holds the line or row
+number in the source file) and note what the file format itself says is wrong (a repeated
+BibTeX field, a cell Excel turned into a date); checking the values against the codebook is
+:mod:`trustreview.validate`'s job. Problems that stop a file from being read at all raise
+:class:`InputError`.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def code_matrix(codes: pd.DataFrame, coder: str, domains: list[str],
     Only studies the coder coded are rows, unless ``studies`` fixes the rows.
     """
     mine = codes[codes["coder"] == coder]
-    ids = sorted(set(mine["study_id"])) if studies is None else list(studies)
+    ids = sorted(set(mine["study_id"].tolist())) if studies is None else list(studies)
     known = mine[mine["domain"].isin(domains) & mine["study_id"].isin(ids)]
     counts = pd.crosstab(known["study_id"], known["domain"])
     matrix = counts.clip(upper=1).reindex(index=ids, columns=list(domains), fill_value=0)
@@ -89,9 +89,9 @@ def compute_coder_agreement(codes: pd.DataFrame, domains: list[str]) -> pd.DataF
     studies both coders coded. Columns: pair, domain, n, prevalence_1, prevalence_2, agreement
     (percent), kappa.
     """
-    coders = sorted(set(codes["coder"]) - {RECONCILED})
+    coders = sorted(set(codes["coder"].tolist()) - {RECONCILED})
     pairs = [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
-    if RECONCILED in set(codes["coder"]):
+    if RECONCILED in set(codes["coder"].tolist()):
         pairs += [(coder, RECONCILED) for coder in coders]
     rows = []
     for first, second in pairs:
@@ -123,7 +123,7 @@ def kappa_table(agreement: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
 
 def reference_coder(codes: pd.DataFrame) -> str | None:
     """The coder whose codes are the truth: ``reconciled``, or the only coder there is."""
-    coders = sorted(set(codes["coder"]))
+    coders = sorted(set(codes["coder"].tolist()))
     if RECONCILED in coders:
         return RECONCILED
     return coders[0] if len(coders) == 1 else None

@@ -18,7 +18,8 @@ from sklearn.base import clone
 from trustreview.model.agreement import code_matrix, coded_matrix, compare_matrices, reference_coder
 from trustreview.io.codebook import Codebook
 from trustreview.model.folds import out_of_fold
-from trustreview.model.tagging import DomainTagger, assign_tags, study_texts
+from trustreview.model.decision import assign_tags
+from trustreview.model.tagging import DomainTagger, study_texts
 from trustreview.validate import ValidatedCorpus
 
 METRICS = ["precision", "recall", "f1", "kappa"]

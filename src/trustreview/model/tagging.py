@@ -1,7 +1,7 @@
 """Multi-label domain tagging that combines the codebook with the coded studies.
 
 :class:`DomainTagger` is a scikit-learn estimator. For every domain it fits one ridge
-classifier (least squares on the 0/1 code, classes balanced) over
+classifier (least squares on the code written -1/+1, classes balanced) over
 
 * TF-IDF word and word-pair features of the study text, and
 * codebook features: for each domain, how often its signal terms occur in the text
@@ -23,16 +23,15 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import RidgeClassifier
-from sklearn.metrics import precision_recall_curve
 from sklearn.utils.class_weight import compute_sample_weight
 
 from trustreview.io.codebook import Codebook
 from trustreview.io.text import decode_latex
 from trustreview.model.features import TextFeatures, as_texts
+from trustreview.model.decision import DecisionLayer
+from trustreview.model.explain import explain_cells, top_terms
 from trustreview.model.folds import out_of_fold
 
-DEFAULT_THRESHOLD = 0.5
-SURE_AGREEMENT = 0.95  # a "sure" decision must agree with the reconciled codes this often
 DUAL_MAX_ROWS = 3000  # up to this many training rows, ridge is solved exactly in the dual
 
 
@@ -214,26 +213,17 @@ class DomainTagger(BaseEstimator):
         self.coef_ = np.asarray(X.T @ W) if dual else W
         self.n_coded_ = len(texts)
         oof = self._inner_scores(X, gram, Y_all, weight, len(texts))
-        self.calibration_ = self._fit_calibration(oof, Y)
-        self.thresholds_ = self._choose_thresholds(oof, Y)
-        self.band_edges_ = self._choose_band_edges(oof, Y)
+        self.decision_ = DecisionLayer(self.threshold, self.min_domains,
+                                       self._inner_folds(Y)).fit(oof, Y)
+        self.calibration_ = self.decision_.calibration_
+        self.thresholds_ = self.decision_.thresholds_
+        self.band_edges_ = self.decision_.band_edges_
         return self
-
-    def _choose_band_edges(self, oof, Y) -> np.ndarray:
-        """Per domain, the margins (calibrated probability minus threshold) beyond which a
-        decision is ``sure``: rows (low, high); a tag at or above ``high`` or an untag at or
-        below ``low`` agreed with the codes at least :data:`SURE_AGREEMENT` of the time in the
-        inner cross-validation (pooled over domains for a domain with too few codes). With no
-        coded studies every decision is ``check``."""
-        if oof is None:
-            return np.tile([-np.inf, np.inf], (Y.shape[1], 1))
-        margins = self._calibrate(oof) - self.thresholds_[None, :]
-        return np.array(self._per_domain(band_edges, margins, Y)).reshape(Y.shape[1], 2)
 
     def sure(self, proba: np.ndarray, tags: np.ndarray) -> np.ndarray:
         """True where a decision (probability ``proba``, 0/1 ``tags``) is in the ``sure``
         band: tagged and far enough above the threshold, or untagged and far enough below."""
-        return sure_decisions(proba, tags, self.thresholds_, self.band_edges_)
+        return self.decision_.sure(proba, tags)
 
     def _inner_folds(self, Y) -> int:
         return min(self.cv_folds, len(Y))
@@ -258,40 +248,6 @@ class DomainTagger(BaseEstimator):
 
         return out_of_fold(scores, Y, folds, self.random_state).astype(float)
 
-    def _per_domain(self, fit, oof, Y) -> list:
-        """``fit(scores, truth)`` for each domain's out-of-fold scores. A domain with fewer
-        positive studies than inner folds (some fold has none to find) cannot have a fit of
-        its own: it gets the one over every domain's scores pooled."""
-        pooled = fit(oof.ravel(), Y.ravel())
-        enough = Y.sum(axis=0) >= self._inner_folds(Y)
-        return [fit(oof[:, j], Y[:, j]) if enough[j] else pooled for j in range(Y.shape[1])]
-
-    def _fit_calibration(self, oof, Y) -> np.ndarray:
-        """Platt scaling of each domain's score, fitted on the inner out-of-fold scores:
-        rows (slope, intercept), NaN where the score is left as it is (no coded studies, or
-        no sign that higher scores mean more codes)."""
-        if oof is None:
-            return np.full((Y.shape[1], 2), np.nan)
-        return np.array(self._per_domain(platt_fit, oof, Y)).reshape(Y.shape[1], 2)
-
-    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
-        slope, intercept = self.calibration_[:, 0], self.calibration_[:, 1]
-        known = ~np.isnan(slope)
-        out = scores.copy()
-        out[:, known] = 1.0 / (1.0 + np.exp(-(scores[:, known] * slope[known]
-                                              + intercept[known])))
-        return out
-
-    def _choose_thresholds(self, oof, Y) -> np.ndarray:
-        n_domains = Y.shape[1]
-        if self.threshold != "cv":
-            return np.full(n_domains, float(self.threshold))
-        if oof is None:
-            return np.full(n_domains, DEFAULT_THRESHOLD)
-        # on the calibrated scale, the one predict_proba reports (0.5 for a domain that
-        # borrows the pooled threshold when no domain has a positive)
-        return np.array(self._per_domain(best_threshold, self._calibrate(oof), Y))
-
     # -- prediction ------------------------------------------------------------------------
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of ``texts`` (TF-IDF columns, then one codebook column per
@@ -300,7 +256,7 @@ class DomainTagger(BaseEstimator):
         return self.features_.transform(as_texts(texts)[0])
 
     def predict_proba_features(self, X: sp.csr_matrix) -> np.ndarray:
-        return self._calibrate(self._raw(np.asarray(X @ self.coef_) + self.intercept_))
+        return self.decision_.calibrate(self._raw(np.asarray(X @ self.coef_) + self.intercept_))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each domain (studies x domains)."""
@@ -308,18 +264,11 @@ class DomainTagger(BaseEstimator):
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """0/1 tags (studies x domains): each domain's threshold, then ``min_domains``."""
-        return assign_tags(self.predict_proba(texts), self.thresholds_, self.min_domains)
+        return self.decision_.tags(self.predict_proba(texts))
 
     def top_terms(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` features with the largest positive weight per domain."""
-        names = self._feature_names()
-        rows = []
-        for j, domain in enumerate(self.domains_):
-            coef = self.coef_[:, j]
-            order = np.lexsort((names, -coef))[:n]
-            rows.extend({"domain": domain, "rank": rank + 1, "term": names[i],
-                         "weight": float(coef[i])} for rank, i in enumerate(order) if coef[i] > 0)
-        return pd.DataFrame(rows, columns=["domain", "rank", "term", "weight"])
+        return top_terms(self.coef_, self._feature_names(), self.domains_, n)
 
     def _feature_names(self) -> np.ndarray:
         names = self.features_.get_feature_names_out()
@@ -341,151 +290,9 @@ class DomainTagger(BaseEstimator):
     def explain_features(self, X: sp.csr_matrix, mask: np.ndarray, n: int = 5
                          ) -> list[list[list[str]]]:
         """:meth:`explain_tags` on a feature matrix from :meth:`transform`."""
-        names = self._feature_names()
         out = [[[] for _ in self.domains_] for _ in range(X.shape[0])]
-        indptr, indices, data = X.indptr, X.indices, X.data
-        for i, j in zip(*np.nonzero(mask)):
-            cols = indices[indptr[i]:indptr[i + 1]]
-            contrib = self.coef_[cols, j] * data[indptr[i]:indptr[i + 1]]
-            top = np.argsort(-contrib, kind="stable")[:n]
-            out[i][j] = [str(names[cols[k]]) for k in top if contrib[k] > 0]
+        for i, j, terms in explain_cells(X, self.coef_, self._feature_names(), mask, n):
+            out[i][j] = terms
         return out
 
 
-def assign_tags(scores: np.ndarray, thresholds, min_domains: int = 1) -> np.ndarray:
-    """0/1 tags (studies x domains): a domain is tagged where its score reaches its threshold,
-    and each study gets at least ``min_domains`` domains, the missing ones taken by margin
-    over the threshold (ties to the earlier domain)."""
-    scores = np.asarray(scores, dtype=float)
-    margin = scores - np.broadcast_to(np.asarray(thresholds, dtype=float), scores.shape)
-    tags = (margin >= 0).astype(int)
-    wanted = min(int(min_domains), scores.shape[1]) if scores.ndim == 2 else 0
-    if wanted > 0:
-        short = np.flatnonzero(tags.sum(axis=1) < wanted)
-        if len(short):
-            best = np.argsort(-margin[short], axis=1, kind="stable")[:, :wanted]
-            tags[short[:, None], best] = 1
-    return tags
-
-
-def platt_fit(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(slope, intercept) of a logistic curve from scores to the chance of a code (Platt
-    scaling, with Platt's smoothed targets so that a handful of codes does not give a
-    vertical curve). NaN, NaN when it cannot be fitted or the slope is not positive."""
-    scores = np.asarray(scores, dtype=float)
-    truth = np.asarray(truth, dtype=int)
-    positives = int(truth.sum())
-    negatives = len(truth) - positives
-    if positives == 0 or negatives == 0:
-        return np.array([np.nan, np.nan])
-    high, low = (positives + 1) / (positives + 2), 1 / (negatives + 2)
-    target = np.where(truth == 1, high, low)
-    slope, intercept = _logistic_1d(scores, target, penalty=1e-4)
-    return np.array([slope, intercept]) if slope > 0 else np.array([np.nan, np.nan])
-
-
-def _logistic_1d(x: np.ndarray, target: np.ndarray, penalty: float) -> tuple[float, float]:
-    """Slope and intercept of a logistic regression of soft targets on one feature, with
-    an L2 penalty ``penalty / 2 * slope**2`` (what ``LogisticRegression(C=1/penalty)``
-    minimises; a soft target t counts as class 1 with weight t and class 0 with 1 - t),
-    solved by Newton's method: two parameters, so a 2 x 2 system per step, far faster than
-    a general solver called hundreds of times per run."""
-    a, b = 0.0, float(np.log(target.mean() / (1 - target.mean())))
-
-    def loss(a, b):
-        z = a * x + b
-        return float(np.sum(np.logaddexp(0, z) - target * z) + penalty / 2 * a * a)
-
-    current = loss(a, b)
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(a * x + b)))
-        r = p - target
-        grad = np.array([np.dot(r, x) + penalty * a, r.sum()])
-        w = p * (1 - p)
-        hess = np.array([[np.dot(w, x * x) + penalty, np.dot(w, x)],
-                         [np.dot(w, x), w.sum()]])
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        scale = 1.0
-        while scale > 1e-8:  # backtracking: never increase the loss
-            na, nb = a - scale * step[0], b - scale * step[1]
-            new = loss(na, nb)
-            if new <= current + 1e-12:
-                break
-            scale /= 2
-        if scale <= 1e-8:
-            break
-        a, b = na, nb
-        done = current - new < 1e-12 * max(1.0, abs(current))
-        current = new
-        if done or np.abs(step * scale).max() < 1e-10:
-            break
-    return float(a), float(b)
-
-
-def band_edges(margins: np.ndarray, truth: np.ndarray,
-               target: float = SURE_AGREEMENT) -> tuple[float, float]:
-    """(low, high): the widest bands of margins (probability minus threshold) in which the
-    model's decision agreed with ``truth`` at least ``target`` of the time: tags with margin
-    >= high, and untags with margin <= low. An empty band is +inf (or -inf)."""
-    margins = np.asarray(margins, dtype=float)
-    truth = np.asarray(truth, dtype=int)
-    high = np.inf
-    above = margins >= 0
-    if above.any():
-        order = np.argsort(-margins[above], kind="stable")
-        values, right = margins[above][order], truth[above][order]
-        share = np.cumsum(right) / np.arange(1, len(right) + 1)
-        last = np.r_[values[1:] != values[:-1], True]  # a cut only between distinct values
-        ok = np.flatnonzero((share >= target) & last)
-        if len(ok):
-            high = float(values[ok[-1]])
-    low = -np.inf
-    below = ~above
-    if below.any():
-        order = np.argsort(margins[below], kind="stable")
-        values, right = margins[below][order], 1 - truth[below][order]
-        share = np.cumsum(right) / np.arange(1, len(right) + 1)
-        last = np.r_[values[1:] != values[:-1], True]
-        ok = np.flatnonzero((share >= target) & last)
-        if len(ok):
-            low = float(values[ok[-1]])
-    return low, high
-
-
-def sure_decisions(proba: np.ndarray, tags: np.ndarray, thresholds: np.ndarray,
-                   edges: np.ndarray) -> np.ndarray:
-    """True where a decision is ``sure`` (see :func:`band_edges`)."""
-    margins = np.asarray(proba, dtype=float) - np.asarray(thresholds, dtype=float)[None, :]
-    tags = np.asarray(tags).astype(bool)
-    return np.where(tags, margins >= edges[:, 1][None, :], margins <= edges[:, 0][None, :])
-
-
-def best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
-    """The threshold that maximises F1 on out-of-fold probabilities.
-
-    Candidates are midpoints between sorted distinct probabilities; ties go to the threshold
-    nearest 0.5. With no positive case, returns :data:`DEFAULT_THRESHOLD`.
-    """
-    truth = np.asarray(truth, dtype=int)
-    probabilities = np.asarray(probabilities, dtype=float)
-    if truth.sum() == 0 or truth.sum() == len(truth):
-        return DEFAULT_THRESHOLD
-    # tagging at or above each distinct probability (scikit-learn leaves out the cuts
-    # below full recall: more false positives at the same recall, never the best F1)
-    precision, recall, cuts = precision_recall_curve(truth, probabilities)
-    precision, recall = precision[:len(cuts)], recall[:len(cuts)]
-    f1 = np.divide(2 * precision * recall, precision + recall,
-                   out=np.zeros_like(precision), where=(precision + recall) > 0)
-    values = np.unique(probabilities)  # the cut reported is halfway to the next lower value
-    below = np.searchsorted(values, cuts)
-    candidates = np.where(below > 0, (values[np.maximum(below - 1, 0)] + cuts) / 2,
-                          values[0] - 1e-9)
-    best, best_f1 = DEFAULT_THRESHOLD, -1.0
-    for t, score in zip(candidates, f1):
-        if score > best_f1 + 1e-12 or (abs(score - best_f1) <= 1e-12
-                                       and abs(t - 0.5) < abs(best - 0.5)):
-            best, best_f1 = float(t), float(score)
-    return best

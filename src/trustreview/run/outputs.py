@@ -248,8 +248,8 @@ def read_predictions(out_dir: str | os.PathLike, corpus) -> pd.DataFrame:
                               keep_default_na=False, na_values={"probability": [""],
                                                                "oof_probability": [""]})
     expected = set(corpus.included["study_id"])
-    found = set(predictions["study_id"])
-    if found != expected or set(predictions["domain"]) - set(corpus.codebook.domain_ids):
+    found = set(predictions["study_id"].tolist())
+    if found != expected or set(predictions["domain"].tolist()) - set(corpus.codebook.domain_ids):
         changed = len(found ^ expected)
         raise OutputError(f"{shown}: out of date ({changed} included stud"
                           f"{'y differs' if changed == 1 else 'ies differ'} from the corpus, "

@@ -47,7 +47,7 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
                          ) -> SynthesisInput:
     """Apply the review's filters to the included studies and their tags.
 
-    ``predictions`` is the long table of :func:`trustreview.review.tag_studies`. With
+    ``predictions`` is the long table of :func:`trustreview.model.evaluation.tag_studies`. With
     ``human_codes_only`` the model's tags are dropped (studies keep only human codes).
     Unknown countries or domains raise ``ValueError`` naming the allowed values.
     """
