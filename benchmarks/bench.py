@@ -11,7 +11,9 @@ keys, each with a BibTeX entry. Steps, timed in-process:
 - tag:       stage 02, `pipeline.tag` (cross-validation, learning curve, tag every study)
 - synthesis: stage 03, `pipeline.synthesise` (filters, every table, figures, report page)
 
-Then one line for the whole `trustreview run` on the bundled corpus, as a ratio to the floor
+Then the whole commands `trustreview validate` and `trustreview tag` on the 100,000-study
+corpus, as a user types them (Python start, imports, reading, writing; target: `tag` under
+25 s), and one line for the whole `trustreview run` on the bundled corpus, as a ratio to the floor
 measured in the same run: one Python process that imports pandas, scikit-learn, matplotlib
 and papermill and exits (target: at most 6x the floor, notebook 02 under 8 s).
 
@@ -115,11 +117,45 @@ def main(sizes: list[int]) -> None:
                 lines.append(line)
                 print(line, flush=True)
             print(f"  (corpus generated in {made:.1f} s; {result['rows']})", file=sys.stderr)
+    lines += ["", *bench_commands()]
+    print("\n".join(lines[-4:]), flush=True)
     lines += ["", *bench_run()]
     print("\n".join(lines[-4:]), flush=True)
     results = REPO / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     (results / "bench.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bench_commands(n: int = 100_000) -> list[str]:
+    """`trustreview validate` and `trustreview tag` as whole commands on ``n`` studies:
+    wall time and the process's peak memory."""
+    lines = [f"| whole command ({n:,} studies) | seconds | peak MB |", "|---|---:|---:|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, bib = make_synthetic(Path(tmp), n)
+        for name, extra in (("validate", []), ("tag", ["--out", str(Path(tmp) / "tags.csv")])):
+            seconds, peak = _timed_peak([sys.executable, "-m", "trustreview", name, "--corpus",
+                                         str(corpus), "--bib", str(bib), *extra])
+            lines.append(f"| trustreview {name} | {seconds:.1f} | {peak:.0f} |")
+    return lines
+
+
+PEAK_OF = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], "
+           "stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+           "sys.stderr.write(done.stderr); "
+           "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def _timed_peak(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of ``command``, run by a small parent whose only
+    child it is (so the peak is that command's alone)."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEAK_OF, *command], capture_output=True,
+                          text=True)
+    seconds = time.perf_counter() - start
+    code, peak_kb = done.stdout.split()
+    if code != "0":
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return seconds, int(peak_kb) / 1024
 
 
 def bench_run(repeats: int = 2) -> list[str]:

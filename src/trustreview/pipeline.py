@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from trustreview.model import agreement, evaluation
+from trustreview.model import agreement
 from trustreview.params import Params
 from trustreview.synthesis import tables as synthesis
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
+
+if TYPE_CHECKING:  # scikit-learn is imported by the tagging stage only (1.2 s at import)
+    from trustreview.model import evaluation
 
 RECORDS_SHOWN = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
                   "year"]
@@ -64,6 +68,8 @@ def tag(corpus: ValidatedCorpus, params: Params, evaluate: bool = True) -> Taggi
     """Stage 02: evaluate the tagger by repeated cross-validation (when there are enough coded
     studies and ``evaluate``), draw its learning curve, and tag every included study with the
     same tagger."""
+    from trustreview.model import evaluation
+
     params.check(corpus.codebook)
     settings = params.tagging()
     tagged = evaluation.tag_studies(corpus, **settings)
