@@ -8,7 +8,7 @@ OUT ?= outputs
 # pytest runs one worker per core: one BLAS thread each, or the workers fight over the cores
 SERIAL_BLAS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install run test unit nbval notebooks lab bench bench-coding clean
+.PHONY: install run test pytest-all unit nbval notebooks lab bench bench-coding clean
 
 install: $(STAMP)
 
@@ -28,10 +28,13 @@ $(LAB_STAMP): $(STAMP)
 run: install
 	$(BIN)/trustreview run --corpus $(or $(CORPUS),corpus) --bib $(or $(BIB),references.bib) --out $(OUT)
 
-## every test (the fast lane, the end-to-end runs), then nbval over the committed notebooks
+## every test (the fast lane, the end-to-end runs) and, beside them, nbval over the
+## committed notebooks (one test file per worker: a module's runs are made once)
 test: install
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-all nbval
+
+pytest-all: install
 	$(SERIAL_BLAS) $(BIN)/python -m pytest -p no:nbval -q -n auto --dist loadfile tests
-	$(MAKE) --no-print-directory nbval
 
 ## the fast lane: no notebook, no process, no papermill (tests marked slow are left out)
 unit: install

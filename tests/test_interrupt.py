@@ -13,7 +13,8 @@ import pytest
 
 from conftest import make_corpus
 
-pytestmark = pytest.mark.slow  # every test here runs the notebooks in a process
+# every test here runs the notebooks in a process; one worker shares the complete run
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("interrupt")]
 
 
 def start_run(corpus, bib, out):

@@ -37,6 +37,7 @@ def two_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("two_runs")  # one worker makes the two runs once
 def test_two_runs_are_byte_identical(two_runs):
     base, codes = two_runs
     assert codes == [0, 0]
@@ -51,6 +52,7 @@ def test_two_runs_are_byte_identical(two_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("two_runs")  # one worker makes the two runs once
 def test_outputs_and_manifest(two_runs):
     base, _ = two_runs
     out = base / "A"
@@ -142,6 +144,7 @@ def test_a_folder_the_notebooks_wrote_is_accepted_by_run(tiny, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("two_runs")  # one worker makes the two runs once
 def test_paths_in_tables_are_as_the_user_typed_them(two_runs):
     base, _ = two_runs
     issues = (base / "A" / "tables" / "validation_issues.csv").read_text()
@@ -150,6 +153,7 @@ def test_paths_in_tables_are_as_the_user_typed_them(two_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("two_runs")  # one worker makes the two runs once
 def test_a_second_run_leaves_no_stale_file(two_runs, cli):
     # the first run wrote an evidence table and a bib file for every domain; a run restricted
     # to two domains must not leave the others behind, nor list them in its manifest
@@ -175,6 +179,7 @@ def test_a_second_run_leaves_no_stale_file(two_runs, cli):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("two_runs")  # one worker makes the two runs once
 def test_a_notebook_run_outside_the_cli_removes_the_manifest(two_runs, tmp_path):
     # a reviewer edits a parameter and re-runs 03 with papermill into a finished folder: the
     # folder no longer has a manifest that claims hashes its files do not have
