@@ -6,7 +6,6 @@ to a double-coded, reconciled synthesis, outside the repository."""
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import sys
 from collections import defaultdict

@@ -498,3 +498,19 @@ def test_the_decision_layer_is_fitted_on_scores_and_codes_alone():
     fixed = DecisionLayer(threshold=0.7).fit(None, Y)
     assert fixed.thresholds_.tolist() == [0.7] * 3 and np.isnan(fixed.calibration_).all()
     assert not fixed.sure(scores, fixed.tags(scores)).any()  # no scores: every one a check
+
+
+@pytest.mark.slow  # spawns a process for the second part
+def test_features_of_many_texts_counted_in_parts_are_the_features_counted_at_once(
+        monkeypatch, bundled):
+    from trustreview.model import features
+    from trustreview.model.tagging import study_texts
+
+    texts = study_texts(bundled.records)
+    fitted = features.TextFeatures(signal_terms=(("budget",), ("teacher workload",))).fit(
+        texts[:60])
+    whole = fitted.transform(texts)
+    monkeypatch.setattr(features, "workers_for", lambda n, per: 2)
+    in_parts = fitted.transform(texts)
+    assert (in_parts != whole).nnz == 0 and in_parts.shape == whole.shape
+    assert in_parts.dtype == whole.dtype

@@ -2,4 +2,5 @@
 
 from trustreview.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a worker process (spawned) imports it again
+    raise SystemExit(main())

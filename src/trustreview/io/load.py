@@ -15,6 +15,7 @@ import csv
 import io
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.io.files import check_file, display_path, read_text
 from trustreview.io.text import empty_names, normalise_doi
 from trustreview.io.workbook import read_first_sheet
+from trustreview.parallel import run_parts, workers_for
 from trustreview.schema import CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE
 
 BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
@@ -180,9 +182,60 @@ def parse_references(text: str, source: str) -> Bibliography:
 
 
 def parse_bib(text: str, source: str) -> Bibliography:
-    """BibTeX text already read from ``source`` (see :func:`read_bib`)."""
-    import bibtexparser
+    """BibTeX text already read from ``source`` (see :func:`read_bib`). A large file is
+    read in parts at once on the machine's cores (:func:`_parse_in_parts`); the result is
+    the same as reading it whole."""
+    parsed = _parse_in_parts(text, source)
+    if parsed is None:
+        parsed = _library_columns(text, source)
+    return _bibliography(*parsed, source)
 
+
+PARALLEL_MIN_ENTRIES = 20_000  # per process: below that, starting one costs more than it saves
+ENTRY_START = re.compile(r"\n(?=@[A-Za-z]+\s*[{(])")
+STRING_BLOCK = re.compile(r"^[ \t]*@[ \t]*string\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _parse_in_parts(text: str, source: str):
+    """:func:`_library_columns` of a large file, cut at entry starts into one part per core
+    and read at once; None when the file is small, defines ``@string`` macros (a part
+    could use another's), or when a part has a block that failed or a key another part
+    has (the whole file is then read at once, so that problems are reported exactly as
+    BibTeX reads them)."""
+    workers = workers_for(text.count("\n@"), PARALLEL_MIN_ENTRIES)
+    if workers < 2 or STRING_BLOCK.search(text):
+        return None
+    cuts = [0]
+    for k in range(1, workers):
+        found = ENTRY_START.search(text, k * len(text) // workers)
+        if found is None or found.start() + 1 <= cuts[-1]:
+            return None
+        cuts.append(found.start() + 1)
+    cuts.append(len(text))
+    parts = [(text[a:b], source) for a, b in zip(cuts[:-1], cuts[1:])]
+    results = run_parts(_library_columns_of, parts)
+    if any(failed or warnings for _, failed, warnings, _ in results):
+        return None
+    columns = {name: [] for name in results[0][0]}
+    offset = 0
+    for (part_columns, _, _, _), (part, _) in zip(results, parts):
+        part_columns["line"] = [line + offset for line in part_columns["line"]]
+        for name, values in part_columns.items():
+            columns[name].extend(values)
+        offset += part.count("\n")
+    if len(set(columns["key"])) != len(columns["key"]):
+        return None  # a key in two parts: BibTeX reports the second as a duplicate
+    return columns, [], [], ""
+
+
+def _library_columns_of(job: tuple[str, str]):
+    return _library_columns(*job)
+
+
+def _library_columns(text: str, source: str):
+    """bibtexparser on ``text``: (columns of its entries, failed blocks, warnings, the
+    ``@string`` blocks), lines counted from the start of ``text``."""
+    import bibtexparser
 
     logger = logging.getLogger("bibtexparser")
     previous = logger.disabled
@@ -231,7 +284,13 @@ def parse_bib(text: str, source: str) -> Bibliography:
         for name in BIB_FIELDS:
             value = values.get(name)
             columns[name].append(" ".join(str(value).split()) if value is not None else "")
-    del library
+    return columns, failed, warnings, strings
+
+
+def _bibliography(columns: dict[str, list], failed: list, warnings: list, strings: str,
+                  source: str) -> Bibliography:
+    """The entries as a table, DOIs normalised, crossrefs resolved, years from biblatex
+    dates, and the warnings about empty names."""
     columns["doi"] = [normalise_doi(doi) for doi in columns["doi"]]
     for name in ("author", "editor"):
         for key, line, names in zip(columns["key"], columns["line"], columns[name]):

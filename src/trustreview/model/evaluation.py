@@ -233,8 +233,8 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
     frames = []
     if coded_ids:
         frames.append(pd.DataFrame({
-            "study_id": np.repeat(coded_ids, len(domains)),
-            "domain": np.tile(domains, len(coded_ids)),
+            "study_id": [s for s in coded_ids for _ in domains],
+            "domain": domains * len(coded_ids),
             "probability": Y.ravel().astype(float),
             "tagged": Y.ravel().astype(int),
             "source": "human",
@@ -247,23 +247,26 @@ def tag_studies(corpus: ValidatedCorpus, seed: int = 0, cv_folds: int = 5,
         proba = model.predict_proba_features(features)
         tagged = assign_tags(proba, model.thresholds_, model.min_domains)
         sure = model.sure(proba, tagged)
-        explained = model.explain_features(features, tagged.astype(bool))
+        terms = [""] * tagged.size  # the terms behind each model tag, cell by cell
+        for i, j, names in model.explain_cells(features, tagged.astype(bool)):
+            terms[i * len(domains) + j] = "; ".join(names)
         frames.append(pd.DataFrame({
-            "study_id": np.repeat(uncoded_ids, len(domains)),
-            "domain": np.tile(domains, len(uncoded_ids)),
+            "study_id": [s for s in uncoded_ids for _ in domains],
+            "domain": domains * len(uncoded_ids),
             "probability": proba.ravel(),
             "tagged": tagged.ravel(),
             "source": "model",
-            "band": np.where(sure.ravel(), "sure", "check"),
+            "band": ["sure" if s else "check" for s in sure.ravel().tolist()],
             "oof_probability": np.nan,
-            "terms": ["; ".join(cell) for row in explained for cell in row],
+            "terms": terms,
         }))
     predictions = pd.concat(frames, ignore_index=True) if frames else \
         pd.DataFrame(columns=PREDICTION_COLUMNS)
-    order = {d: i for i, d in enumerate(domains)}
-    predictions = predictions.sort_values(["study_id", "domain"], key=lambda s: s.map(order)
-                                          if s.name == "domain" else s, kind="stable",
-                                          ignore_index=True)
+    # by study (the included studies' order), each study's domains in codebook order as built
+    rank = {sid: i for i, sid in enumerate(included["study_id"].tolist())}
+    order = np.argsort(np.array([rank[s] for s in predictions["study_id"].tolist()],
+                                dtype=np.int64), kind="stable")
+    predictions = predictions.iloc[order].reset_index(drop=True)
     return TaggedStudies(predictions[PREDICTION_COLUMNS], model, coded_ids, uncoded_ids,
                          dict(zip(domains, map(float, model.thresholds_))), Y, oof_tags,
                          oof_sure, oof, oof_cut)

@@ -291,8 +291,14 @@ class DomainTagger(BaseEstimator):
                          ) -> list[list[list[str]]]:
         """:meth:`explain_tags` on a feature matrix from :meth:`transform`."""
         out = [[[] for _ in self.domains_] for _ in range(X.shape[0])]
-        for i, j, terms in explain_cells(X, self.coef_, self._feature_names(), mask, n):
+        for i, j, terms in self.explain_cells(X, mask, n):
             out[i][j] = terms
         return out
+
+    def explain_cells(self, X: sp.csr_matrix, mask: np.ndarray, n: int = 5
+                      ) -> list[tuple[int, int, list[str]]]:
+        """``(study, domain, terms)`` for each cell where ``mask`` is true (see
+        :func:`trustreview.model.explain.explain_cells`)."""
+        return explain_cells(X, self.coef_, self._feature_names(), mask, n)
 
 

@@ -1,0 +1,38 @@
+"""Using the machine's other cores for the two steps that are pure Python per record on
+large inputs (reading a big BibTeX file, counting the words of many studies): split the
+work into parts, do the first here and the others in spawned processes, in order."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+
+def cores() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers_for(n_items: int, per_worker: int) -> int:
+    """How many processes ``n_items`` are worth, at least ``per_worker`` items each."""
+    return max(1, min(cores(), n_items // per_worker))
+
+
+def run_parts(function: Callable[[Any], Any], parts: list) -> list:
+    """``[function(part) for part in parts]``: the first part in this process, the others in
+    fresh processes at the same time. Spawned, not forked, so that it is safe inside a
+    notebook's kernel (whose threads a fork would copy half-way); ``function`` must be a
+    module-level function and the parts picklable."""
+    if len(parts) < 2:
+        return [function(part) for part in parts]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(len(parts) - 1,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        others = [pool.submit(function, part) for part in parts[1:]]
+        here = function(parts[0])
+        return [here, *(job.result() for job in others)]
