@@ -87,7 +87,8 @@ def kappa(a: list[int], b: list[int]) -> float:
 
 
 def run_review(review: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "trustreview", "run", "--out", "outputs"],
+    result = subprocess.run([sys.executable, "-m", "trustreview", "run", "--out", "outputs",
+                             "-p", "cv_repeats", "1"],
                             cwd=review, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     return result

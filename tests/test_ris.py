@@ -164,7 +164,7 @@ def test_a_review_from_a_ris_export_round_trips_to_bib_and_ris(tmp_path, cli, mo
         writer.writeheader()
         writer.writerows(rows)
     monkeypatch.chdir(review)
-    code, _, err = cli("run", "--out", "outputs")
+    code, _, err = cli("run", "--out", "outputs", "-p", "cv_repeats", "1")
     assert code == 0, err
     exported = {}
     for path in sorted((review / "outputs" / "bib").glob("*.bib")):

@@ -430,11 +430,21 @@ class _Merging:
                                     for r in decisions.to_dict("records")}
         return state
 
-    def rows(self):
-        """The decided rows of the sheet, as (row, the study's current values)."""
+    def decided(self, leave=lambda row, study: False):
+        """Each row of the sheet with a decision, accepted by :meth:`accept`, as (row, the
+        study's values before this sheet, decision, domains coded, the coder's codes
+        already there). A row with ``included`` empty, or one ``leave(row, study)`` says to
+        leave alone, is counted as skipped."""
         for row in self.filled.rows.to_dict("records"):
-            if row["study_id"]:
-                yield row, self.studies.iloc[self.position[row["study_id"]]].to_dict()
+            if not row["study_id"]:
+                continue
+            study = self.studies.iloc[self.position[row["study_id"]]].to_dict()
+            if not row["included"] or leave(row, study):
+                self.skipped += 1
+                continue
+            accepted = self.accept(row)
+            if accepted is not None:
+                yield row, study, *accepted
 
     def accept(self, row: dict) -> tuple[dict, frozenset | None, frozenset | None] | None:
         """The row's decision, the domains it codes (None: excluded) and the coder's codes
@@ -505,14 +515,8 @@ def merge_coder(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
     no domain is marked). Codes that already differ are a conflict, left as they are unless
     ``replace``. A row left as it was, or with ``included`` empty, is skipped."""
     state = _Merging.start(filled, studies, codes, decisions, codebook, replace)
-    for row, study in state.rows():
-        if not row["included"] or _unchanged(row, study, state.domains):
-            state.skipped += 1
-            continue
-        accepted = state.accept(row)
-        if accepted is None:
-            continue
-        decision, wanted, have = accepted
+    unchanged = (lambda row, study: _unchanged(row, study, state.domains))
+    for row, study, decision, wanted, have in state.decided(leave=unchanged):
         sid = row["study_id"]
         status = study["included"].lower()
         same_inclusion = not status or status == decision["included"]
@@ -551,14 +555,7 @@ def merge_reconciliation(filled: Filled, studies: pd.DataFrame, codes: pd.DataFr
             state.add_codes[sid] = sorted(shared["domains"])
             state.notes.append(f"{sid}: the coders agree; their codes become the reconciled "
                                "codes")
-    for row, _study in state.rows():
-        if not row["included"]:
-            state.skipped += 1
-            continue
-        accepted = state.accept(row)
-        if accepted is None:
-            continue
-        decision, wanted, _have = accepted
+    for row, _study, decision, wanted, _have in state.decided():
         sid = row["study_id"]
         for name in FIELDS:
             if name in DECISION_FIELDS or decision[name]:
