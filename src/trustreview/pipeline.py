@@ -130,12 +130,10 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     labels = {d.id: d.label for d in corpus.codebook.domains}
     shown = {"evidence_gap_map": figures.plot_evidence_gap_map(data, labels),
              "screening_flow": figures.plot_screening_flow(flow)}
-    page = report.build_review_report(data, tables, flow,
-                                      figure_bytes(shown["evidence_gap_map"], "png"),
-                                      figure_bytes(shown["screening_flow"], "png"))
+    gap_png = figure_bytes(shown["evidence_gap_map"], "png")  # drawn once, for both reports
+    flow_png = figure_bytes(shown["screening_flow"], "png")
+    page = report.build_review_report(data, tables, flow, gap_png, flow_png)
     bib, ris = domain_reference_files(data.studies, data.tags, data.domains, corpus.bib_strings,
                                       corpus.bib_parents)
-    document = word.report_docx(data, tables, flow,
-                                figure_bytes(shown["evidence_gap_map"], "png"),
-                                figure_bytes(shown["screening_flow"], "png"))
+    document = word.report_docx(data, tables, flow, gap_png, flow_png)
     return Synthesis(data, tables, shown, bib, page, ris, document)
