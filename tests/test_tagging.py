@@ -110,12 +110,18 @@ def test_platt_fit_is_scikit_learns_logistic_regression_on_platts_targets():
 
 
 def test_class_balanced_weights_are_scikit_learns():
+    from sklearn.utils.class_weight import compute_sample_weight
+
     from trustreview.model.tagging import _balanced_weights
 
-    y = np.array([1, 0, 0, 0, 1, 0])
-    weight = np.array([1.0, 1, 2, 1, 1, 1])
-    # balanced: n / (classes x count): 6 / (2 x 2) for the codes, 6 / (2 x 4) otherwise
-    assert _balanced_weights(y, weight).tolist() == [1.5, 0.75, 1.5, 0.75, 1.5, 0.75]
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        n = int(rng.integers(2, 40))
+        y = (rng.random(n) < rng.random()).astype(int)
+        y[0], y[-1] = 0, 1
+        weight = rng.random(n) + 0.5
+        assert _balanced_weights(y, weight) == pytest.approx(
+            weight * compute_sample_weight("balanced", y))
 
 
 def test_tag_cli_writes_required_columns(tmp_path, cli):

@@ -23,7 +23,6 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import RidgeClassifier
-from sklearn.utils.class_weight import compute_sample_weight
 
 from trustreview.io.codebook import Codebook
 from trustreview.io.text import decode_latex
@@ -49,8 +48,13 @@ def study_texts(records: pd.DataFrame) -> list[str]:
 
 
 def _balanced_weights(y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
-    """Sample weights times scikit-learn's ``class_weight="balanced"`` weights."""
-    return sample_weight * compute_sample_weight("balanced", y)
+    """Sample weights times scikit-learn's ``class_weight="balanced"`` weights, n / (2 x the
+    class's count), written out: a run asks for them about 4,000 times, and
+    ``compute_sample_weight`` (the tests' oracle) spent 7.6 s of notebook 02 validating its
+    arguments."""
+    n, positives = len(y), int(y.sum())
+    weight = np.where(y == 1, n / (2 * max(positives, 1)), n / (2 * max(n - positives, 1)))
+    return sample_weight * weight
 
 
 def ridge_dual(gram: np.ndarray, y: np.ndarray, weight: np.ndarray, alpha: float
