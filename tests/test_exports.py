@@ -108,6 +108,7 @@ def _chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow  # starts the browser
 def test_report_in_headless_browser(hostile_outputs, tmp_path):
     browser = _chromium()
     if browser is None:
