@@ -180,3 +180,20 @@ def test_near_duplicate_titles_are_not_all_pairs():
                         "c": "Chain Effects 2018",
                         "d": "Something else entirely about boards"})
     assert find_near_duplicate_titles(titles) == [("a", "b")]
+
+
+def test_the_codebook_owns_the_weight_levels():
+    from trustreview.errors import InputError, ParameterError
+    from trustreview.io.codebook import parse_codebook
+    from trustreview.params import Params
+
+    domains = [{"id": "money", "label": "Money", "definition": "Budgets."}]
+    default = parse_codebook({"domains": domains}, "codebook.yml")
+    assert default.weights == ("high", "medium", "low")
+    own = parse_codebook({"domains": domains, "weights": ["strong", "weak"]}, "codebook.yml")
+    assert own.weights == ("strong", "weak")
+    assert Params(min_weight="weak").check(own).min_weight == "weak"
+    with pytest.raises(ParameterError, match="'low' is not one of the codebook's weights"):
+        Params().check(own)
+    with pytest.raises(InputError, match="lists a level twice"):
+        parse_codebook({"domains": domains, "weights": ["a", "a"]}, "codebook.yml")
