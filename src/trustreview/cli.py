@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 def _read_params_file(path: str) -> dict:
     import yaml
 
-    from trustreview.io.load import read_text
+    from trustreview.io.files import read_text
 
     file = Path(path)
     if not file.is_file():

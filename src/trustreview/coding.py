@@ -24,7 +24,8 @@ from trustreview.io.codebook import Codebook
 from trustreview.io.export import corpus_table_bytes
 from trustreview.io.files import replace_files
 from trustreview.io.text import decode_latex, split_authors
-from trustreview.io.load import find_table, read_codebook, read_codes, read_decisions, read_table
+from trustreview.io.load import (empty_table, find_table, read_codebook, read_codes,
+                                 read_decisions, read_table)
 from trustreview.io.workbook import Filled, Problem, read_coding_workbook
 from trustreview.schema import (AWAITING, CODER_FIELDS, DECISIONS_COLUMNS, DECISIONS_FILE,
                                 NO_DOMAIN, NOTE, RECONCILED)
@@ -78,7 +79,7 @@ class Merged:
 
 
 def empty_decisions() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="str") for c in DECISIONS_COLUMNS})
+    return empty_table(DECISIONS_COLUMNS)
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

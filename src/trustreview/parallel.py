@@ -21,18 +21,18 @@ def workers_for(n_items: int, per_worker: int) -> int:
     return max(1, min(cores(), n_items // per_worker))
 
 
-def run_parts(function: Callable[[Any], Any], parts: list) -> list:
-    """``[function(part) for part in parts]``: the first part in this process, the others in
+def run_parts(function: Callable[..., Any], parts: list[tuple]) -> list:
+    """``[function(*part) for part in parts]``: the first part in this process, the others in
     fresh processes at the same time. Spawned, not forked, so that it is safe inside a
     notebook's kernel (whose threads a fork would copy half-way); ``function`` must be a
-    module-level function and the parts picklable."""
+    module-level function (or a class's method) and the parts picklable."""
     if len(parts) < 2:
-        return [function(part) for part in parts]
+        return [function(*part) for part in parts]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(len(parts) - 1,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        others = [pool.submit(function, part) for part in parts[1:]]
-        here = function(parts[0])
+        others = [pool.submit(function, *part) for part in parts[1:]]
+        here = function(*parts[0])
         return [here, *(job.result() for job in others)]

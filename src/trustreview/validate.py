@@ -17,7 +17,7 @@ import pandas as pd
 
 from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
-from trustreview.io.load import RawCorpus, read_corpus
+from trustreview.io.load import RawCorpus, empty_table, read_corpus
 from trustreview.io.text import doi_key
 from trustreview.schema import AWAITING, CODES_COLUMNS, NO_DOMAIN, STUDIES_COLUMNS, WEIGHTS
 
@@ -313,7 +313,7 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
 
 
 def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd.DataFrame:
-    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in CODES_COLUMNS})
+    empty = empty_table(CODES_COLUMNS)
     if raw.codes is None:
         return empty
     table = raw.codes

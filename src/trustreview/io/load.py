@@ -213,7 +213,7 @@ def _parse_in_parts(text: str, source: str):
         cuts.append(found.start() + 1)
     cuts.append(len(text))
     parts = [(text[a:b], source) for a, b in zip(cuts[:-1], cuts[1:])]
-    results = run_parts(_library_columns_of, parts)
+    results = run_parts(_library_columns, parts)
     if any(failed or warnings for _, failed, warnings, _ in results):
         return None
     columns = {name: [] for name in results[0][0]}
@@ -226,10 +226,6 @@ def _parse_in_parts(text: str, source: str):
     if len(set(columns["key"])) != len(columns["key"]):
         return None  # a key in two parts: BibTeX reports the second as a duplicate
     return columns, [], [], ""
-
-
-def _library_columns_of(job: tuple[str, str]):
-    return _library_columns(*job)
 
 
 def _library_columns(text: str, source: str):
@@ -411,12 +407,17 @@ def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
 
 
 
+def empty_table(columns) -> pd.DataFrame:
+    """A corpus table with these columns and no rows (text columns)."""
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+
+
 def read_decisions(corpus_dir: str | os.PathLike) -> pd.DataFrame:
     """``decisions.csv`` of a corpus folder (every coder's merged decisions); an empty
     table when there is none yet."""
     path = Path(corpus_dir) / DECISIONS_FILE
     if not path.exists():
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in DECISIONS_COLUMNS})
+        return empty_table(DECISIONS_COLUMNS)
     frame = read_table(path).frame.drop(columns="line")
     missing = [c for c in DECISIONS_COLUMNS if c not in frame.columns]
     if missing:
@@ -431,5 +432,5 @@ def read_codes(corpus_dir: str | os.PathLike) -> tuple[Path, pd.DataFrame]:
     empty table at ``codes.csv`` when there is none yet."""
     path = find_table(Path(corpus_dir), "codes") or Path(corpus_dir) / "codes.csv"
     if not path.exists():
-        return path, pd.DataFrame({c: pd.Series(dtype="str") for c in CODES_COLUMNS})
+        return path, empty_table(CODES_COLUMNS)
     return path, read_table(path).frame.drop(columns="line")

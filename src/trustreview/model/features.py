@@ -157,11 +157,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _features_of(job: tuple[TextFeatures, list[str]]) -> sp.csr_matrix:
-    features, texts = job
-    return features._features(texts)
-
-
 def _in_parallel(features: TextFeatures, texts: list[str], workers: int) -> sp.csr_matrix:
     """``features._features(texts)`` with the texts in ``workers`` contiguous parts (see
     :func:`trustreview.parallel.run_parts`)."""
@@ -170,4 +165,4 @@ def _in_parallel(features: TextFeatures, texts: list[str], workers: int) -> sp.c
     first = min(1.0, 1 / workers + SPAWN_HEAD_START)
     bounds = np.r_[0, np.linspace(first * len(texts), len(texts), workers).astype(int)]
     parts = [(features, texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    return sp.vstack(run_parts(_features_of, parts), format="csr")
+    return sp.vstack(run_parts(TextFeatures._features, parts), format="csr")

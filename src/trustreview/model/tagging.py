@@ -219,10 +219,19 @@ class DomainTagger(BaseEstimator):
         oof = self._inner_scores(X, gram, Y_all, weight, len(texts))
         self.decision_ = DecisionLayer(self.threshold, self.min_domains,
                                        self._inner_folds(Y)).fit(oof, Y)
-        self.calibration_ = self.decision_.calibration_
-        self.thresholds_ = self.decision_.thresholds_
-        self.band_edges_ = self.decision_.band_edges_
         return self
+
+    @property
+    def calibration_(self) -> np.ndarray:
+        return self.decision_.calibration_
+
+    @property
+    def thresholds_(self) -> np.ndarray:
+        return self.decision_.thresholds_
+
+    @property
+    def band_edges_(self) -> np.ndarray:
+        return self.decision_.band_edges_
 
     def sure(self, proba: np.ndarray, tags: np.ndarray) -> np.ndarray:
         """True where a decision (probability ``proba``, 0/1 ``tags``) is in the ``sure``
