@@ -1,5 +1,5 @@
 """Tagging the corpus and measuring the tagger against the human coders: out-of-fold
-predictions (scikit-learn's ``cross_val_predict`` over stratified multi-label folds), repeated
+predictions (the one fold loop, :func:`trustreview.model.folds.out_of_fold`), repeated
 cross-validation, a learning curve, the coders' own agreement beside it, and the lists a
 reviewer acts on.
 
@@ -46,10 +46,10 @@ def out_of_fold_predictions(tagger: DomainTagger, texts: list[str], Y: np.ndarra
     if folds < 2:
         return np.zeros(Y.shape, dtype=int) if method == "predict" else np.full(Y.shape, np.nan)
     texts = list(texts)
-    template = clone(tagger).set_params(random_state=seed)
 
     def predict(train, test):
-        model = clone(template).fit([texts[i] for i in train], Y[train])
+        model = clone(tagger).set_params(random_state=seed)
+        model.fit([texts[i] for i in train], Y[train])
         return getattr(model, method)([texts[i] for i in test])
 
     return out_of_fold(predict, Y, folds, seed)
@@ -59,7 +59,7 @@ def out_of_fold_decisions(tagger: DomainTagger, texts: list[str], Y: np.ndarray,
                           cv_folds: int, seed: int):
     """Each coded study's probabilities, tags, ``sure`` flags and thresholds from a copy of
     ``tagger`` fitted without it, each fold with its own thresholds and band edges (the
-    folds of :func:`out_of_fold`). With fewer than two studies: NaN, 0, False, 0.5."""
+    folds of :func:`out_of_fold_predictions`). With fewer than two studies: NaN, 0, False, 0.5."""
     folds = min(cv_folds, len(texts))
     if folds < 2:
         return np.full(Y.shape, np.nan), np.zeros(Y.shape, dtype=int), \
