@@ -84,10 +84,10 @@ def test_new_refuses_a_folder_that_is_not_empty_and_a_broken_bib(tmp_path, refs,
     code, _, err = cli("new", taken, "--from", refs)
     assert code == 1 and "not empty" in err
     assert sorted(p.name for p in taken.iterdir()) == ["notes.txt"]
-    broken = tmp_path / "broken.bib"
-    broken.write_text(refs.read_text() + "\n@article{baxter2021governing, title={Again}}\n")
+    broken = tmp_path / "broken.bib"  # a block that is not an entry
+    broken.write_text(refs.read_text() + "\n@article{baxter2021governing, title={Again}\n")
     code, _, err = cli("new", tmp_path / "fresh", "--from", broken)
-    assert code == 1 and "baxter2021governing" in err and "broken.bib" in err
+    assert code == 1 and "broken.bib" in err and "cannot be read" in err
     assert not (tmp_path / "fresh").exists()
     code, _, err = cli("new", tmp_path / "fresh", "--from", tmp_path / "missing.ris")
     assert code == 1 and "missing.ris: file not found" in err and "--from" in err

@@ -1,4 +1,4 @@
-"""Command line: ``trustreview run | validate | tag | new | sheet | merge``. It parses the
+"""Command line: ``trustreview run | validate | tag | new | add | sheet | merge``. It parses the
 arguments, calls the package, and reports (messages, exit codes); the work is done in the
 modules it calls."""
 
@@ -46,15 +46,31 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check the corpus and report every problem")
     corpus_args(validate)
 
-    new = sub.add_parser("new", help="start a review folder of your own from reference files")
+    def search_args(p, required):
+        p.add_argument("--from", dest="refs", nargs="+", default=[], required=required,
+                       metavar="FILE", help="search exports (BibTeX, RIS or CSV as Scopus, "
+                       "Lens, OpenAlex or ASReview write it), one file per search")
+        p.add_argument("--database", action="append", default=None, metavar="NAME",
+                       help="the database each file was searched in, once per file in the "
+                            "order of --from (default: the file's name)")
+        p.add_argument("--date", default=None, metavar="YYYY-MM-DD",
+                       help="the date the searches were run (default: today)")
+
+    new = sub.add_parser("new", help="start a review folder of your own from search exports")
     new.add_argument("folder", metavar="DIR", help="the review folder to create (new or empty)")
-    new.add_argument("--from", dest="refs", nargs="+", default=[], metavar="REFS",
-                     help="reference files (BibTeX or RIS) to start from: one study per reference")
+    search_args(new, required=False)
+
+    add = sub.add_parser("add", help="add a later search to a review: only new studies are "
+                         "added, duplicates of earlier ones recorded")
+    corpus_args(add)
+    search_args(add, required=True)
 
     sheet = sub.add_parser("sheet", help="write an Excel coding workbook for one coder (or "
-                           "for reconciling two coders)")
+                           "for reconciling two coders, or for deciding doubtful duplicates)")
     corpus_args(sheet)
     who = sheet.add_mutually_exclusive_group(required=True)
+    who.add_argument("--duplicates", action="store_true", help="the pairs of records that "
+                     "may be the same study, side by side, to decide (same: yes/no)")
     who.add_argument("--coder", metavar="NAME", help="the coder the workbook is for")
     who.add_argument("--reconcile", action="store_true", help="a reconciliation workbook: "
                      "every study where the coders differ")
@@ -152,13 +168,35 @@ def _tag(args) -> int:
     return EXIT_OK
 
 
+def _report_plan(plan) -> None:
+    for line in plan.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    for line in plan.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+
+
 def _new(args) -> int:
     from trustreview.scaffold import new_review
 
-    n = new_review(args.folder, args.refs)
-    print(f"trustreview: created {args.folder} with {n} stud{'y' if n == 1 else 'ies'} "
-          f"awaiting screening; next: cd {args.folder} && trustreview validate",
-          file=sys.stderr)
+    plan = new_review(args.folder, args.refs, args.database, args.date)
+    _report_plan(plan)
+    n = len(plan.studies)
+    print(f"trustreview: created {args.folder}: {plan.summary()}; "
+          f"{n} stud{'y' if n == 1 else 'ies'} awaiting screening; "
+          f"next: cd {args.folder} && trustreview validate", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add(args) -> int:
+    from trustreview.scaffold import add_searches
+
+    plan, written = add_searches(args.corpus, args.bib, args.refs, args.database, args.date)
+    _report_plan(plan)
+    if plan.searches.empty:
+        print("trustreview: nothing added (every file was added before)", file=sys.stderr)
+        return EXIT_OK
+    print(f"trustreview: added {plan.summary()} "
+          f"({', '.join(p.name for p in written)})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -221,7 +259,7 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new,
+    handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new, "add": _add,
                 "sheet": _sheet, "merge": _merge}
     try:
         return handlers[args.command](args)

@@ -17,9 +17,15 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from trustreview.errors import OutputError
-from trustreview.io.load import read_references
-from trustreview.schema import CODES_COLUMNS, STUDIES_COLUMNS
+import pandas as pd
+
+from trustreview import intake
+from trustreview.errors import InputError, OutputError
+from trustreview.intake import Plan
+from trustreview.io.files import display_path
+from trustreview.schema import (CODES_COLUMNS, DUPLICATES_COLUMNS, DUPLICATES_FILE,
+                                RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_DIR,
+                                SEARCHES_FILE, STUDIES_COLUMNS)
 
 README = """# {name}: an evidence review with trustreview
 
@@ -56,46 +62,144 @@ def bundled_codebook() -> str:
     return resources.files("trustreview").joinpath("data/codebook.yml").read_text("utf-8")
 
 
-def _studies_csv(entries) -> str:
+def _csv(columns, rows) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(STUDIES_COLUMNS)
-    for key, abstract in zip(entries["key"], entries["abstract"]):
-        row = {"study_id": key, "summary": " ".join(str(abstract).split())}
-        writer.writerow([row.get(column, "") for column in STUDIES_COLUMNS])
+    writer.writerow(columns)
+    writer.writerows(rows)
     return buffer.getvalue()
 
 
-def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = ()) -> int:
-    """Create the review folder ``folder`` from reference files ``refs`` (may be none);
-    returns the number of studies. Refuses a non-empty folder and unreadable references."""
+def _study_rows(studies) -> list[list[str]]:
+    rows = []
+    for key, summary in zip(studies["study_id"], studies["summary"]):
+        row = {"study_id": key, "summary": summary}
+        rows.append([row.get(column, "") for column in STUDIES_COLUMNS])
+    return rows
+
+
+def _table_rows(frame, columns) -> list[list[str]]:
+    return [[str(v) for v in row] for row in frame[list(columns)].itertuples(index=False)]
+
+
+def _bib_text(plan: Plan) -> str:
+    blocks = [*plan.strings, *plan.entries]
+    return "\n\n".join(b.strip() for b in blocks) + "\n" if blocks else ""
+
+
+def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
+               databases: list[str] | None = None, added: str | None = None) -> Plan:
+    """Create the review folder ``folder`` from the search files ``refs`` (may be none):
+    duplicates merged or listed, every record accounted for (see :mod:`trustreview.intake`).
+    Refuses a non-empty folder and records that cannot be read; returns the plan written."""
     from trustreview.run.runner import list_notebooks
 
     target = Path(folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise OutputError(f"{target}: exists and is not empty; give a new or empty folder "
                           "for the review")
-    bib_text, entries = read_references([Path(r) for r in refs])
+    plan = intake.plan(list(refs), databases, added or today())
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         corpus = building / "corpus"
-        corpus.mkdir()
-        (corpus / "studies.csv").write_text(_studies_csv(entries), encoding="utf-8")
+        (corpus / SEARCHES_DIR).mkdir(parents=True)
+        for name, source in plan.copies.items():
+            shutil.copyfile(source, corpus / SEARCHES_DIR / name)
+        (corpus / "studies.csv").write_text(_csv(STUDIES_COLUMNS, _study_rows(plan.studies)),
+                                            encoding="utf-8")
         (corpus / "codes.csv").write_text(",".join(CODES_COLUMNS) + "\n", encoding="utf-8")
         (corpus / "codebook.yml").write_text(bundled_codebook(), encoding="utf-8")
-        (building / "references.bib").write_text(bib_text, encoding="utf-8")
+        for name, columns, frame in _ledger(plan):
+            (corpus / name).write_text(_csv(columns, _table_rows(frame, columns)),
+                                       encoding="utf-8")
+        (building / "references.bib").write_text(_bib_text(plan), encoding="utf-8")
         notebooks = building / "notebooks"
         notebooks.mkdir()
         for notebook in list_notebooks():
             shutil.copyfile(notebook, notebooks / notebook.name)
         (building / "README.md").write_text(
-            README.format(name=target.resolve().name, n=len(entries)), encoding="utf-8")
+            README.format(name=target.resolve().name, n=len(plan.studies)), encoding="utf-8")
         if target.exists():
             target.rmdir()
         os.replace(building, target)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    return len(entries)
+    return plan
 
+
+def _ledger(plan: Plan):
+    return ((SEARCHES_FILE, SEARCHES_COLUMNS, plan.searches),
+            (RECORDS_FILE, RECORDS_COLUMNS, plan.records),
+            (DUPLICATES_FILE, DUPLICATES_COLUMNS, plan.duplicates))
+
+
+def today() -> str:
+    """Today's date, YYYY-MM-DD: the default date of a search added (an input the user can
+    edit in searches.csv, never written into an output)."""
+    import datetime
+
+    return datetime.date.today().isoformat()
+
+
+def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
+                 refs: list[str | os.PathLike], databases: list[str] | None = None,
+                 added: str | None = None) -> tuple[Plan, list[Path]]:
+    """Add later searches to a review: new studies appended awaiting screening, duplicates
+    of earlier studies recorded as their ``merged`` rows (earlier studies keep their keys,
+    decisions and codes), a file added before skipped. Returns the plan and the files
+    written (none when nothing is new)."""
+    from trustreview.io.files import read_text, replace_files
+    from trustreview.io.load import (find_table, read_bib, read_duplicates, read_table,
+                                     read_written_table)
+    from trustreview.io.searches import read_searches_table
+
+    corpus = Path(corpus_dir)
+    studies_path = find_table(corpus, "studies")
+    if studies_path is None or studies_path.suffix != ".csv":
+        raise InputError(f"{display_path(corpus / 'studies.csv')}: not found; trustreview add "
+                         "adds to a review folder's corpus/studies.csv (run it in the folder "
+                         "trustreview new made, or give --corpus and --bib)")
+    bib_path = Path(bib_path)
+    studies = read_table(studies_path).frame
+    bib = read_bib(bib_path) if bib_path.exists() else None
+    entries = bib.entries if bib is not None else pd.DataFrame(columns=["key", "raw"])
+    order = {key: i for i, key in enumerate(studies["study_id"])}
+    existing = entries[entries["key"].isin(order)].copy()
+    existing = existing.iloc[sorted(range(len(existing)),
+                                    key=lambda i: order[existing["key"].iat[i]])]
+    searches = read_searches_table(corpus)
+    dups = read_duplicates(corpus)
+    records = read_written_table(corpus / RECORDS_FILE, RECORDS_COLUMNS,
+                                 f"it needs {', '.join(RECORDS_COLUMNS)} (trustreview new and "
+                                 "add write it; restore it from a backup)")
+    taken = set(studies["study_id"]) | set(entries["key"]) | set(dups["record"]) | \
+        set(records["record"])
+    plan = intake.plan(list(refs), databases, added or today(), existing.reset_index(
+        drop=True), searches, taken)
+    if plan.searches.empty:
+        return plan, []
+    studies_text = read_text(studies_path, display_path(studies_path))
+    header = studies_text.split("\n", 1)[0].split(",")
+    new_rows = [[dict(zip(STUDIES_COLUMNS, row)).get(c.strip(), "") for c in header]
+                for row in _study_rows(plan.studies)]
+    contents = {studies_path: (studies_text.rstrip("\n") + "\n" + _csv(header, new_rows)
+                               .split("\n", 1)[1]).encode("utf-8")}
+    bib_text = read_text(bib_path, display_path(bib_path)) if bib_path.exists() else ""
+    for raw, filled in plan.filled.items():
+        bib_text = bib_text.replace(raw, filled, 1)
+    if plan.entries or plan.strings:
+        bib_text = bib_text.rstrip("\n") + ("\n\n" if bib_text.strip() else "") + \
+            _bib_text(plan)
+    contents[bib_path] = bib_text.encode("utf-8")
+    for name, columns, frame in _ledger(plan):
+        path = corpus / name
+        text = read_text(path, display_path(path)).rstrip("\n") + "\n" if path.exists() \
+            else ",".join(columns) + "\n"
+        contents[path] = (text + _csv(columns, _table_rows(frame, columns))
+                          .split("\n", 1)[1]).encode("utf-8")
+    (corpus / SEARCHES_DIR).mkdir(exist_ok=True)
+    for name, source in plan.copies.items():
+        contents[corpus / SEARCHES_DIR / name] = Path(source).read_bytes()
+    return plan, replace_files(contents)

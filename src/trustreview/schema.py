@@ -23,3 +23,19 @@ CODER_FIELDS = ("included", "exclusion_reason", "country", "design", "sample", "
 NOTE = "note"
 DECISIONS_COLUMNS = ("study_id", "coder", *CODER_FIELDS, "domains", NOTE)
 DECISIONS_FILE = "decisions.csv"
+
+# a review's searches (corpus/searches.csv, copies in corpus/searches/), every record read
+# (records.csv) and the pairs of records found alike (duplicates.csv)
+SEARCHES_DIR = "searches"
+SEARCHES_FILE = "searches.csv"
+SEARCHES_COLUMNS = ("file", "database", "added", "records", "sha256")
+RECORDS_FILE = "records.csv"
+RECORDS_COLUMNS = ("record", "source", "line")
+DUPLICATES_FILE = "duplicates.csv"
+DUPLICATES_COLUMNS = ("study_id", "record", "source", "status", "reason", "score")
+MERGED, CHECK, DISTINCT = "merged", "check", "distinct"  # a pair's status
+
+# the BibTeX fields read from a reference file (one column each in the references table)
+BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
+              "institution", "school", "publisher", "howpublished", "volume", "number",
+              "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")

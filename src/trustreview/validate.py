@@ -192,22 +192,34 @@ def _bib_issues(raw: RawCorpus) -> list[Issue]:
         if not title.strip():
             issues.append(Issue("warning", bib.path, line, key, "title", "no title",
                                 "", "add the title"))
+    # pairs duplicates.csv already holds were decided (merged, distinct) or are listed to
+    # decide (check): they are not warned about again
+    known = set()
+    if raw.duplicates is not None:
+        known = {frozenset(pair) for pair in zip(raw.duplicates["study_id"],
+                                                 raw.duplicates["record"])}
+    fix = ("check whether these are the same study; if so, keep one (or list the pair in "
+           "duplicates.csv: trustreview sheet --duplicates)")
     dois = entries.assign(norm=entries["doi"].map(doi_key))
     dois = dois[dois["norm"] != ""]
     for norm, group in dois.groupby("norm", sort=True):
         if len(group) > 1:
-            keys = ", ".join(group["key"])
+            group_keys = group["key"].tolist()
+            if all(frozenset((a, b)) in known for i, a in enumerate(group_keys)
+                   for b in group_keys[i + 1:]):
+                continue
+            keys = ", ".join(group_keys)
             for row in group.itertuples(index=False):
                 issues.append(Issue("warning", bib.path, row.line, row.key, "doi",
-                                    f"DOI {norm} is shared by {keys}", "",
-                                    "check whether these are the same study; merge them if so"))
+                                    f"DOI {norm} is shared by {keys}", "", fix))
     lines = dict(zip(entries["key"].tolist(), entries["line"].tolist()))
     titles = entries.drop_duplicates("key").set_index("key")["title"]
     for first, second in find_near_duplicate_titles(titles):
+        if frozenset((first, second)) in known:
+            continue
         issues.append(Issue("warning", bib.path, lines[second], second, "title",
                             f"title is the same as or close to that of {first!r} "
-                            f"(line {lines[first]})", "",
-                            "check whether these are the same study; merge them if so"))
+                            f"(line {lines[first]})", "", fix))
     return issues
 
 

@@ -25,14 +25,12 @@ import yaml
 from trustreview.errors import InputError
 from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.io.files import check_file, display_path, read_text
-from trustreview.io.text import empty_names, normalise_doi
+from trustreview.io.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
 from trustreview.parallel import run_parts, workers_for
-from trustreview.schema import CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE
+from trustreview.schema import (BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE,
+                                DUPLICATES_COLUMNS, DUPLICATES_FILE)
 
-BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
-              "institution", "school", "publisher", "howpublished", "volume", "number",
-              "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
 
 
 @dataclass
@@ -73,6 +71,7 @@ class RawCorpus:
     codebook: Codebook | None
     bib: Bibliography | None
     file_errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    duplicates: pd.DataFrame | None = None  # duplicates.csv, where the review has one
 
 
 def _csv_frame(text: str, source: str) -> pd.DataFrame:
@@ -169,11 +168,9 @@ def parse_references(text: str, source: str) -> Bibliography:
 
     if looks_like_ris(text) or (source.lower().endswith(".ris") and not text.strip()):
         converted = ris_to_bibtex(text)
-        bib = parse_bib(converted.bibtex, source)
-        entries = bib.entries.assign(line=pd.array(
-            [converted.lines.get(k, 0) for k in bib.entries["key"]], dtype="int64"))
-        return Bibliography(source, entries, converted.failed + bib.failed,
-                            converted.warnings + bib.warnings, "RIS",
+        bib = _bibliography(converted.columns, converted.failed, converted.warnings, "",
+                            source)
+        return Bibliography(source, bib.entries, bib.failed, bib.warnings, "RIS",
                             converted=converted.bibtex)
     if source.lower().endswith(".ris") and text.strip():
         raise InputError(f"{source}: has no RIS record (no line starting 'TY  - '); export "
@@ -181,13 +178,15 @@ def parse_references(text: str, source: str) -> Bibliography:
     return parse_bib(text, source)
 
 
-def parse_bib(text: str, source: str) -> Bibliography:
+def parse_bib(text: str, source: str, keep_duplicate_keys: bool = False) -> Bibliography:
     """BibTeX text already read from ``source`` (see :func:`read_bib`). A large file is
     read in parts at once on the machine's cores (:func:`_parse_in_parts`); the result is
-    the same as reading it whole."""
+    the same as reading it whole. With ``keep_duplicate_keys``, an entry whose key an
+    earlier one has is kept under the key with ``a``, ``b``... added, and a warning, instead
+    of failing (a search export keeps every record)."""
     parsed = _parse_in_parts(text, source)
     if parsed is None:
-        parsed = _library_columns(text, source)
+        parsed = _library_columns(text, source, keep_duplicate_keys)
     return _bibliography(*parsed, source)
 
 
@@ -228,7 +227,7 @@ def _parse_in_parts(text: str, source: str):
     return columns, [], [], ""
 
 
-def _library_columns(text: str, source: str):
+def _library_columns(text: str, source: str, keep_duplicate_keys: bool = False):
     """bibtexparser on ``text``: (columns of its entries, failed blocks, warnings, the
     ``@string`` blocks), lines counted from the start of ``text``."""
     import bibtexparser
@@ -251,7 +250,20 @@ def _library_columns(text: str, source: str):
     for block in library.failed_blocks:
         line = block.start_line + 1
         kind = type(block).__name__
-        if kind == "DuplicateBlockKeyBlock":
+        if kind == "DuplicateBlockKeyBlock" and keep_duplicate_keys and \
+                block.ignore_error_block is not None:
+            entry = block.ignore_error_block
+            taken = {e.key for e in entries}
+            n, key = 0, entry.key
+            while key in taken:
+                key = entry.key + letter_suffix(n)
+                n += 1
+            warnings.append((line, f"key {entry.key!r} is also the key of an earlier entry; "
+                                   f"this entry is keyed {key!r}"))
+            entry.key = key
+            entries.append(entry)
+            raw_values.add(id(entry))
+        elif kind == "DuplicateBlockKeyBlock":
             failed.append((line, f"duplicate key {getattr(block, 'key', '')!r}"))
         elif kind == "DuplicateFieldKeyBlock" and block.ignore_error_block is not None:
             # BibTeX keeps the first value of a repeated field: so do we, and say so
@@ -370,41 +382,8 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
     codes = attempt(read_table, codes_path) if codes_path is not None else None
     codebook = attempt(read_codebook, corpus_dir / "codebook.yml")
     bib = attempt(read_bib, Path(bib_path))
-    return RawCorpus(studies, codes, codebook, bib, errors)
-
-
-def read_references(paths: list[Path]) -> tuple[str, pd.DataFrame]:
-    """Reference files (BibTeX or RIS) for a new review: their BibTeX text (the files, one
-    after another; RIS converted) and their entries. Refuses a block or record that cannot
-    be read and a key that appears twice, naming file and line."""
-    texts, frames, seen = [], [], {}
-    problems = []
-    for path in paths:
-        source = display_path(path)
-        if not Path(path).exists():
-            raise InputError(f"{source}: file not found; give the reference files your "
-                             "reference manager or database exported (--from FILE.bib or "
-                             "FILE.ris)")
-        text = read_text(Path(path), source)
-        bib = parse_references(text, source)
-        if bib.format == "RIS":
-            text = bib.converted
-        problems += [f"{bib.path}:{line}: {message}" for line, message in bib.failed]
-        for key, line in zip(bib.entries["key"], bib.entries["line"]):
-            if key in seen:
-                problems.append(f"{bib.path}:{line}: key {key!r} is also {seen[key]}; give "
-                                "each reference its own key")
-            seen[key] = f"{bib.path}:{line}"
-        texts.append(text.strip() + "\n")
-        frames.append(bib.entries)
-    if problems:
-        raise InputError("the references cannot be used as they are:\n" + "\n".join(problems)
-                         + "\nfix these in your reference manager and export again")
-    entries = pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame({"key": pd.Series(dtype="str"), "abstract": pd.Series(dtype="str")})
-    return "\n".join(texts), entries
-
-
+    duplicates = attempt(read_duplicates, corpus_dir)
+    return RawCorpus(studies, codes, codebook, bib, errors, duplicates)
 
 
 def empty_table(columns) -> pd.DataFrame:
@@ -412,19 +391,25 @@ def empty_table(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
 
 
-def read_decisions(corpus_dir: str | os.PathLike) -> pd.DataFrame:
-    """``decisions.csv`` of a corpus folder (every coder's merged decisions); an empty
-    table when there is none yet."""
-    path = Path(corpus_dir) / DECISIONS_FILE
+def read_written_table(path: Path, columns, fix: str) -> pd.DataFrame:
+    """A corpus table trustreview writes (decisions, searches, records, duplicates): its
+    ``columns`` as text, an empty table when the file is not there yet; a missing column
+    is an :class:`InputError` ending in ``fix``."""
     if not path.exists():
-        return empty_table(DECISIONS_COLUMNS)
+        return empty_table(columns)
     frame = read_table(path).frame.drop(columns="line")
-    missing = [c for c in DECISIONS_COLUMNS if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"{display_path(path)}: columns {', '.join(missing)} are missing; "
-                         "this file is written by trustreview merge, restore it from a backup "
-                         "or delete it and merge the coders' workbooks again")
-    return frame[list(DECISIONS_COLUMNS)]
+                         + fix)
+    return frame[list(columns)]
+
+
+def read_decisions(corpus_dir: str | os.PathLike) -> pd.DataFrame:
+    """``decisions.csv`` of a corpus folder (every coder's merged decisions)."""
+    return read_written_table(Path(corpus_dir) / DECISIONS_FILE, DECISIONS_COLUMNS,
+                              "this file is written by trustreview merge, restore it from a "
+                              "backup or delete it and merge the coders' workbooks again")
 
 
 def read_codes(corpus_dir: str | os.PathLike) -> tuple[Path, pd.DataFrame]:
@@ -434,3 +419,10 @@ def read_codes(corpus_dir: str | os.PathLike) -> tuple[Path, pd.DataFrame]:
     if not path.exists():
         return path, empty_table(CODES_COLUMNS)
     return path, read_table(path).frame.drop(columns="line")
+
+
+def read_duplicates(corpus_dir: str | os.PathLike) -> pd.DataFrame:
+    """``duplicates.csv`` of a corpus folder: the pairs of records found alike."""
+    return read_written_table(Path(corpus_dir) / DUPLICATES_FILE, DUPLICATES_COLUMNS,
+                              f"it needs {', '.join(DUPLICATES_COLUMNS)} (trustreview new "
+                              "and add write it; restore it from a backup)")

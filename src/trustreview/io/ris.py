@@ -48,6 +48,7 @@ class Converted:
     lines: dict[str, int]  # key -> line of the record's TY tag
     failed: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    columns: dict[str, list] = field(default_factory=dict)  # as parse_bib reads them
 
 
 def looks_like_ris(text: str) -> bool:
@@ -233,14 +234,10 @@ def _fields(record: dict, kind: str, entry_type: str) -> dict[str, str]:
 
 def ris_to_bibtex(text: str) -> Converted:
     """BibTeX for every record of a RIS text (see the module docstring for keys)."""
-    import bibtexparser
     import rispy
-    from bibtexparser.model import Entry, Field
 
     records, failed, warnings = _records(text)
-    library = bibtexparser.Library()
-    lines: dict[str, int] = {}
-    given: dict[str, int] = {}
+    items = []
     for line, chunk in records:
         try:
             parsed = rispy.loads(chunk)
@@ -251,33 +248,65 @@ def ris_to_bibtex(text: str) -> Converted:
         if len(parsed) != 1:
             failed.append((line, "the RIS record cannot be read"))
             continue
-        record = parsed[0]
+        items.append((line, parsed[0]))
+    converted = records_to_bibtex(items, "RIS")
+    converted.failed[:0] = failed
+    converted.warnings[:0] = warnings
+    return converted
+
+
+def records_to_bibtex(items, kind_of_file: str = "RIS") -> Converted:
+    """BibTeX for records given as (line, rispy-style dict) pairs: a RIS file's, or a CSV
+    export's rows named as rispy names RIS tags. A record's own ``id`` is its key when
+    usable; two records with the same key get ``a``, ``b``... after the first, with a
+    warning (see the module docstring for the key rule). ``columns`` holds the entries as
+    :func:`trustreview.io.load.parse_bib` would read them back from ``bibtex``."""
+    from trustreview.schema import BIB_FIELDS
+
+    lines: dict[str, int] = {}
+    warnings: list[tuple[int, str]] = []
+    texts: list[str] = []
+    columns: dict[str, list] = {name: [] for name in ("key", "entry_type", "line", "raw",
+                                                      *BIB_FIELDS)}
+    for line, record in items:
         kind = str(record.get("type_of_reference", "")).strip().upper()
         entry_type = TYPES.get(kind, "misc")
         values = _fields(record, kind, entry_type)
         if not values.get("title"):
-            warnings.append((line, "the RIS record has no title (TI or T1)"))
+            warnings.append((line, f"the {kind_of_file} record has no title; it is kept "
+                                   "(screen it by its other fields, or add the title)"))
         own = _first(record, "id")
         if own and KEY.match(own) and not own.isdigit():
-            if own in given:
-                failed.append((line, f"ID {own!r} is also the ID of the record at line "
-                                     f"{given[own]}; give each record its own ID"))
-                continue
-            key = own
+            base = own
         else:
             people = _list(record, "authors", "first_authors") or \
                 _list(record, "secondary_authors")
             base = generated_key(people, values.get("year", ""), _first(
                 record, "title", "primary_title"))
-            key, n = base, 0
-            while key in lines or key in given:
-                key = base + letter_suffix(n)
-                n += 1
-        given[key] = line
+        key, n = base, 0
+        while key in lines:
+            key = base + letter_suffix(n)
+            n += 1
+        if key != base and base == own:
+            warnings.append((line, f"ID {own!r} is also the ID of the record at line "
+                                   f"{lines[own]}; this record is keyed {key!r}"))
         lines[key] = line
-        library.add(Entry(entry_type, key, [Field(k, v) for k, v in values.items()]))
-    bibtex = bibtexparser.write_string(library) if library.entries else ""
-    return Converted(bibtex, lines, failed, warnings)
+        text = entry_text(entry_type, key, values)
+        texts.append(text)
+        columns["key"].append(key)
+        columns["entry_type"].append(entry_type)
+        columns["line"].append(line)
+        columns["raw"].append(text.rstrip("\n"))
+        for name in BIB_FIELDS:
+            columns[name].append(" ".join(values.get(name, "").split()))
+    return Converted("\n\n".join(texts), lines, [], warnings, columns)
+
+
+def entry_text(entry_type: str, key: str, values: dict[str, str]) -> str:
+    """One BibTeX entry, each value in braces (values are BibTeX already: escaped,
+    balanced), as bibtexparser's writer lays it out."""
+    body = ",\n".join(f"\t{name} = {{{value}}}" for name, value in values.items())
+    return f"@{entry_type}{{{key},\n{body}\n}}\n"
 
 
 def ris_texts(records) -> dict[str, str]:
