@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("workbook", metavar="FILE.xlsx", help="the filled workbook")
     merge.add_argument("--corpus", default="corpus", metavar="DIR",
                        help="corpus folder (default: corpus)")
+    merge.add_argument("--bib", default="references.bib", metavar="FILE",
+                       help="reference file (default: references.bib; a duplicates workbook "
+                            "removes the merged records' entries from it)")
     merge.add_argument("--replace", action="store_true", help="overwrite codes and decisions "
                        "this coder already has that differ from the workbook")
 
@@ -213,6 +216,11 @@ def _sheet(args) -> int:
         raise ParameterError(f"--coder {args.coder!r}: give the coder's name or initials "
                              f"(not empty, no spaces around it, not {coding.RECONCILED!r}, "
                              "which is what --reconcile writes)")
+    if args.duplicates:
+        sheet, what = _duplicates_sheet(args)
+        atomic_write(args.out, coding_workbook_bytes(sheet))
+        print(f"trustreview: wrote {args.out}: {what}", file=sys.stderr)
+        return EXIT_OK
     corpus = require_valid(open_corpus(args.corpus, args.bib))
     sheet, what = coding.build_sheet(corpus, args.corpus, None if args.reconcile else args.coder,
                                      suggest=args.suggest, all_studies=args.all_studies)
@@ -221,10 +229,32 @@ def _sheet(args) -> int:
     return EXIT_OK
 
 
+def _duplicates_sheet(args):
+    from trustreview.duplicate_decisions import build_sheet
+    from trustreview.io.files import display_path
+    from trustreview.io.load import read_bib, read_codebook, read_duplicates, read_written_table
+    from trustreview.schema import DUPLICATES_FILE, RECORDS_COLUMNS, RECORDS_FILE
+
+    corpus = Path(args.corpus)
+    if not (corpus / DUPLICATES_FILE).exists():
+        raise ParameterError(f"{display_path(corpus / DUPLICATES_FILE)}: not found; a review "
+                             "has it when trustreview new or add made it from searches")
+    records = read_written_table(corpus / RECORDS_FILE, RECORDS_COLUMNS,
+                                 "trustreview new and add write it; restore it from a backup")
+    return build_sheet(read_duplicates(corpus), read_bib(args.bib).entries, records,
+                       read_codebook(corpus / "codebook.yml"))
+
+
 def _merge(args) -> int:
     from trustreview.coding import merge_workbook
+    from trustreview.io.workbook import read_coding_workbook
 
-    result, written = merge_workbook(args.workbook, args.corpus, replace=args.replace)
+    filled = read_coding_workbook(args.workbook)
+    if filled.kind == "duplicates":
+        from trustreview.duplicate_decisions import merge_duplicates_workbook
+        result, written = merge_duplicates_workbook(filled, args.corpus, args.bib)
+    else:
+        result, written = merge_workbook(args.workbook, args.corpus, replace=args.replace)
     for line in result.conflicts:
         print(f"conflict: {line}", file=sys.stderr)
     for line in result.kept:

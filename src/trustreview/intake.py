@@ -5,7 +5,7 @@ is exactly one study or one ``merged`` row of ``duplicates.csv``.
 
 The review's ledger of searches is three files in its corpus folder: ``searches.csv``
 (``file, database, added, records, sha256``: one row per search, the file copied unchanged
-into ``searches/``), ``records.csv`` (``record, source, line``: every record read, by the key
+into ``searches/``), ``records.csv`` (``record, source, file_line``: every record read, by the key
 it has in the review) and ``duplicates.csv`` (``study_id, record, source, status, reason,
 score``: one row per pair of records found alike). Planning is pure; the callers write.
 """
@@ -127,6 +127,7 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
     names = _names(files, set(searches["file"]))
     taken = set(taken) | set(existing["key"])
     frames, problems, search_rows, record_rows = [], [], [], []
+    rekeyed: dict[str, str] = {}  # said only of records that become studies
     for i, path, name, digest in zip(chosen, files, names, digests):
         search = read_search(path)
         problems += [f"{search.path}:{line}: {message}" for line, message in search.failed]
@@ -140,9 +141,9 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
                 new = key + letter_suffix(n)
                 n += 1
             if new != key:
-                result.warnings.append(f"{search.path}:{line}: key {key!r} is taken in the "
-                                       f"review; this record is keyed {new!r}")
-                raw = set_key(raw, new)
+                rekeyed[new] = (f"{search.path}:{line}: key {key!r} is taken in the review; "
+                                f"this record is keyed {new!r}")
+            raw = set_key(raw, new)  # also a file's own repeated key, suffixed on reading
             taken.add(new)
             keys.append(new)
             raws.append(raw)
@@ -192,6 +193,7 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
         abstract = records["abstract"].iat[i] or fills.get(i, {}).get("abstract", "")
         studies.append((keys[i], _summary(abstract)))
         entries.append(add_fields(records["raw"].iat[i], fills.get(i, {})))
+    result.warnings += [rekeyed[key] for key, _ in studies if key in rekeyed]
     result.studies = pd.DataFrame(studies, columns=["study_id", "summary"])
     result.entries = entries
     return result

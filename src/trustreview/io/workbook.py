@@ -151,7 +151,7 @@ def read_coding_workbook(path: str | os.PathLike):
     return Filled(source, kind, coder, [c for c in columns if c], rows, problems)
 
 
-KINDS = ("coder", "reconcile")
+KINDS = ("coder", "reconcile", "duplicates")
 
 
 @dataclass
@@ -362,6 +362,16 @@ def coding_workbook_bytes(sheet) -> bytes:
 def _about_rows(sheet) -> list[list[str]]:
     from trustreview import __version__ as version
 
+    if sheet.kind == "duplicates":
+        how = ["Each row is a pair of records that may be the same study: the study's "
+               "fields beside the record's (cells that differ are shaded), and why they "
+               "were found alike.",
+               "Write same: yes (the same study: the record is merged into the study) or "
+               "no (two studies: never proposed again). A row left empty is left for later.",
+               "Then: trustreview merge THIS-FILE.xlsx"]
+        return [["coder", sheet.coder], ["sheet", sheet.kind],
+                ["written by", f"trustreview {version}"], []] + \
+            [["how to fill", line] for line in how]
     if sheet.kind == "reconcile":
         how = ["Each row is a study where the coders differ (their decisions are in the "
                "columns named after them; differing cells are shaded).",
