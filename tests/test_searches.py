@@ -309,3 +309,76 @@ def test_precision_and_recall_on_synthetic_searches(tmp_path):
     duplicates = len(work) - len(set(work))
     assert wrong == 0
     assert (len(kept) - wrong) / duplicates >= 0.95
+
+
+def screen(corpus: Path, decisions: dict[str, tuple[str, str]]) -> None:
+    """Write screening decisions into studies.csv: study -> (included, reason); an included
+    study gets the fields it needs."""
+    table = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
+    for sid, (included, reason) in decisions.items():
+        row = table["study_id"] == sid
+        table.loc[row, ["included", "exclusion_reason"]] = [included, reason]
+        if included == "yes":
+            table.loc[row, ["country", "design", "weight"]] = ["England", "mixed", "low"]
+    table.to_csv(corpus / "studies.csv", index=False, lineterminator="\n")
+
+
+def test_prisma_2020_counts_start_from_the_searches_and_add_up(review):
+    from trustreview import pipeline
+    from trustreview.synthesis.tables import PRISMA_COLUMNS
+
+    folder, _ = review
+    corpus = folder / "corpus"
+    screen(corpus, {"ED559231": ("yes", ""), "chain": ("yes", ""),
+                    "chaina": ("no", "off-topic"),  # not in the codebook: title-abstract
+                    "greany2021": ("no", "not-retrieved"),
+                    "bradley2020economics": ("no", "out-of-scope-topic"),  # full text
+                    "foliano2020competition": ("no", "out-of-scope-topic"),
+                    "abdulkadiroglu2014charters": ("no", "out-of-scope-country")})
+    result = pipeline.validate(corpus, folder / "references.bib")
+    assert not result.corpus.errors, [i.format() for i in result.corpus.errors]
+    flow = dict(zip(result.tables["screening_flow"]["count_of"],
+                    result.tables["screening_flow"]["n"]))
+    assert [flow[f"records identified: {db}"] for db in ("ERIC", "Web of Science",
+                                                         "Scopus")] == [4, 6, 4]
+    assert flow["records identified"] == 14 and flow["duplicate records removed"] == 3
+    # identified - duplicates = screened + awaiting + errors
+    assert flow["records identified"] - flow["duplicate records removed"] == \
+        flow["records screened"] + flow["awaiting screening"] + \
+        flow["records with validation errors"]
+    assert flow["awaiting screening"] == 4 and flow["records screened"] == 7
+    assert flow["records excluded"] == 1 and flow["records excluded: off-topic"] == 1
+    assert flow["reports sought for retrieval"] == flow["records screened"] - 1 == 6
+    assert flow["reports not retrieved"] == 1
+    assert flow["reports assessed for eligibility"] == 5
+    assert flow["reports excluded"] == 3
+    assert flow["reports excluded: out-of-scope-topic"] == 2
+    assert flow["reports assessed for eligibility"] - flow["reports excluded"] == \
+        flow["new studies included"] == flow["included in the synthesis"] == 2
+    prisma = result.tables["prisma2020"]
+    assert list(prisma.columns) == PRISMA_COLUMNS
+    n = dict(zip(prisma["data"], prisma["n"]))
+    assert n["database_results"] == "14"
+    assert n["database_specific_results"] == "ERIC, 4; Web of Science, 6; Scopus, 4"
+    assert (n["duplicates"], n["records_screened"], n["records_excluded"]) == ("3", "7", "1")
+    assert (n["dbr_sought_reports"], n["dbr_notretrieved_reports"]) == ("6", "1")
+    assert (n["dbr_assessed"], n["new_studies"], n["total_studies"]) == ("5", "2", "2")
+    assert n["dbr_excluded"] == "out-of-scope-country, 1; out-of-scope-topic, 2"
+    assert int(n["database_results"]) - int(n["duplicates"]) - flow["awaiting screening"] == \
+        int(n["records_screened"])
+    assert int(n["records_screened"]) - int(n["records_excluded"]) == \
+        int(n["dbr_sought_reports"])
+    assert int(n["dbr_sought_reports"]) - int(n["dbr_notretrieved_reports"]) == \
+        int(n["dbr_assessed"])
+
+
+def test_a_record_deleted_from_the_studies_table_is_an_error(review, cli):
+    folder, _ = review
+    corpus = folder / "corpus"
+    table = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
+    table[table["study_id"] != "chaina"].to_csv(corpus / "studies.csv", index=False,
+                                                 lineterminator="\n")
+    code, _, err = cli("validate", "--corpus", corpus, "--bib", folder / "references.bib")
+    assert code == 1
+    assert "records.csv:10, study 'chaina', field 'record': the record of the search " \
+        "wos.bib is neither a study nor a merged duplicate" in err

@@ -92,11 +92,15 @@ def test_screening_flow(data):
     corpus, tagged, _ = data
     flow = synthesis.compute_screening_flow(corpus, tagged.predictions)
     counts = dict(zip(flow["count_of"], flow["n"]))
-    assert counts["records in the studies table"] == 9
+    assert counts["records identified"] == 9  # no searches: the studies table
+    assert counts["duplicate records removed"] == 0
     assert counts["entries in the bib file"] == 9
-    assert counts["excluded"] == 2
-    assert counts["excluded: not-empirical"] == 2
-    assert counts["included in the synthesis"] == 7
+    assert counts["records screened"] == 9
+    assert counts["records excluded"] == 0  # the codebook: not-empirical is a full-text reason
+    assert counts["reports assessed for eligibility"] == 9
+    assert counts["reports excluded"] == 2
+    assert counts["reports excluded: not-empirical"] == 2
+    assert counts["new studies included"] == counts["included in the synthesis"] == 7
     assert counts["coded by humans"] == 7
     assert counts["tagged by the model"] == 0
 

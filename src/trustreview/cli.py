@@ -232,16 +232,16 @@ def _sheet(args) -> int:
 def _duplicates_sheet(args):
     from trustreview.duplicate_decisions import build_sheet
     from trustreview.io.files import display_path
-    from trustreview.io.load import read_bib, read_codebook, read_duplicates, read_written_table
-    from trustreview.schema import DUPLICATES_FILE, RECORDS_COLUMNS, RECORDS_FILE
+    from trustreview.io.load import (read_bib, read_codebook, read_duplicates,
+                                     read_search_records)
+    from trustreview.schema import DUPLICATES_FILE
 
     corpus = Path(args.corpus)
     if not (corpus / DUPLICATES_FILE).exists():
         raise ParameterError(f"{display_path(corpus / DUPLICATES_FILE)}: not found; a review "
                              "has it when trustreview new or add made it from searches")
-    records = read_written_table(corpus / RECORDS_FILE, RECORDS_COLUMNS,
-                                 "trustreview new and add write it; restore it from a backup")
-    return build_sheet(read_duplicates(corpus), read_bib(args.bib).entries, records,
+    return build_sheet(read_duplicates(corpus), read_bib(args.bib).entries,
+                       read_search_records(corpus),
                        read_codebook(corpus / "codebook.yml"))
 
 

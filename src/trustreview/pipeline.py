@@ -44,6 +44,7 @@ def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Vali
               "records": corpus.records[RECORDS_SHOWN]}
     if corpus.codebook is not None and not corpus.errors:
         tables["screening_flow"] = synthesis.compute_screening_flow(corpus)
+        tables["prisma2020"] = synthesis.prisma2020(corpus)
         tables["corpus_counts"] = synthesis.compute_corpus_counts(corpus)
         tables["coder_agreement"] = agreement.compute_coder_agreement(
             corpus.codes, corpus.codebook.domain_ids)

@@ -151,9 +151,8 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
     decisions and codes), a file added before skipped. Returns the plan and the files
     written (none when nothing is new)."""
     from trustreview.io.files import read_text, replace_files
-    from trustreview.io.load import (find_table, read_bib, read_duplicates, read_table,
-                                     read_written_table)
-    from trustreview.io.searches import read_searches_table
+    from trustreview.io.load import (find_table, read_bib, read_duplicates,
+                                     read_search_records, read_searches, read_table)
 
     corpus = Path(corpus_dir)
     studies_path = find_table(corpus, "studies")
@@ -169,11 +168,9 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
     existing = entries[entries["key"].isin(order)].copy()
     existing = existing.iloc[sorted(range(len(existing)),
                                     key=lambda i: order[existing["key"].iat[i]])]
-    searches = read_searches_table(corpus)
+    searches = read_searches(corpus)
     dups = read_duplicates(corpus)
-    records = read_written_table(corpus / RECORDS_FILE, RECORDS_COLUMNS,
-                                 f"it needs {', '.join(RECORDS_COLUMNS)} (trustreview new and "
-                                 "add write it; restore it from a backup)")
+    records = read_search_records(corpus)
     taken = set(studies["study_id"]) | set(entries["key"]) | set(dups["record"]) | \
         set(records["record"])
     plan = intake.plan(list(refs), databases, added or today(), existing.reset_index(

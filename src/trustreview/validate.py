@@ -19,7 +19,9 @@ from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
 from trustreview.io.load import RawCorpus, empty_table, read_corpus
 from trustreview.io.text import doi_key
-from trustreview.schema import AWAITING, CODES_COLUMNS, NO_DOMAIN, STUDIES_COLUMNS, WEIGHTS
+from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, MERGED,
+                                NO_DOMAIN, RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS,
+                                SEARCHES_FILE, STUDIES_COLUMNS, WEIGHTS)
 
 STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
 YEAR_RANGE = (1900, 2100)
@@ -74,6 +76,10 @@ class ValidatedCorpus:
     bib_entries: int
     bib_strings: str = ""  # the bib file's @string blocks, as written
     bib_parents: dict[str, str] = field(default_factory=dict)  # crossref key -> raw entry
+    # the searches the studies came from (empty for a corpus made without them)
+    searches: pd.DataFrame = field(default_factory=lambda: empty_table(SEARCHES_COLUMNS))
+    search_records: pd.DataFrame = field(default_factory=lambda: empty_table(RECORDS_COLUMNS))
+    duplicates: pd.DataFrame = field(default_factory=lambda: empty_table(DUPLICATES_COLUMNS))
 
     @property
     def errors(self) -> list[Issue]:
@@ -473,6 +479,8 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
                             "--out FILE.xlsx, then trustreview merge FILE.xlsx) or write yes or "
                             "no in included; until then they are neither included nor "
                             "excluded"))
+    ledger = _ledger(raw)
+    issues += _ledger_issues(raw, ledger, set(records["study_id"]))
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
     parents: dict[str, str] = {}
     if raw.bib is not None:
@@ -481,7 +489,50 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
         parents = {k: r for k, r in zip(entries["key"].tolist(), entries["raw"].tolist()) if k in wanted}
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries),
-                           "" if raw.bib is None else raw.bib.strings, parents)
+                           "" if raw.bib is None else raw.bib.strings, parents, *ledger)
+
+
+def _ledger(raw: RawCorpus) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(searches, records, duplicates) as read, empty where the review has none."""
+    return tuple(frame if frame is not None else empty_table(columns) for frame, columns in (
+        (raw.searches, SEARCHES_COLUMNS), (raw.search_records, RECORDS_COLUMNS),
+        (raw.duplicates, DUPLICATES_COLUMNS)))
+
+
+def _ledger_issues(raw: RawCorpus, ledger, studies: set[str]) -> list[Issue]:
+    """Every record of every search is a study or a merged duplicate of one: a record that
+    is neither was dropped (a row deleted from studies.csv), which is an error."""
+    searches, records, duplicates = ledger
+    issues = []
+    corpus_dir = os.path.dirname(raw.studies.path) if raw.studies is not None else ""
+    records_file = os.path.join(corpus_dir, RECORDS_FILE)
+    merged = dict(zip(duplicates.loc[duplicates["status"] == MERGED, "record"],
+                      duplicates.loc[duplicates["status"] == MERGED, "study_id"]))
+    for position, (record, source) in enumerate(zip(records["record"], records["source"]),
+                                                start=2):
+        if record in studies:
+            continue
+        if record in merged:
+            if merged[record] not in studies:
+                issues.append(Issue("error", records_file, position, record, "record",
+                                    f"the record is a duplicate of {merged[record]!r}, which "
+                                    "is not in the studies table", "",
+                                    f"restore the row of {merged[record]} in studies.csv"))
+            continue
+        issues.append(Issue("error", records_file, position, record, "record",
+                            f"the record of the search {source} is neither a study nor a "
+                            "merged duplicate", "", "restore its row in studies.csv (exclude "
+                            "it with a reason rather than delete it)"))
+    counted = dict(zip(searches["file"], searches["records"]))
+    found = records["source"].value_counts()
+    for name, n in counted.items():
+        if str(int(found.get(name, 0))) != str(n).strip():
+            issues.append(Issue("error", os.path.join(corpus_dir, SEARCHES_FILE), None, "",
+                                "records", f"the search {name} lists {n} records, "
+                                f"records.csv has {int(found.get(name, 0))}", "",
+                                "restore searches.csv and records.csv from a backup; they "
+                                "are written by trustreview new and add"))
+    return issues
 
 
 def issues_frame(issues: list[Issue]) -> pd.DataFrame:

@@ -38,6 +38,20 @@ class Lean:
     terms: tuple[str, ...]
 
 
+STAGES = ("title-abstract", "full-text", "not-retrieved")  # where a study is excluded
+
+
+@dataclass(frozen=True)
+class ExclusionReason:
+    """A reason to exclude a study and the stage of screening it is given at (PRISMA 2020:
+    records excluded on title and abstract, reports not retrieved, reports excluded after
+    the full text)."""
+
+    id: str
+    stage: str = STAGES[0]
+    label: str = ""
+
+
 @dataclass(frozen=True)
 class Codebook:
     """The domains, in codebook order, the allowed countries and designs, and the
@@ -48,6 +62,15 @@ class Codebook:
     countries: tuple[str, ...] = DEFAULT_COUNTRIES
     designs: tuple[str, ...] = DEFAULT_DESIGNS
     weights: tuple[str, ...] = field(default=WEIGHTS)
+    exclusion_reasons: tuple[ExclusionReason, ...] = ()
+
+    def stage(self, reason: str) -> str:
+        """The screening stage of an exclusion reason (a reason the codebook does not list
+        is a title-and-abstract exclusion)."""
+        for known in self.exclusion_reasons:
+            if known.id == reason:
+                return known.stage
+        return STAGES[0]
 
     @property
     def domain_ids(self) -> list[str]:
@@ -155,9 +178,38 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
         raise InputError(f"{source}: field 'weights' lists a level twice; list each "
                          "weight-of-evidence level once, highest first")
     return Codebook(
+        exclusion_reasons=_reasons(data.get("exclusion_reasons"), source),
         domains=tuple(domains),
         name=_text(data.get("name"), "field 'name'", source),
         countries=countries or DEFAULT_COUNTRIES,
         designs=designs or DEFAULT_DESIGNS,
         weights=weights or WEIGHTS,
     )
+
+
+def _reasons(value: Any, source: str) -> tuple[ExclusionReason, ...]:
+    """``exclusion_reasons:``: a list of ids, or of mappings with ``id``, ``stage`` (one of
+    :data:`STAGES`) and ``label``."""
+    where = "field 'exclusion_reasons'"
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"{source}: {where} must be a list of reasons (an id each, or id: "
+                         "and stage: lines)")
+    reasons, seen = [], set()
+    for position, item in enumerate(value, start=1):
+        item = item if isinstance(item, dict) else {"id": item}
+        reason = _text(item.get("id"), f"{where} #{position} 'id'", source)
+        stage = _text(item.get("stage"), f"{where} #{position} 'stage'", source) or STAGES[0]
+        if not reason:
+            raise InputError(f"{source}: {where} #{position} has no id; give each reason an id")
+        if stage not in STAGES:
+            raise InputError(f"{source}: {where} {reason!r} has stage {stage!r}; use one of "
+                             f"{', '.join(STAGES)}")
+        if reason in seen:
+            raise InputError(f"{source}: {where} lists {reason!r} twice; list each reason once")
+        seen.add(reason)
+        reasons.append(ExclusionReason(reason, stage, _text(item.get("label"),
+                                                            f"{where} {reason!r} 'label'",
+                                                            source)))
+    return tuple(reasons)

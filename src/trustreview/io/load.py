@@ -29,7 +29,8 @@ from trustreview.io.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
 from trustreview.parallel import run_parts, workers_for
 from trustreview.schema import (BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE,
-                                DUPLICATES_COLUMNS, DUPLICATES_FILE)
+                                DUPLICATES_COLUMNS, DUPLICATES_FILE, RECORDS_COLUMNS,
+                                RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_FILE)
 
 
 
@@ -71,7 +72,9 @@ class RawCorpus:
     codebook: Codebook | None
     bib: Bibliography | None
     file_errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
-    duplicates: pd.DataFrame | None = None  # duplicates.csv, where the review has one
+    duplicates: pd.DataFrame | None = None  # duplicates.csv (empty when there is none)
+    searches: pd.DataFrame | None = None  # searches.csv (empty when there is none)
+    search_records: pd.DataFrame | None = None  # records.csv (empty when there is none)
 
 
 def _csv_frame(text: str, source: str) -> pd.DataFrame:
@@ -383,7 +386,10 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
     codebook = attempt(read_codebook, corpus_dir / "codebook.yml")
     bib = attempt(read_bib, Path(bib_path))
     duplicates = attempt(read_duplicates, corpus_dir)
-    return RawCorpus(studies, codes, codebook, bib, errors, duplicates)
+    searches = attempt(read_searches, corpus_dir)
+    search_records = attempt(read_search_records, corpus_dir)
+    return RawCorpus(studies, codes, codebook, bib, errors, duplicates, searches,
+                     search_records)
 
 
 def empty_table(columns) -> pd.DataFrame:
@@ -426,3 +432,17 @@ def read_duplicates(corpus_dir: str | os.PathLike) -> pd.DataFrame:
     return read_written_table(Path(corpus_dir) / DUPLICATES_FILE, DUPLICATES_COLUMNS,
                               f"it needs {', '.join(DUPLICATES_COLUMNS)} (trustreview new "
                               "and add write it; restore it from a backup)")
+
+
+def read_searches(corpus_dir: str | os.PathLike) -> pd.DataFrame:
+    """``searches.csv`` of a corpus folder: one row per search (empty without searches)."""
+    return read_written_table(Path(corpus_dir) / SEARCHES_FILE, SEARCHES_COLUMNS,
+                              f"it needs {', '.join(SEARCHES_COLUMNS)} (trustreview new and "
+                              "add write it; restore it from a backup)")
+
+
+def read_search_records(corpus_dir: str | os.PathLike) -> pd.DataFrame:
+    """``records.csv`` of a corpus folder: every record of every search, by its key."""
+    return read_written_table(Path(corpus_dir) / RECORDS_FILE, RECORDS_COLUMNS,
+                              f"it needs {', '.join(RECORDS_COLUMNS)} (trustreview new and "
+                              "add write it; restore it from a backup)")

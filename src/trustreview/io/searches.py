@@ -23,9 +23,8 @@ import pandas as pd
 from trustreview.errors import InputError
 from trustreview.io.files import display_path, read_text
 
-from trustreview.io.load import _bibliography, parse_bib, read_written_table
+from trustreview.io.load import _bibliography, parse_bib
 from trustreview.io.ris import looks_like_ris, records_to_bibtex, ris_to_bibtex
-from trustreview.schema import SEARCHES_COLUMNS, SEARCHES_FILE
 
 # rispy's names for RIS tags -> the column names exports use for them (lower case)
 CSV_COLUMNS = {
@@ -193,10 +192,3 @@ def read_search(path: str | Path) -> Search:
 def sha256(path: Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def read_searches_table(corpus_dir: str | Path) -> pd.DataFrame:
-    """``searches.csv`` of a corpus folder: one row per search (empty without searches)."""
-    return read_written_table(Path(corpus_dir) / SEARCHES_FILE, SEARCHES_COLUMNS,
-                              f"it needs {', '.join(SEARCHES_COLUMNS)} (trustreview new and "
-                              "add write it; restore it from a backup)")

@@ -145,41 +145,66 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
 
 
 def plot_screening_flow(flow: pd.DataFrame) -> Figure:
-    """A simple top-down flow diagram of the screening counts."""
-    lookup = dict(zip(flow["count_of"], flow["n"]))
-    boxes = [f"Records identified\n(studies table): {lookup.get('records in the studies table', 0)}"]
-    reasons = [f"{k.split(': ', 1)[1]}: {v}" for k, v in zip(flow["count_of"], flow["n"])
-               if k.startswith("excluded: ")]
-    boxes.append(f"Included in the synthesis: {lookup.get('included in the synthesis', 0)}")
-    tail = f"Coded by humans: {lookup.get('coded by humans', 0)}"
-    if "tagged by the model" in lookup:
-        tail += f"\nTagged by the model: {lookup['tagged by the model']}"
-    boxes.append(tail)
-    fig = Figure(figsize=(7, 4.2), dpi=100)
+    """The screening flow as a PRISMA 2020 diagram: identification, screening and included
+    boxes top-down, what leaves at each step beside them (reasons listed)."""
+    n = dict(zip(flow["count_of"], flow["n"]))
+
+    def listed(prefix):
+        return [f"  {k[len(prefix):]}: {v}" for k, v in zip(flow["count_of"], flow["n"])
+                if k.startswith(prefix)]
+
+    sources = listed("records identified: ")
+    identified = [f"Records identified: {n.get('records identified', 0)}", *sources]
+    if "studies from before the searches" in n:
+        identified.append(f"Studies from before the searches: "
+                          f"{n['studies from before the searches']}")
+    screened = [f"Records screened: {n.get('records screened', 0)}"]
+    for extra in ("awaiting screening", "records with validation errors"):
+        if n.get(extra, 0):
+            screened.append(f"({extra}: {n[extra]})")
+    steps = [  # (main box, side box)
+        (identified, [f"Duplicate records removed: {n.get('duplicate records removed', 0)}"]),
+        (screened, [f"Records excluded: {n.get('records excluded', 0)}",
+                    *listed("records excluded: ")]),
+        ([f"Reports sought for retrieval: {n.get('reports sought for retrieval', 0)}"],
+         [f"Reports not retrieved: {n.get('reports not retrieved', 0)}"]),
+        ([f"Reports assessed for eligibility: "
+          f"{n.get('reports assessed for eligibility', 0)}"],
+         [f"Reports excluded: {n.get('reports excluded', 0)}",
+          *listed("reports excluded: ")]),
+        ([f"Studies included in the synthesis: {n.get('included in the synthesis', 0)}",
+          f"Coded by humans: {n.get('coded by humans', 0)}"] +
+         ([f"Tagged by the model: {n['tagged by the model']}"]
+          if "tagged by the model" in n else []), []),
+    ]
+    heights = [max(len(main), len(side), 2) * 0.32 + 0.5 for main, side in steps]
+    total = sum(heights) + 0.4 * (len(steps) - 1)
+    fig = Figure(figsize=(7.5, max(total * 0.72, 4.5)), dpi=100)
     ax = fig.add_subplot()
     ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10)
+    ax.set_ylim(0, total)
     ax.axis("off")
-    ys = [8.6, 5.0, 1.4]
-    for y, text in zip(ys, boxes):
-        ax.add_patch(FancyBboxPatch((0.3, y - 0.8), 4.6, 1.6, boxstyle="round,pad=0.05",
-                                    facecolor="white", edgecolor="black"))
-        ax.text(2.6, y, text, ha="center", va="center", fontsize=9)
-    for top, bottom in zip(ys[:-1], ys[1:]):
-        ax.annotate("", xy=(2.6, bottom + 0.85), xytext=(2.6, top - 0.85),
+    top = total
+    centres = []
+    for (main, side), height in zip(steps, heights):
+        y = top - height / 2
+        centres.append((y, height))
+        ax.add_patch(FancyBboxPatch((0.3, top - height + 0.05), 4.8, height - 0.1,
+                                    boxstyle="round,pad=0.02", facecolor="white",
+                                    edgecolor="black"))
+        ax.text(2.7, y, "\n".join(main), ha="center", va="center", fontsize=8.5)
+        if side:
+            ax.add_patch(FancyBboxPatch((5.7, top - height + 0.05), 4.0, height - 0.1,
+                                        boxstyle="round,pad=0.02", facecolor="#f0f0f0",
+                                        edgecolor="black"))
+            ax.text(5.85, y, "\n".join(side), ha="left", va="center", fontsize=8)
+            ax.annotate("", xy=(5.65, y), xytext=(5.15, y),
+                        arrowprops={"arrowstyle": "->", "color": "black"})
+        top -= height + 0.4
+    for (upper, h1), (lower, h2) in zip(centres[:-1], centres[1:]):
+        ax.annotate("", xy=(2.7, lower + h2 / 2 - 0.04), xytext=(2.7, upper - h1 / 2 + 0.04),
                     arrowprops={"arrowstyle": "->", "color": "black"})
-    excluded = lookup.get("excluded", 0)
-    errors = lookup.get("records with validation errors", 0)
-    side = f"Excluded: {excluded}\n" + "\n".join(reasons)
-    if errors:
-        side += f"\nWith errors: {errors}"
-    if lookup.get("awaiting screening", 0):
-        side += f"\nAwaiting screening: {lookup['awaiting screening']}"
-    ax.add_patch(FancyBboxPatch((5.6, 5.4), 4.1, 2.9, boxstyle="round,pad=0.05",
-                                facecolor="#f0f0f0", edgecolor="black"))
-    ax.text(7.65, 6.85, side, ha="center", va="center", fontsize=8.5)
-    ax.annotate("", xy=(5.55, 6.85), xytext=(2.6, 6.85),
-                arrowprops={"arrowstyle": "->", "color": "black"})
+    fig.suptitle("Screening flow (PRISMA 2020)", fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -195,31 +195,191 @@ def reference_list(data: SynthesisInput) -> pd.DataFrame:
 
 def compute_screening_flow(corpus: ValidatedCorpus,
                            predictions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Counts of the screening flow (PRISMA 2020 style).
+    """The screening flow as PRISMA 2020 counts it, one row per box (``stage``,
+    ``count_of``, ``n``).
 
-    Stages: records identified (studies table rows), bib entries with no study row, records
-    with errors, excluded (total and one row per reason), included, coded by humans, and,
-    when ``predictions`` is given, tagged by the model.
+    Identification starts from the searches (records per database, duplicate records
+    removed, and studies already in the review before the searches); a corpus made without
+    searches starts from its studies table. Screening splits exclusions by the stage the
+    codebook gives their reason: records excluded on title and abstract, reports not
+    retrieved, reports excluded after the full text, each with its reasons. Records awaiting
+    screening or with validation errors are counted apart. With ``predictions``, the
+    studies tagged by the model are counted too.
     """
-    records = corpus.records
-    status = records["status"]
-    coded = set(corpus.codes["study_id"]) & set(records.loc[status == "included",
-                                                            "study_id"])
-    rows = [("identified", "records in the studies table", len(records)),
-            ("identified", "entries in the bib file", corpus.bib_entries),
-            ("identified", "bib entries with no study row", len(corpus.bib_only)),
-            ("screened", "records with validation errors", int((status == "error").sum())),
-            ("screened", "awaiting screening", int((status == AWAITING).sum())),
-            ("screened", "excluded", int((status == "excluded").sum()))]
-    reasons = records.loc[status == "excluded", "exclusion_reason"].value_counts()
-    rows += [("screened", f"excluded: {reason}", int(count))
-             for reason, count in sorted(reasons.items())]
-    rows.append(("included", "included in the synthesis", int((status == "included").sum())))
+    flow = screening_counts(corpus)
+    rows = [("identification", f"records identified: {database}", n)
+            for database, n in flow["databases"]]
+    rows += [("identification", "records identified", flow["identified"]),
+             ("identification", "duplicate records removed", flow["duplicates"])]
+    if flow["previous"]:
+        rows.append(("identification", "studies from before the searches", flow["previous"]))
+    rows += [("identification", "entries in the bib file", corpus.bib_entries),
+             ("identification", "bib entries with no study row", len(corpus.bib_only)),
+             ("screening", "records with validation errors", flow["errors"]),
+             ("screening", "awaiting screening", flow["awaiting"]),
+             ("screening", "records screened", flow["screened"]),
+             ("screening", "records excluded", flow["records_excluded"])]
+    rows += [("screening", f"records excluded: {r}", n) for r, n in flow["record_reasons"]]
+    rows += [("screening", "reports sought for retrieval", flow["sought"]),
+             ("screening", "reports not retrieved", flow["not_retrieved"]),
+             ("screening", "reports assessed for eligibility", flow["assessed"]),
+             ("screening", "reports excluded", flow["reports_excluded"])]
+    rows += [("screening", f"reports excluded: {r}", n) for r, n in flow["report_reasons"]]
+    rows.append(("included", "new studies included", flow["new_included"]))
+    if flow["previous"]:
+        rows.append(("included", "studies from before the searches included",
+                     flow["previous_included"]))
+    rows.append(("included", "included in the synthesis", flow["included"]))
+    status = corpus.records["status"]
+    coded = set(corpus.codes["study_id"]) & set(
+        corpus.records.loc[status == "included", "study_id"])
     rows.append(("included", "coded by humans", len(coded)))
     if predictions is not None:
         model = predictions[predictions["source"] == "model"]["study_id"].nunique()
         rows.append(("included", "tagged by the model", int(model)))
-    return pd.DataFrame(rows, columns=["stage", "count_of", "n"])
+    return pd.DataFrame(rows, columns=["stage", "count_of", "n"]).astype({"n": "int64"})
+
+
+def screening_counts(corpus: ValidatedCorpus) -> dict:
+    """The PRISMA 2020 numbers of the review (see :func:`compute_screening_flow`)."""
+    records = corpus.records
+    searches, ledger = corpus.searches, corpus.search_records
+    if len(searches):
+        databases: dict[str, int] = {}
+        for database, n in zip(searches["database"], searches["records"]):
+            databases[database] = databases.get(database, 0) + int(n)
+        from_searches = set(ledger["record"])
+        identified = sum(databases.values())
+        merged = corpus.duplicates[(corpus.duplicates["status"] == "merged") &
+                                   corpus.duplicates["record"].isin(from_searches)]
+        duplicates = len(merged)
+    else:
+        databases, from_searches = {}, set(records["study_id"])
+        identified, duplicates = len(records), 0
+    new = records[records["study_id"].isin(from_searches)]
+    old = records[~records["study_id"].isin(from_searches)]
+    stage = (corpus.codebook.stage if corpus.codebook is not None else
+             (lambda reason: "title-abstract"))
+    excluded = new[new["status"] == "excluded"]
+    stages = excluded["exclusion_reason"].map(stage)
+
+    def reasons(mask):
+        counts = excluded.loc[mask, "exclusion_reason"].value_counts()
+        return [(reason, int(n)) for reason, n in sorted(counts.items())]
+
+    counts = {
+        "databases": list(databases.items()), "identified": identified,
+        "duplicates": duplicates, "previous": len(old),
+        "errors": int((new["status"] == "error").sum()),
+        "awaiting": int((new["status"] == AWAITING).sum()),
+        "records_excluded": int((stages == "title-abstract").sum()),
+        "record_reasons": reasons(stages == "title-abstract"),
+        "not_retrieved": int((stages == "not-retrieved").sum()),
+        "reports_excluded": int((stages == "full-text").sum()),
+        "report_reasons": reasons(stages == "full-text"),
+        "new_included": int((new["status"] == "included").sum()),
+        "previous_included": int((old["status"] == "included").sum()),
+        "included": int((records["status"] == "included").sum()),
+    }
+    counts["screened"] = len(new) - counts["errors"] - counts["awaiting"]
+    counts["sought"] = counts["screened"] - counts["records_excluded"]
+    counts["assessed"] = counts["sought"] - counts["not_retrieved"]
+    return counts
+
+
+# The PRISMA2020 R package's and Shiny app's CSV: its template's columns and data keys
+PRISMA_COLUMNS = ["data", "node", "box", "description", "boxtext", "tooltips", "url", "n"]
+PRISMA_BOXES = [  # data, node, box, description, boxtext
+    ("NA", "node4", "prevstud", "Grey title box; Previous studies", "Previous studies"),
+    ("previous_studies", "node5", "box1", "Studies included in previous version of review",
+     "Studies included in previous version of review"),
+    ("previous_reports", "NA", "box1", "Reports of studies included in previous version of "
+     "review", "Reports of studies included in previous version of review"),
+    ("NA", "node6", "newstud", "Yellow title box; Identification of new studies via "
+     "databases and registers", "Identification of new studies via databases and registers"),
+    ("database_results", "node7", "box2", "Records identified from: Databases", "Databases"),
+    ("database_specific_results", "NA", "box2", "Records identified from: specific "
+     "databases", "Specific Databases"),
+    ("register_results", "NA", "box2", "Records identified from: Registers", "Registers"),
+    ("register_specific_results", "NA", "box2", "Records identified from: specific "
+     "registers", "Specific Registers"),
+    ("NA", "node16", "othstud", "Grey title box; Identification of new studies via other "
+     "methods", "Identification of new studies via other methods"),
+    ("website_results", "node17", "box11", "Records identified from: Websites", "Websites"),
+    ("organisation_results", "NA", "box11", "Records identified from: Organisations",
+     "Organisations"),
+    ("citations_results", "NA", "box11", "Records identified from: Citation searching",
+     "Citation searching"),
+    ("duplicates", "node8", "box3", "Duplicate records", "Duplicate records"),
+    ("excluded_automatic", "NA", "box3", "Records marked as ineligible by automation tools",
+     "Records marked as ineligible by automation tools"),
+    ("excluded_other", "NA", "box3", "Records removed for other reasons",
+     "Records removed for other reasons"),
+    ("records_screened", "node9", "box4", "Records screened (databases and registers)",
+     "Records screened"),
+    ("records_excluded", "node10", "box5", "Records excluded (databases and registers)",
+     "Records excluded"),
+    ("dbr_sought_reports", "node11", "box6", "Reports sought for retrieval (databases and "
+     "registers)", "Reports sought for retrieval"),
+    ("dbr_notretrieved_reports", "node12", "box7", "Reports not retrieved (databases and "
+     "registers)", "Reports not retrieved"),
+    ("other_sought_reports", "node18", "box12", "Reports sought for retrieval (other)",
+     "Reports sought for retrieval"),
+    ("other_notretrieved_reports", "node19", "box13", "Reports not retrieved (other)",
+     "Reports not retrieved"),
+    ("dbr_assessed", "node13", "box8", "Reports assessed for eligibility (databases and "
+     "registers)", "Reports assessed for eligibility"),
+    ("dbr_excluded", "node14", "box9", "Reports excluded (databases and registers): "
+     "[separate reasons and numbers using ; e.g. Reason1, xxx; Reason2, xxx]",
+     "Reports excluded"),
+    ("other_assessed", "node20", "box14", "Reports assessed for eligibility (other)",
+     "Reports assessed for eligibility"),
+    ("other_excluded", "node21", "box15", "Reports excluded (other): [separate reasons and "
+     "numbers using ; e.g. Reason1, xxx; Reason2, xxx]", "Reports excluded"),
+    ("new_studies", "node15", "box10", "New studies included in review",
+     "New studies included in review"),
+    ("new_reports", "NA", "box10", "Reports of new included studies",
+     "Reports of new included studies"),
+    ("total_studies", "node22", "box16", "Total studies included in review",
+     "Total studies included in review"),
+    ("total_reports", "NA", "box16", "Reports of total included studies",
+     "Reports of total included studies"),
+    ("identification", "node1", "identification", "Blue identification box",
+     "Identification"),
+    ("screening", "node2", "screening", "Blue screening box", "Screening"),
+    ("included", "node3", "included", "Blue included box", "Included"),
+]
+
+
+def prisma2020(corpus: ValidatedCorpus) -> pd.DataFrame:
+    """The review's counts in the CSV format of the PRISMA2020 R package and Shiny app (its
+    template's columns and ``data`` keys), to draw the official flow diagram from. One report
+    per study; studies already in the review before its searches are the previous version's
+    studies; nothing comes from registers or other methods."""
+    flow = screening_counts(corpus)
+    databases = "; ".join(f"{name}, {n}" for name, n in flow["databases"])
+    values = {
+        "previous_studies": flow["previous_included"],
+        "previous_reports": flow["previous_included"],
+        "database_results": flow["identified"],
+        "database_specific_results": databases or f"studies table, {flow['identified']}",
+        "duplicates": flow["duplicates"],
+        "records_screened": flow["screened"], "records_excluded": flow["records_excluded"],
+        "dbr_sought_reports": flow["sought"],
+        "dbr_notretrieved_reports": flow["not_retrieved"],
+        "dbr_assessed": flow["assessed"],
+        "dbr_excluded": "; ".join(f"{r}, {n}" for r, n in flow["report_reasons"]) or 0,
+        "new_studies": flow["new_included"], "new_reports": flow["new_included"],
+        "total_studies": flow["new_included"] + flow["previous_included"],
+        "total_reports": flow["new_included"] + flow["previous_included"],
+    }
+    rows = []
+    for data, node, box, description, boxtext in PRISMA_BOXES:
+        rows.append([data, node, box, description, boxtext,
+                     description if node != "NA" else "NA",
+                     "NA" if node == "NA" else f"{box if data == 'NA' else data}.html",
+                     str(values.get(data, 0))])
+    return pd.DataFrame(rows, columns=PRISMA_COLUMNS)
 
 
 def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
