@@ -62,6 +62,8 @@ def test_three_searches_become_one_review_with_every_record_accounted_for(review
     assert not set(studies) & set(merged)
     assert len(studies) == 11 and len(merged) == 3
     assert "created" in err and "3 duplicates merged" in err and "1 pairs to check" in err
+    readme = (folder / "README.md").read_text()
+    assert "trustreview add --from" in readme and "trustreview sheet --duplicates" in readme
 
 
 def test_a_duplicate_across_ris_and_bibtex_with_the_doi_as_a_url_and_one_without_doi(review):
@@ -382,3 +384,64 @@ def test_a_record_deleted_from_the_studies_table_is_an_error(review, cli):
     assert code == 1
     assert "records.csv:10, study 'chaina', field 'record': the record of the search " \
         "wos.bib is neither a study nor a merged duplicate" in err
+
+
+def test_changes_after_adding_a_search_and_screening(review, cli):
+    """The comparison of two runs' tables, in-process (the whole runs are below)."""
+    from trustreview import pipeline
+    from trustreview.synthesis.changes import compare_runs, summary_lines
+
+    folder, _ = review
+    corpus, bib = folder / "corpus", folder / "references.bib"
+    screen(corpus, {"ED559231": ("yes", ""), "chain": ("no", "out-of-scope-topic")})
+    before = pipeline.validate(corpus, bib).tables
+    assert compare_runs(before, before).empty
+    assert cli("add", "--corpus", corpus, "--bib", bib, "--from", SEARCHES / "bei.ris",
+               "--database", "BEI", "--date", "2027-02-01")[0] == 0
+    screen(corpus, {"greany2025constant": ("yes", ""), "chain": ("yes", "")})
+    after = pipeline.validate(corpus, bib).tables
+    changes = compare_runs(before, after)
+    assert list(changes.columns) == ["what", "study_id", "before", "after"]
+    rows = set(changes.itertuples(index=False, name=None))
+    assert ("search added", "", "", "bei.ris (BEI, 2027-02-01, 2 records)") in rows
+    assert ("study added", "greany2025constant", "", "included") in rows
+    assert ("decision changed", "chain", "excluded (out-of-scope-topic)", "included") in rows
+    assert ("count changed: screening_flow: records identified", "", "14", "16") in rows
+    assert ("count changed: screening_flow: duplicate records removed", "", "3", "4") in rows
+    lines = summary_lines(changes, before, after)
+    assert lines[0] == "Searches added: bei.ris (BEI, 2027-02-01, 2 records)."
+    assert "Newly included: 2 (chain, greany2025constant)." in lines
+
+
+@pytest.mark.slow
+def test_a_second_run_says_what_changed_and_a_first_run_does_not(review, tmp_path):
+    import subprocess
+
+    folder, _ = review
+    corpus = folder / "corpus"
+    screen(corpus, {sid: ("yes", "") for sid in ("ED559231", "chain", "adolfsson2020power")})
+    with open(corpus / "codes.csv", "a", encoding="utf-8") as codes:
+        codes.write("ED559231,reconciled,governance\nchain,reconciled,education\n"
+                    "adolfsson2020power,reconciled,governance\n")
+
+    def run(out):
+        done = subprocess.run([sys.executable, "-m", "trustreview", "run", "--out", out],
+                              cwd=folder, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+    run("out")
+    assert not (folder / "out" / "tables" / "changes.csv").exists()
+    assert "What changed" not in (folder / "out" / "report.html").read_text()
+    subprocess.run([sys.executable, "-m", "trustreview", "add", "--from", SEARCHES / "bei.ris",
+                    "--date", "2027-02-01"], cwd=folder, check=True, capture_output=True)
+    screen(corpus, {"greany2025constant": ("yes", "")})
+    run("out")
+    changes = rows(folder / "out" / "tables" / "changes.csv")
+    assert {"what": "study added", "study_id": "greany2025constant", "before": "",
+            "after": "included"} in changes
+    page = (folder / "out" / "report.html").read_text()
+    assert "What changed since the previous run" in page and "bei.ris (bei, 2027-02-01" in page
+    from docx import Document
+    text = "\n".join(p.text for p in Document(folder / "out" / "report.docx").paragraphs)
+    assert "What changed since the previous run" in text
+    assert "Newly included: 1 (greany2025constant)." in text

@@ -41,7 +41,8 @@ def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Vali
     ``.corpus.issues``), account for every record, and measure the coders' agreement."""
     corpus = open_corpus(corpus_dir, bib_path)
     tables = {"validation_issues": issues_frame(corpus.issues),
-              "records": corpus.records[RECORDS_SHOWN]}
+              "records": corpus.records[RECORDS_SHOWN],
+              "searches": corpus.searches}
     if corpus.codebook is not None and not corpus.errors:
         tables["screening_flow"] = synthesis.compute_screening_flow(corpus)
         tables["prisma2020"] = synthesis.prisma2020(corpus)
@@ -114,9 +115,12 @@ class Synthesis:
     report_docx: bytes = b""
 
 
-def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params
-               ) -> Synthesis:
-    """Stage 03: apply the filters to the tagged studies and build the synthesis."""
+def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params,
+               previous: dict[str, pd.DataFrame] | None = None) -> Synthesis:
+    """Stage 03: apply the filters to the tagged studies and build the synthesis. With the
+    tables of the ``previous`` run this one replaces, say what changed since (the
+    ``changes`` table and the reports' first section)."""
+    from trustreview.synthesis.changes import compare_runs, summary_lines
     from trustreview.io.export import figure_bytes
     from trustreview.io.reference_export import domain_reference_files
     from trustreview.synthesis import figures, report, word
@@ -128,13 +132,19 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     tables = synthesis.build_synthesis_tables(data)
     flow = synthesis.compute_screening_flow(corpus, predictions)
     tables["screening_flow"] = flow
+    changed = None
+    if previous is not None:
+        current = {"searches": corpus.searches, "records": corpus.records[RECORDS_SHOWN],
+                   "predictions": predictions, **tables}
+        tables["changes"] = compare_runs(previous, current)
+        changed = summary_lines(tables["changes"], previous, current)
     labels = {d.id: d.label for d in corpus.codebook.domains}
     shown = {"evidence_gap_map": figures.plot_evidence_gap_map(data, labels),
              "screening_flow": figures.plot_screening_flow(flow)}
     gap_png = figure_bytes(shown["evidence_gap_map"], "png")  # drawn once, for both reports
     flow_png = figure_bytes(shown["screening_flow"], "png")
-    page = report.build_review_report(data, tables, flow, gap_png, flow_png)
+    page = report.build_review_report(data, tables, flow, gap_png, flow_png, changed)
     bib, ris = domain_reference_files(data.studies, data.tags, data.domains, corpus.bib_strings,
                                       corpus.bib_parents)
-    document = word.report_docx(data, tables, flow, gap_png, flow_png)
+    document = word.report_docx(data, tables, flow, gap_png, flow_png, changed)
     return Synthesis(data, tables, shown, bib, page, ris, document)

@@ -1,10 +1,14 @@
-"""``trustreview new``: a review folder a researcher owns, started from reference files.
+"""``trustreview new`` and ``add``: a review folder a researcher owns, started from the
+exports of their searches, and later searches added to it (what to write is planned by
+:mod:`trustreview.intake`; this module writes it).
 
-The folder holds ``corpus/studies.csv`` (one row per reference, awaiting screening, the
-summary prefilled from the abstract), ``corpus/codes.csv`` (header only),
+The folder holds ``corpus/studies.csv`` (one row per study, awaiting screening, the summary
+prefilled from the abstract), the searches' ledger (``searches/``, ``searches.csv``,
+``records.csv``, ``duplicates.csv``), ``corpus/codes.csv`` (header only),
 ``corpus/codebook.yml`` (the bundled codebook, to edit), ``references.bib``, the stage
-notebooks without outputs and a short README with the next commands. It is built in a
-temporary folder beside the target and renamed into place, so a failure leaves nothing.
+notebooks without outputs and a short README with the next commands. ``new`` builds it in a
+temporary folder beside the target and renames it into place, so a failure leaves nothing;
+``add`` writes its files together (each to a temporary file first).
 """
 
 from __future__ import annotations
@@ -29,19 +33,36 @@ from trustreview.schema import (CODES_COLUMNS, DUPLICATES_COLUMNS, DUPLICATES_FI
 
 README = """# {name}: an evidence review with trustreview
 
-- `corpus/studies.csv`: one row per reference ({n} now), keyed by its BibTeX key. `included`
+- `corpus/studies.csv`: one row per study ({n} now), keyed by its BibTeX key. `included`
   is empty until a study is screened; `summary` starts as the abstract where there was one.
+- `corpus/searches/` and `corpus/searches.csv`: the searches the studies came from, each
+  file as exported, with its database, date, number of records and checksum;
+  `corpus/records.csv`: every record of every search.
+- `corpus/duplicates.csv`: the pairs of records found alike: `merged` (one study),
+  `check` (a person decides) or `distinct`, with the evidence.
 - `corpus/codes.csv`: who coded which domain (empty until coding starts).
-- `corpus/codebook.yml`: the domains and their signal terms; edit them for your review.
-- `references.bib`: the references.
+- `corpus/codebook.yml`: the domains, their signal terms and the exclusion reasons (with
+  the screening stage of each); edit them for your review.
+- `references.bib`: the references, one entry per study.
 - `notebooks/`: the review's stage notebooks, for JupyterLab.
 
 Next steps, from this folder:
 
 ```sh
+trustreview sheet --duplicates --out dups.xlsx   # decide the doubtful duplicates (same: yes/no)
+trustreview merge dups.xlsx
 trustreview validate                          # check everything; lists each problem
 trustreview run --out outputs                 # the whole review -> outputs/
 ```
+
+A later search (months on, or another database):
+
+```sh
+trustreview add --from new-search.ris --database ERIC --date YYYY-MM-DD
+```
+
+adds only the studies not already in the review (duplicates of earlier studies are
+recorded in `corpus/duplicates.csv`); a file added before adds nothing.
 
 Screen and code in Excel, one workbook per coder, then reconcile:
 

@@ -113,6 +113,26 @@ def _check_out(out: Path, corpus_dir: str | os.PathLike) -> None:
                           "choose an empty or new folder for --out")
 
 
+def previous_run(out_dir: str | os.PathLike) -> dict[str, pd.DataFrame] | None:
+    """Under ``trustreview run``: the tables of the complete earlier run that this run will
+    replace in ``out_dir`` (for "what changed"), as text; None when there is none (a first
+    run, an incomplete one, or a notebook run by hand)."""
+    from trustreview.synthesis.changes import COMPARED
+
+    staging = _staging()
+    out = Path(out_dir)
+    if not staging or out.resolve() != Path(staging["out"]):
+        return None
+    if not (out / "manifest.json").is_file() or (out / INCOMPLETE).exists():
+        return None
+    tables = {}
+    for name in COMPARED:
+        path = out / "tables" / f"{name}.csv"
+        if path.is_file():
+            tables[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return tables
+
+
 @contextmanager
 def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
                   ) -> Iterator[Path]:

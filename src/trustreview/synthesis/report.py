@@ -174,14 +174,20 @@ def evidence_html(domain: str, table: pd.DataFrame) -> list[str]:
 
 
 def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
-                        gap_map_png: bytes, flow_png: bytes) -> str:
-    """The review's report page from the synthesis tables and figures."""
+                        gap_map_png: bytes, flow_png: bytes,
+                        changed: list[str] | None = None) -> str:
+    """The review's report page from the synthesis tables and figures; ``changed``: the
+    sentences of a "What changed since the previous run" section, first."""
     from trustreview.synthesis.tables import describe_filters
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
              "Counts are of studies; a study tagged with several domains counts in each. "
              + describe_filters(data.filters, data.codebook.weights))
-    sections: list[tuple[str, str, object]] = [
+    sections: list[tuple[str, str, object]] = []
+    if changed is not None:
+        sections.append(("changes", "What changed since the previous run",
+                         ["<ul>", *[f"<li>{escape(line)}</li>" for line in changed], "</ul>"]))
+    sections += [
         ("gap-map", "Evidence gap map", gap_map_html(data, tables, gap_map_png)),
         ("findings", "Findings by domain (first draft, from the tables)",
          profiles_html(tables["domain_profiles"])),

@@ -113,8 +113,9 @@ def _heading_table(document, heading: str, frame: pd.DataFrame, level: int = 2) 
 
 
 def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
-                gap_map_png: bytes, flow_png: bytes) -> bytes:
-    """The Word report's bytes (deterministic)."""
+                gap_map_png: bytes, flow_png: bytes, changed: list[str] | None = None) -> bytes:
+    """The Word report's bytes (deterministic); ``changed``: the sentences of a "What
+    changed since the previous run" section, after the introduction."""
     from docx import Document
     from docx.shared import Cm, Inches, Pt
 
@@ -132,6 +133,10 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
         f"This report synthesises {n} included stud{'y' if n == 1 else 'ies'} by the domains "
         "of a strong school trust. Counts are of studies; a study tagged with several "
         "domains counts in each. " + describe_filters(data.filters, data.codebook.weights))
+    if changed is not None:
+        document.add_heading("What changed since the previous run", level=1)
+        for line in changed:
+            document.add_paragraph(line, style="List Bullet")
     document.add_heading("Screening", level=1)
     document.add_picture(io.BytesIO(flow_png), width=Inches(6))
     add_table(document, flow)
