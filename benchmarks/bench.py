@@ -121,6 +121,8 @@ def main(sizes: list[int]) -> None:
     print("\n".join(lines[-4:]), flush=True)
     lines += ["", *bench_run()]
     print("\n".join(lines[-4:]), flush=True)
+    lines += ["", *bench_searches()]
+    print("\n".join(lines[-4:]), flush=True)
     results = REPO / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     (results / "bench.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -185,8 +187,68 @@ def _timed(command: list[str]) -> tuple[float, str]:
     return time.perf_counter() - start, done.stderr
 
 
+def bench_searches(n: int = 100_000, later: int = 10_000) -> list[str]:
+    """`trustreview new` from three searches of ``n`` records in all (a quarter duplicates)
+    and `trustreview add` of ``later`` records to a review of about ``n`` studies: wall
+    time, peak memory, and the duplicates found against the synthetic truth."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import searches as synthetic
+
+    lines = ["| searches | seconds | peak MB | merged | check | wrong merges | recall |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = synthetic.write_searches(tmp / "s", n)
+        seconds, peak = _timed_peak([sys.executable, "-m", "trustreview", "new",
+                                     str(tmp / "new"), "--from", *map(str, files.values()),
+                                     "--date", "2026-01-01"])
+        lines.append(f"| new: 3 files, {n:,} records | {seconds:.1f} | {peak:.0f} | "
+                     + " | ".join(_dedup_truth(tmp / "new" / "corpus", tmp / "s")) + " |")
+        studies = round(n / 0.75)  # records giving about n studies
+        files = synthetic.write_searches(tmp / "s2", studies, seed=1, later=later)
+        later_file = files.pop("later.ris")
+        _timed([sys.executable, "-m", "trustreview", "new", str(tmp / "review"), "--from",
+                *map(str, files.values()), "--date", "2026-01-01"])
+        n_studies = sum(1 for _ in open(tmp / "review" / "corpus" / "studies.csv")) - 1
+        corpus = tmp / "review" / "corpus"
+        seconds, peak = _timed_peak([sys.executable, "-m", "trustreview", "add", "--corpus",
+                                     str(corpus), "--bib", str(tmp / "review" / "references.bib"),
+                                     "--from", str(later_file), "--date", "2026-06-01"])
+        lines.append(f"| add: {later:,} records to {n_studies:,} studies | {seconds:.1f} | "
+                     f"{peak:.0f} | " + " | ".join(_dedup_truth(corpus, tmp / "s2")) + " |")
+    return lines
+
+
+def _dedup_truth(corpus: Path, searches: Path) -> list[str]:
+    """merged and check pairs, wrong merges and recall of a review made from synthetic
+    searches, against their truth.csv."""
+    truth: dict[str, list[str]] = {}
+    with open(searches / "truth.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            truth.setdefault(row["file"], []).append(row["work"])
+    with open(corpus / "records.csv", encoding="utf-8", newline="") as handle:
+        ledger = sorted(csv.DictReader(handle), key=lambda r: (r["source"], int(r["file_line"])))
+    work, seen = {}, {}
+    for row in ledger:
+        position = seen.get(row["source"], 0)
+        seen[row["source"]] = position + 1
+        work[row["record"]] = truth[row["source"]][position]
+    with open(corpus / "duplicates.csv", encoding="utf-8", newline="") as handle:
+        pairs = list(csv.DictReader(handle))
+    merged = [p for p in pairs if p["status"] == "merged"]
+    wrong = sum(work.get(p["study_id"]) != work[p["record"]] for p in merged
+                if p["study_id"] in work)
+    in_ledger = [w for w in work.values()]
+    duplicates = len(in_ledger) - len(set(in_ledger))
+    checks = sum(p["status"] == "check" for p in pairs)
+    return [f"{len(merged):,}", f"{checks:,}", f"{wrong}",
+            f"{(len(merged) - wrong) / duplicates:.3f}" if duplicates else "-"]
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+    if len(sys.argv) > 1 and sys.argv[1] == "--searches":
+        print("\n".join(bench_searches()))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(run_steps(sys.argv[2], sys.argv[3])))
     else:
         main([int(a) for a in sys.argv[1:]] or [1000, 10000, 100000, 1000000])

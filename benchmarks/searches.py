@@ -183,6 +183,14 @@ def write_ris(records, path: Path) -> list[str]:
     return keys
 
 
+def write_later_ris(records, path: Path) -> list[str]:
+    """A later search, in RIS (IDs of their own, so they never clash with the first)."""
+    keys = write_ris(records, path)
+    text = path.read_text(encoding="utf-8").replace("ID  - ERIC", "ID  - LATER")
+    path.write_text(text, encoding="utf-8")
+    return [k.replace("ERIC", "LATER") for k in keys]
+
+
 def write_scopus_csv(records, path: Path) -> list[str]:
     """Scopus's CSV columns; Scopus gives no key (``EID`` is its record id)."""
     keys = []
@@ -203,13 +211,18 @@ def write_scopus_csv(records, path: Path) -> list[str]:
     return keys
 
 
-def write_searches(folder: Path, n: int, seed: int = 0) -> dict[str, Path]:
-    """Three search files with ``n`` records in all, and ``truth.csv``."""
+def write_searches(folder: Path, n: int, seed: int = 0, later: int = 0) -> dict[str, Path]:
+    """Three search files with ``n`` records in all, and ``truth.csv``; with ``later``, also
+    ``later.ris``: a later search of ``later`` records of the same stream (so some are
+    duplicates of records in the first three)."""
     folder.mkdir(parents=True, exist_ok=True)
-    records = make_records(n, seed)
+    records = make_records(n + later, seed)
+    records, later_records = records[:n], records[n:]
     a, b = round(n * 0.4), round(n * 0.75)
     files = {"eric.ris": (write_ris, records[:a]), "wos.bib": (write_bibtex, records[a:b]),
              "scopus.csv": (write_scopus_csv, records[b:])}
+    if later_records:
+        files["later.ris"] = (write_later_ris, later_records)
     with open(folder / "truth.csv", "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["file", "record", "work"])

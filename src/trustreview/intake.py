@@ -41,7 +41,7 @@ class Plan:
     entries: list[str]  # their BibTeX entries, in order
     duplicates: pd.DataFrame  # rows of duplicates.csv
     copies: dict[str, Path]  # name in searches/ -> the file to copy there
-    filled: dict[str, str] = field(default_factory=dict)  # existing entry's raw -> filled raw
+    filled: dict[str, str] = field(default_factory=dict)  # existing study -> its filled entry
     strings: list[str] = field(default_factory=list)  # @string blocks the entries use
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files already added
@@ -175,24 +175,24 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
     result.duplicates = pd.DataFrame(
         [(keys[a], keys[b], records["source"].iat[b], status, reason, f"{score:.2f}")
          for a, b, status, reason, score in rows], columns=DUPLICATES_COLUMNS)
+    columns = {name: records[name].tolist() for name in (*FILLED, "raw") if name in records}
     fills: dict[int, dict[str, str]] = {}
     for member in sorted(kept):
         target = kept[member]
         for name in FILLED:
-            if name in records and not records[name].iat[target] and records[name].iat[member]:
-                values = fills.setdefault(target, {})
-                values.setdefault(name, records[name].iat[member])
+            if name in columns and not columns[name][target] and columns[name][member]:
+                fills.setdefault(target, {}).setdefault(name, columns[name][member])
     for target, values in fills.items():
         if target < len(old):
-            result.filled[records["raw"].iat[target]] = add_fields(records["raw"].iat[target],
-                                                                   values)
+            result.filled[keys[target]] = add_fields(columns["raw"][target], values)
     studies, entries = [], []
+    abstracts = columns.get("abstract", [""] * len(records))
     for i in range(len(old), len(records)):
         if i in kept:
             continue
-        abstract = records["abstract"].iat[i] or fills.get(i, {}).get("abstract", "")
+        abstract = abstracts[i] or fills.get(i, {}).get("abstract", "")
         studies.append((keys[i], _summary(abstract)))
-        entries.append(add_fields(records["raw"].iat[i], fills.get(i, {})))
+        entries.append(add_fields(columns["raw"][i], fills.get(i, {})))
     result.warnings += [rekeyed[key] for key, _ in studies if key in rekeyed]
     result.studies = pd.DataFrame(studies, columns=["study_id", "summary"])
     result.entries = entries

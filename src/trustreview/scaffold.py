@@ -156,6 +156,24 @@ def _ledger(plan: Plan):
             (DUPLICATES_FILE, DUPLICATES_COLUMNS, plan.duplicates))
 
 
+def _filled_entries(text: str, filled: dict[str, str], entries: pd.DataFrame) -> str:
+    """The reference file's text with the entries of ``filled`` (key -> new entry text)
+    replaced, each found at its line (one pass over the file, not one per entry)."""
+    if not filled:
+        return text
+    found = entries[entries["key"].isin(filled)]
+    lines = text.split("\n")
+    for key, line, raw in sorted(zip(found["key"], found["line"], found["raw"]),
+                                 key=lambda item: -item[1]):
+        start, n = int(line) - 1, raw.count("\n") + 1
+        segment = "\n".join(lines[start:start + n])
+        at = segment.find(raw)
+        if at >= 0:
+            segment = segment[:at] + filled[key] + segment[at + len(raw):]
+            lines[start:start + n] = segment.split("\n")
+    return "\n".join(lines)
+
+
 def today() -> str:
     """Today's date, YYYY-MM-DD: the default date of a search added (an input the user can
     edit in searches.csv, never written into an output)."""
@@ -186,9 +204,8 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
     bib = read_bib(bib_path) if bib_path.exists() else None
     entries = bib.entries if bib is not None else pd.DataFrame(columns=["key", "raw"])
     order = {key: i for i, key in enumerate(studies["study_id"])}
-    existing = entries[entries["key"].isin(order)].copy()
-    existing = existing.iloc[sorted(range(len(existing)),
-                                    key=lambda i: order[existing["key"].iat[i]])]
+    existing = entries[entries["key"].isin(order)]
+    existing = existing.iloc[existing["key"].map(order).to_numpy().argsort(kind="stable")]
     searches = read_searches(corpus)
     dups = read_duplicates(corpus)
     records = read_search_records(corpus)
@@ -205,8 +222,7 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
     contents = {studies_path: (studies_text.rstrip("\n") + "\n" + _csv(header, new_rows)
                                .split("\n", 1)[1]).encode("utf-8")}
     bib_text = read_text(bib_path, display_path(bib_path)) if bib_path.exists() else ""
-    for raw, filled in plan.filled.items():
-        bib_text = bib_text.replace(raw, filled, 1)
+    bib_text = _filled_entries(bib_text, plan.filled, entries)
     if plan.entries or plan.strings:
         bib_text = bib_text.rstrip("\n") + ("\n\n" if bib_text.strip() else "") + \
             _bib_text(plan)
