@@ -48,6 +48,7 @@ KIND_WORDS = {"article": "a journal article", "chapter": "a chapter", "book": "a
               "report": "a report", "thesis": "a thesis", "paper": "a conference paper",
               "other": "another kind of work"}
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school")
+NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 STOP = frozenset("a an the and or of on in at to for from with by".split())
 
 
@@ -58,8 +59,8 @@ def _title(text: str) -> str:
         text = text.replace("{", "").replace("}", "")
     if "<" in text or "&" in text:
         text = html.unescape(re.sub(r"<[^>]{1,40}>", " ", text))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text).lower().replace("&", " and "))
-                    .split())
+    text = text.lower() if text.isascii() else fold(text).lower()
+    return " ".join(NOT_ALNUM.sub(" ", text.replace("&", " and ")).split())
 
 
 def _surnames(authors: str) -> tuple[str, ...]:
@@ -72,8 +73,11 @@ def _surnames(authors: str) -> tuple[str, ...]:
         words = last.split()
         while len(words) > 1 and words[0][:1].islower():
             words = words[1:]
-        surname = ascii_fold(decode_latex(" ".join(words)) if "\\" in last or "{" in last
-                             else " ".join(words))
+        surname = " ".join(words)
+        if "\\" in surname or "{" in surname:
+            surname = decode_latex(surname)
+        surname = NOT_ALNUM.sub("", surname.lower()) if surname.isascii() else \
+            ascii_fold(surname)
         if surname:
             names.append(surname)
     return tuple(names)

@@ -77,10 +77,13 @@ def decode_latex(text: str) -> str:
     return " ".join(decoded.split())
 
 
+EMPTY_NAME_HINT = re.compile(r"(?:^|\s)and\s+and(?=\s|$)|^\s*and\s|\sand\s*$")
+
+
 def empty_names(field: str) -> int:
     """How many names of a BibTeX name list are empty (``A and and B`` has one)."""
-    if not field.strip():
-        return 0
+    if not field.strip() or not EMPTY_NAME_HINT.search(field):
+        return 0  # the common case, without walking the braces
     parts = re.split(r"\s+and(?=\s)", " " + _outside_braces(field) + " ")
     return sum(1 for part in parts if not part.strip())
 
