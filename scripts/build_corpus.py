@@ -1,5 +1,6 @@
 """Build the bundled corpus (corpus/studies.csv, corpus/codes.csv, references.bib) from the
-review team's source tables (shared/corpus-sources/studies.csv and coding.csv).
+review team's source tables (shared/corpus-sources/studies.csv, coding.csv and fields.csv:
+the reconciled group_type and phase of each included study).
 
 Run once by a maintainer when the source tables change:
 
@@ -82,10 +83,13 @@ def main(source_dir: str, repo_dir: str = ".") -> None:
     with open(source / "coding.csv", encoding="utf-8", newline="") as handle:
         coding = list(csv.DictReader(handle))
     reconciled = {row["id"]: row for row in coding if row["coder"] == "reconciled"}
+    with open(source / "fields.csv", encoding="utf-8", newline="") as handle:
+        fields = {row["id"]: row for row in csv.DictReader(handle)
+                  if row["coder"] == "reconciled"}
 
     studies = sorted(studies, key=lambda row: row["id"])
     columns = ["study_id", "country", "design", "sample", "summary", "included",
-               "exclusion_reason", "weight", "verified", "source_url"]
+               "exclusion_reason", "weight", "group_type", "phase", "verified", "source_url"]
     with open(repo / "corpus" / "studies.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
@@ -95,8 +99,10 @@ def main(source_dir: str, repo_dir: str = ".") -> None:
             writer.writerow([
                 row["id"], row["country"], row["design"], row["sample"], row["summary"],
                 included, decision["exclusion_reason"] if included == "no" else "",
-                decision["weight"] if included == "yes" else "", row["verified"],
-                row["source_url"],
+                decision["weight"] if included == "yes" else "",
+                *((fields.get(row["id"], {}).get(name, "") if included == "yes" else "")
+                  for name in ("group_type", "phase")),
+                row["verified"], row["source_url"],
             ])
 
     included_ids = {key for key, row in reconciled.items() if row["include"] == "yes"}

@@ -202,7 +202,7 @@ def test_a_later_search_adds_only_new_studies_and_adding_it_again_adds_nothing(r
     assert code == 0 and "1 new study, 1 duplicates merged" in err, err
     after = (corpus / "studies.csv").read_text()
     assert after.startswith(before)  # earlier studies keep their rows, keys and decisions
-    assert after[len(before):] == "greany2025constant,,,,,,,\n"
+    assert after[len(before):] == "greany2025constant,,,,,,,,,\n"
     dups = rows(corpus / "duplicates.csv")
     assert dups[-1]["study_id"] == "ED559231" and dups[-1]["record"] == "hutchings2015chain"
     assert dups[-1]["status"] == "merged" and dups[-1]["source"] == "bei.ris"

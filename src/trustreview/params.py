@@ -37,6 +37,7 @@ class Params:
     countries: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     min_weight: str = "low"
+    by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("cv_folds", "cv_repeats", "min_domains"):
@@ -77,6 +78,13 @@ class Params:
                 raise ParameterError(
                     f"parameter {name!r}: {', '.join(map(repr, unknown))} not in the "
                     f"codebook{hint}; allowed: {', '.join(allowed)}")
+        tabled = [f.id for f in codebook.fields if f.type != "text"]
+        unknown = [v for v in self.by if v not in tabled]
+        if unknown:
+            raise ParameterError(
+                f"parameter 'by': {', '.join(map(repr, unknown))} is not a field of the "
+                f"codebook to table by{did_you_mean(unknown[0], tabled)}; allowed: "
+                f"{', '.join(tabled)}")
         levels = list(reversed(codebook.weights))  # lowest first, as min_weight reads
         if self.min_weight not in levels:
             raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
@@ -96,7 +104,7 @@ class Params:
 
 KINDS = {"seed": "int", "cv_folds": "int", "cv_repeats": "int", "tag_threshold": "float?",
          "min_domains": "int", "human_codes_only": "bool", "countries": "list",
-         "domains": "list", "min_weight": "str"}
+         "domains": "list", "min_weight": "str", "by": "list"}
 EXAMPLES = {"int": "3", "float?": "0.5", "bool": "true", "list": "England,US", "str": "text"}
 EXPECTED = {"int": "a whole number", "float?": "a number or none", "bool": "true or false",
             "list": "a list (comma-separated, or a YAML list)", "str": "text"}

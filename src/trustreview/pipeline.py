@@ -114,6 +114,13 @@ class Synthesis:
     ris: dict[str, str] = field(default_factory=dict)
     report_docx: bytes = b""
 
+    @property
+    def field_tables(self) -> list[str]:
+        """The names of the tables by the codebook's own fields (``domain_by_<field>``,
+        country, design and weight left out: they have tables of their own)."""
+        return [f"domain_by_{f}" for f in self.data.by if f"domain_by_{f}" in self.tables
+                and f not in ("country", "design", "weight")]
+
 
 def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params,
                previous: dict[str, pd.DataFrame] | None = None) -> Synthesis:
@@ -128,7 +135,8 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     params.check(corpus.codebook)
     data = synthesis.select_for_synthesis(
         corpus, predictions, countries=list(params.countries), domains=list(params.domains),
-        min_weight=params.min_weight, human_codes_only=params.human_codes_only)
+        min_weight=params.min_weight, human_codes_only=params.human_codes_only,
+        by=list(params.by))
     tables = synthesis.build_synthesis_tables(data)
     flow = synthesis.compute_screening_flow(corpus, predictions)
     tables["screening_flow"] = flow

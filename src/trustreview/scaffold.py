@@ -91,12 +91,23 @@ def _csv(columns, rows) -> str:
     return buffer.getvalue()
 
 
-def _study_rows(studies) -> list[list[str]]:
+def _study_rows(studies, columns=STUDIES_COLUMNS) -> list[list[str]]:
     rows = []
     for key, summary in zip(studies["study_id"], studies["summary"]):
         row = {"study_id": key, "summary": summary}
-        rows.append([row.get(column, "") for column in STUDIES_COLUMNS])
+        rows.append([row.get(column, "") for column in columns])
     return rows
+
+
+def study_columns() -> list[str]:
+    """The columns of a new review's studies.csv: the corpus columns, then one per field
+    of the bundled codebook beyond country, design and weight."""
+    import yaml
+
+    from trustreview.io.codebook import parse_codebook
+
+    codebook = parse_codebook(yaml.safe_load(bundled_codebook()), "codebook.yml")
+    return [*STUDIES_COLUMNS, *(f.id for f in codebook.extra_fields)]
 
 
 def _table_rows(frame, columns) -> list[list[str]]:
@@ -127,7 +138,8 @@ def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
         (corpus / SEARCHES_DIR).mkdir(parents=True)
         for name, source in plan.copies.items():
             shutil.copyfile(source, corpus / SEARCHES_DIR / name)
-        (corpus / "studies.csv").write_text(_csv(STUDIES_COLUMNS, _study_rows(plan.studies)),
+        columns = study_columns()
+        (corpus / "studies.csv").write_text(_csv(columns, _study_rows(plan.studies, columns)),
                                             encoding="utf-8")
         (corpus / "codes.csv").write_text(",".join(CODES_COLUMNS) + "\n", encoding="utf-8")
         (corpus / "codebook.yml").write_text(bundled_codebook(), encoding="utf-8")
@@ -217,8 +229,7 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
         return plan, []
     studies_text = read_text(studies_path, display_path(studies_path))
     header = studies_text.split("\n", 1)[0].split(",")
-    new_rows = [[dict(zip(STUDIES_COLUMNS, row)).get(c.strip(), "") for c in header]
-                for row in _study_rows(plan.studies)]
+    new_rows = _study_rows(plan.studies, [c.strip() for c in header])
     contents = {studies_path: (studies_text.rstrip("\n") + "\n" + _csv(header, new_rows)
                                .split("\n", 1)[1]).encode("utf-8")}
     bib_text = read_text(bib_path, display_path(bib_path)) if bib_path.exists() else ""

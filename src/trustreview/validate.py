@@ -277,7 +277,47 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
         if not row["summary"]:
             error("summary", "summary is empty; the tagger will see only the title", "",
                   "write a summary", "warning")
+    if codebook is not None:
+        for item in codebook.extra_fields:
+            problem = field_problem(item, row.get(item.id, ""), included == "yes")
+            if problem:
+                error(item.id, *problem)
     return issues
+
+
+def field_problem(item, value: str, included: bool) -> tuple[str, str, str] | None:
+    """What is wrong with ``value`` for the codebook field ``item`` as (found, allowed,
+    fix), or None. A value is needed only when the study is included and the field is
+    required; whatever is filled in must fit the field's type."""
+    value = value.strip()
+    if not value:
+        if included and item.required:
+            return (f"{item.id} is empty", _allowed(item.allowed) if item.allowed else
+                    item.type, f"fill in {item.label.lower()} ({item.type})")
+        return None
+    if item.type in ("choice", "yes-no"):
+        if value not in item.allowed:
+            return (f"{item.id} is {value!r}", _allowed(item.allowed),
+                    "use one of the allowed values" + did_you_mean(value, item.allowed))
+    elif item.type == "multi":
+        for part in (p.strip() for p in value.split(";")):
+            if part not in item.allowed:
+                return (f"{item.id} has {part!r}", _allowed(item.allowed) +
+                        " (several joined by '; ')",
+                        "use the allowed values" + did_you_mean(part, item.allowed))
+    elif item.type == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return (f"{item.id} is {value!r}, not a number", "a number",
+                    "write the number alone (a decimal point, no units)")
+        if (item.minimum is not None and number < item.minimum) or \
+                (item.maximum is not None and number > item.maximum):
+            low = "" if item.minimum is None else f"{item.minimum:g}"
+            high = "" if item.maximum is None else f"{item.maximum:g}"
+            return (f"{item.id} is {value}, out of range", f"{low} to {high}".strip(),
+                    "check the value")
+    return None
 
 
 TEXT_FIX = ("format the column as Text before typing (select the column, Format Cells, "
@@ -294,9 +334,16 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     table = raw.studies
     frame = table.frame
     column_issues = _column_issues(frame, table.path, STUDIES_COLUMNS, exact=False)
+    extra = raw.codebook.extra_fields if raw.codebook is not None else ()
+    for item in extra:
+        if item.id not in frame.columns:
+            column_issues.append(Issue(
+                "error", table.path, 1, "", item.id, f"the codebook's field {item.id!r} has no "
+                "column in the studies table", "", f"add a column {item.id!r} (values of the "
+                "field for each included study), or remove the field from codebook.yml"))
     issues.extend(column_issues)
     issues.extend(_artefact_issues(table))
-    for name in STUDIES_COLUMNS:
+    for name in (*STUDIES_COLUMNS, *(f.id for f in extra)):
         if name not in frame.columns:
             frame = frame.assign(**{name: ""})
     missing_columns = any(i.severity == "error" for i in column_issues)
@@ -469,7 +516,9 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
         merged = merged.assign(status="error")
     merged = merged.assign(exclusion_reason=merged["exclusion_reason"].where(
         merged["status"] == "excluded", ""))
-    records = merged[RECORD_COLUMNS].sort_values("study_id", kind="stable", ignore_index=True)
+    extra = [f.id for f in raw.codebook.extra_fields] if raw.codebook is not None else []
+    records = merged[RECORD_COLUMNS + [c for c in extra if c in merged.columns]].sort_values(
+        "study_id", kind="stable", ignore_index=True)
     awaiting = int((records["status"] == AWAITING).sum())
     if awaiting:
         issues.append(Issue("warning", raw.studies.path, None, "", "included",

@@ -39,6 +39,31 @@ class Lean:
 
 
 STAGES = ("title-abstract", "full-text", "not-retrieved")  # where a study is excluded
+FIELD_TYPES = ("choice", "multi", "yes-no", "number", "text")
+BUILT_IN = ("country", "design", "weight")  # fields the package has tables of its own for
+MULTI_SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class ExtractionField:
+    """A question the review asks of each study: ``type`` is one of :data:`FIELD_TYPES`
+    (``choice``: one of ``values``; ``multi``: any of them, joined by ``; ``; ``yes-no``;
+    ``number``, within ``minimum``-``maximum``, tabulated in ``bins``; ``text``);
+    ``required`` for included studies."""
+
+    id: str
+    label: str
+    type: str
+    values: tuple[str, ...] = ()
+    definition: str = ""
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    bins: tuple[float, ...] = ()
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return ("yes", "no") if self.type == "yes-no" else self.values
 
 
 @dataclass(frozen=True)
@@ -63,6 +88,30 @@ class Codebook:
     designs: tuple[str, ...] = DEFAULT_DESIGNS
     weights: tuple[str, ...] = field(default=WEIGHTS)
     exclusion_reasons: tuple[ExclusionReason, ...] = ()
+    extraction: tuple[ExtractionField, ...] = ()  # the codebook's own fields, if it lists any
+
+    @property
+    def fields(self) -> tuple[ExtractionField, ...]:
+        """Every field a study is coded on: the codebook's ``fields:``, or without them
+        country, design and weight (choice fields of the countries, designs and weights)."""
+        if self.extraction:
+            return self.extraction
+        return (ExtractionField("country", "Country", "choice", self.countries,
+                                required=True),
+                ExtractionField("design", "Design", "choice", self.designs, required=True),
+                ExtractionField("weight", "Weight of evidence", "choice", self.weights,
+                                required=True))
+
+    @property
+    def extra_fields(self) -> tuple[ExtractionField, ...]:
+        """The fields beyond country, design and weight."""
+        return tuple(f for f in self.fields if f.id not in BUILT_IN)
+
+    def field(self, field_id: str) -> ExtractionField:
+        for item in self.fields:
+            if item.id == field_id:
+                return item
+        raise KeyError(field_id)
 
     def stage(self, reason: str) -> str:
         """The screening stage of an exclusion reason (a reason the codebook does not list
@@ -171,13 +220,22 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
                                  f"{lean.to!r}, which is not another domain of the codebook; "
                                  f"use one of {', '.join(sorted(ids - {domain.id}))} (or "
                                  "leave 'to' out)")
-    countries = _string_list(data.get("countries"), "field 'countries'", source)
-    designs = _string_list(data.get("designs"), "field 'designs'", source)
-    weights = _string_list(data.get("weights"), "field 'weights'", source)
+    extraction = _fields(data.get("fields"), source)
+    given = {f.id: f.values for f in extraction}
+    countries = given.get("country") or _string_list(data.get("countries"),
+                                                     "field 'countries'", source)
+    designs = given.get("design") or _string_list(data.get("designs"), "field 'designs'", source)
+    weights = given.get("weight") or _string_list(data.get("weights"), "field 'weights'", source)
+    missing = [name for name in BUILT_IN if extraction and name not in given]
+    if missing:
+        raise InputError(f"{source}: field 'fields' has no {', '.join(missing)}; this version "
+                         "still needs country, design and weight among the fields (choice "
+                         "fields; weight's values highest first)")
     if len(set(weights)) != len(weights):
         raise InputError(f"{source}: field 'weights' lists a level twice; list each "
                          "weight-of-evidence level once, highest first")
     return Codebook(
+        extraction=extraction,
         exclusion_reasons=_reasons(data.get("exclusion_reasons"), source),
         domains=tuple(domains),
         name=_text(data.get("name"), "field 'name'", source),
@@ -213,3 +271,54 @@ def _reasons(value: Any, source: str) -> tuple[ExclusionReason, ...]:
                                                             f"{where} {reason!r} 'label'",
                                                             source)))
     return tuple(reasons)
+
+
+def _number(value: Any, where: str, source: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{source}: {where} must be a number, found {value!r}")
+    return float(value)
+
+
+def _fields(value: Any, source: str) -> tuple[ExtractionField, ...]:
+    """``fields:``: a list of mappings with ``id``, ``label``, ``type`` and, by type,
+    ``values``, ``min``, ``max``, ``bins``; ``definition`` and ``required`` optional."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{source}: field 'fields' must be a list of fields (id:, label:, "
+                         "type: ...)")
+    found, seen = [], set()
+    for position, item in enumerate(value, start=1):
+        where = f"fields #{position}"
+        if not isinstance(item, dict):
+            raise InputError(f"{source}: {where} must be a mapping with id, label and type")
+        field_id = _text(item.get("id"), f"{where} 'id'", source)
+        if not _ID.match(field_id):
+            raise InputError(f"{source}: {where} 'id' is {field_id!r}; use lower-case letters, "
+                             "digits, '_' or '-', starting with a letter")
+        if field_id in seen:
+            raise InputError(f"{source}: field {field_id!r} is listed twice; list each once")
+        seen.add(field_id)
+        where = f"field {field_id!r}"
+        kind = _text(item.get("type"), f"{where} 'type'", source)
+        if kind not in FIELD_TYPES:
+            raise InputError(f"{source}: {where} has type {kind!r}; use one of "
+                             f"{', '.join(FIELD_TYPES)}")
+        values = _string_list(item.get("values"), f"{where} 'values'", source)
+        if kind in ("choice", "multi") and not values:
+            raise InputError(f"{source}: {where} is a {kind} field with no 'values'; list "
+                             "the values it may take")
+        if len(set(values)) != len(values):
+            raise InputError(f"{source}: {where} lists a value twice; list each once")
+        required = item.get("required", False)
+        if not isinstance(required, bool):
+            raise InputError(f"{source}: {where} 'required' must be true or false")
+        bins = tuple(_number(b, f"{where} 'bins'", source) for b in item.get("bins") or ())
+        found.append(ExtractionField(
+            field_id, _text(item.get("label"), f"{where} 'label'", source) or field_id, kind,
+            values, _text(item.get("definition"), f"{where} 'definition'", source), required,
+            _number(item.get("min"), f"{where} 'min'", source),
+            _number(item.get("max"), f"{where} 'max'", source), tuple(sorted(bins))))
+    return tuple(found)

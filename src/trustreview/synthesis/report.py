@@ -173,6 +173,11 @@ def evidence_html(domain: str, table: pd.DataFrame) -> list[str]:
             *html_table_parts(table, f"table-evidence-{domain}")]
 
 
+def report_title(codebook) -> str:
+    """The report's title: the codebook's ``name``, with "evidence synthesis"."""
+    return f"{codebook.name or 'Evidence review'}: evidence synthesis"
+
+
 def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
                         gap_map_png: bytes, flow_png: bytes,
                         changed: list[str] | None = None) -> str:
@@ -195,6 +200,9 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
         ("domain-by-design", "Studies by domain and design", tables["domain_by_design"]),
         ("domain-by-weight", "Studies by domain and weight of evidence",
          tables["domain_by_weight"]),
+        *[(f"domain-by-{f.id}", f"Studies by domain and {f.label.lower()}",
+           tables[f"domain_by_{f.id}"]) for f in data.codebook.fields
+          if f"domain_by_{f.id}" in tables and f.id not in ("country", "design", "weight")],
         ("country-by-design", "Studies by country and design", tables["country_by_design"]),
         ("cooccurrence", "Domain co-occurrence", tables["domain_cooccurrence"]),
         ("period", "Studies by domain and five-year period", tables["domain_by_period"]),
@@ -206,5 +214,5 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
                          evidence_html(domain, tables[f"evidence_{domain}"])))
     runs = dict(zip(data.studies["study_id"], data.studies["reference_runs"]))
     references = [runs[sid] for sid in tables["reference_list"]["study_id"]]
-    return build_report("Strong school trusts: evidence synthesis", intro, sections,
+    return build_report(report_title(data.codebook), intro, sections,
                         references)

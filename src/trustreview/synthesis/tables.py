@@ -18,6 +18,7 @@ from trustreview.io.text import fold
 from trustreview.schema import WEIGHTS
 from trustreview.validate import AWAITING, ValidatedCorpus
 
+BUILT_IN_TABLES = ("country", "design", "weight")  # fields with tables of their own
 NOT_RECORDED = "not recorded"  # an excluded study's unknown country or design
 TOTAL = "total"
 
@@ -34,6 +35,7 @@ class SynthesisInput:
     designs: list[str]
     codebook: Codebook
     filters: dict = field(default_factory=dict)
+    by: list[str] = field(default_factory=list)  # the codebook fields to table domains by
 
 
 def sort_key(series: pd.Series) -> pd.Series:
@@ -43,8 +45,8 @@ def sort_key(series: pd.Series) -> pd.Series:
 
 def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
                          countries: list[str] | None = None, domains: list[str] | None = None,
-                         min_weight: str = "low", human_codes_only: bool = False
-                         ) -> SynthesisInput:
+                         min_weight: str = "low", human_codes_only: bool = False,
+                         by: list[str] | None = None) -> SynthesisInput:
     """Apply the review's filters to the included studies and their tags.
 
     ``predictions`` is the long table of :func:`trustreview.model.evaluation.tag_studies`. With
@@ -81,7 +83,13 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
         countries=countries or list(codebook.countries), designs=list(codebook.designs),
         codebook=codebook,
         filters={"countries": countries, "domains": domains, "min_weight": min_weight,
-                 "human_codes_only": human_codes_only})
+                 "human_codes_only": human_codes_only},
+        by=list(by) if by else default_by(codebook))
+
+
+def default_by(codebook: Codebook) -> list[str]:
+    """The fields tabled when ``by`` is not given: every field but text ones."""
+    return [f.id for f in codebook.fields if f.type != "text"]
 
 
 def _tagged_studies(data: SynthesisInput) -> pd.DataFrame:
@@ -96,8 +104,8 @@ def _crosstab(frame: pd.DataFrame, rows: str, row_values: list[str], cols: str,
                     .nunique().reindex(row_values, fill_value=0).astype("int64")
                     if len(frame) else 0)
     base = studies if studies is not None else frame.drop_duplicates("study_id")
-    totals = base.drop_duplicates("study_id")[cols].value_counts().reindex(
-        col_values, fill_value=0).astype("int64")
+    totals = base.drop_duplicates(["study_id", cols])[cols].value_counts().reindex(
+        col_values, fill_value=0).astype("int64")  # a multi field: once per value
     total_row = pd.DataFrame([[*totals.tolist(), int(base["study_id"].nunique())]],
                              columns=[*col_values, TOTAL], index=[TOTAL])
     table = pd.concat([table, total_row])
@@ -125,6 +133,53 @@ def domain_by_design(data: SynthesisInput) -> pd.DataFrame:
 
 def domain_by_weight(data: SynthesisInput) -> pd.DataFrame:
     return domain_by(data, "weight", list(data.codebook.weights))
+
+
+def field_values(studies: pd.DataFrame, item) -> tuple[pd.DataFrame, list[str]]:
+    """The studies with ``item``'s column as the values tabled (a multi field's studies
+    once per value, a number field binned by its ``bins`` or else by the quartiles of these
+    studies), and those values in order; empty cells are :data:`NOT_RECORDED`."""
+    column = studies[item.id].fillna("").astype(str).str.strip()
+    if item.type == "multi":
+        parts = column.str.split(";").map(lambda values: [v.strip() for v in values
+                                                          if v.strip()] or [""])
+        studies = studies.assign(**{item.id: parts}).explode(item.id)
+        column = studies[item.id]
+        values = list(item.values)
+    elif item.type == "number":
+        numbers = pd.to_numeric(column, errors="coerce")
+        edges = list(item.bins) or sorted(set(numbers.dropna().quantile(
+            [0, 0.25, 0.5, 0.75, 1]).tolist()))
+        if len(edges) < 2:
+            edges = [numbers.min(), numbers.max()] if numbers.notna().any() else [0, 1]
+        edges = sorted(set(edges))
+        labels = [f"{a:g}-{b:g}" for a, b in zip(edges[:-1], edges[1:])] or [f"{edges[0]:g}"]
+        if len(edges) > 1:
+            binned = pd.cut(numbers, edges, labels=labels, include_lowest=True)
+            column = binned.astype(str).where(binned.notna(), "")
+        else:
+            column = numbers.map(lambda v: labels[0] if v == v else "")
+        values = labels
+        studies = studies.assign(**{item.id: column})
+    else:
+        values = list(item.allowed)
+    column = studies[item.id].fillna("").astype(str)
+    studies = studies.assign(**{item.id: column.where(column != "", NOT_RECORDED)})
+    if (studies[item.id] == NOT_RECORDED).any():
+        values.append(NOT_RECORDED)
+    return studies, values
+
+
+def domain_by_field(data: SynthesisInput, field_id: str) -> pd.DataFrame:
+    """Studies per domain (rows) and value of a codebook field (columns), with totals: a
+    study counts once per value of a multi field, and the ``total`` row and column count
+    distinct studies."""
+    item = data.codebook.field(field_id)
+    studies, values = field_values(data.studies, item)
+    tagged = data.tags.merge(studies, on="study_id", how="inner")
+    table = _crosstab(tagged, "domain", data.domains, field_id, values, studies)
+    table.loc[table["domain"] == TOTAL, TOTAL] = int(data.studies["study_id"].nunique())
+    return table
 
 
 def share_by_column(counts: pd.DataFrame) -> pd.DataFrame:
@@ -416,6 +471,9 @@ def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
     }
     for domain in data.domains:
         tables[f"evidence_{domain}"] = evidence_table(data, domain)
+    for field_id in data.by:
+        if field_id not in BUILT_IN_TABLES:
+            tables[f"domain_by_{field_id}"] = domain_by_field(data, field_id)
     tables["reference_list"] = reference_list(data)
     tables["gap_map_cells"] = gap_map_cells(data)
     tables["domain_profiles"] = domain_profiles(data, tables)

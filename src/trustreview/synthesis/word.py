@@ -120,6 +120,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     from docx.shared import Cm, Inches, Pt
 
     from trustreview.io.workbook import fixed_zip
+    from trustreview.synthesis.report import report_title
     from trustreview.synthesis.tables import describe_filters
 
     document = Document()
@@ -127,7 +128,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
         setattr(document.sections[0], side, Cm(2))
     document.styles["Normal"].font.name = "Calibri"
     document.styles["Normal"].font.size = Pt(10.5)
-    document.add_heading("Strong school trusts: evidence synthesis", level=0)
+    document.add_heading(report_title(data.codebook), level=0)
     n = int(tables["domain_by_country"].set_index("domain").loc["total", "total"])
     document.add_paragraph(
         f"This report synthesises {n} included stud{'y' if n == 1 else 'ies'} by the domains "
@@ -151,6 +152,9 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     for name, heading in (("domain_by_country", "Studies by domain and country"),
                           ("domain_by_design", "Studies by domain and design"),
                           ("domain_by_weight", "Studies by domain and weight of evidence"),
+                          *[(f"domain_by_{f.id}", f"Studies by domain and {f.label.lower()}")
+                            for f in data.codebook.fields if f"domain_by_{f.id}" in tables
+                            and f.id not in ("country", "design", "weight")],
                           ("country_by_design", "Studies by country and design"),
                           ("domain_cooccurrence", "Domain co-occurrence"),
                           ("domain_by_period", "Studies by domain and five-year period")):
@@ -186,7 +190,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     stamp = datetime(2000, 1, 1)
     properties.author = "trustreview"
     properties.last_modified_by = "trustreview"
-    properties.title = "Strong school trusts: evidence synthesis"
+    properties.title = report_title(data.codebook)
     properties.created = stamp
     properties.modified = stamp
     properties.revision = 1
