@@ -1,4 +1,4 @@
-"""Build the bundled corpus (corpus/studies.csv, corpus/codes.csv, references.bib) from the
+"""Build the bundled corpus (corpus/studies.csv, codes.csv, decisions.csv, references.bib) from the
 review team's source tables (shared/corpus-sources/studies.csv, coding.csv and fields.csv:
 the reconciled group_type and phase of each included study).
 
@@ -84,8 +84,8 @@ def main(source_dir: str, repo_dir: str = ".") -> None:
         coding = list(csv.DictReader(handle))
     reconciled = {row["id"]: row for row in coding if row["coder"] == "reconciled"}
     with open(source / "fields.csv", encoding="utf-8", newline="") as handle:
-        fields = {row["id"]: row for row in csv.DictReader(handle)
-                  if row["coder"] == "reconciled"}
+        field_rows = list(csv.DictReader(handle))
+    fields = {row["id"]: row for row in field_rows if row["coder"] == "reconciled"}
 
     studies = sorted(studies, key=lambda row: row["id"])
     columns = ["study_id", "country", "design", "sample", "summary", "included",
@@ -118,6 +118,28 @@ def main(source_dir: str, repo_dir: str = ".") -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["study_id", "coder", "domain"])
         writer.writerows(code_rows)
+
+    # each coder's decisions (A, B and reconciled), with their values of the two fields
+    by_coder = {(row["id"], row["coder"]): row for row in field_rows}
+    decision_rows = []
+    for row in coding:
+        included = row["include"]
+        values = by_coder.get((row["id"], row["coder"]), {})
+        domains = ";".join(d for d in row["domains"].split(";") if d) or \
+            ("none" if included == "yes" else "")
+        decision_rows.append([
+            row["id"], row["coder"], included,
+            row["exclusion_reason"] if included == "no" else "", "", "", "", "",
+            row["weight"] if included == "yes" else "", domains, row["note"],
+            *((values.get(name, "") if included == "yes" else "")
+              for name in ("group_type", "phase"))])
+    decision_rows.sort(key=lambda r: (r[0], coder_order.get(r[1], 9), r[1]))
+    with open(repo / "corpus" / "decisions.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["study_id", "coder", "included", "exclusion_reason", "country",
+                         "design", "sample", "summary", "weight", "domains", "note",
+                         "group_type", "phase"])
+        writer.writerows(decision_rows)
 
     with open(repo / "references.bib", "w", encoding="utf-8", newline="\n") as handle:
         handle.write("% References of the bundled trustreview corpus, one entry per study.\n\n")

@@ -18,7 +18,12 @@ from conftest import REPO, _subset_bib, make_corpus
 
 DOMAINS = ["governance", "leadership", "education", "improvement", "workforce", "finance",
            "civic"]
-FORM = ["included", "exclusion_reason", "country", "design", "sample", "summary", "weight"]
+# the bundled codebook's own fields come before weight: a multi field as one column per value
+GROUP = [f"group_type: {v}" for v in ("multi-academy trust", "charter network",
+                                      "district or local authority", "school board",
+                                      "municipality", "independent school group", "other")]
+FORM = ["included", "exclusion_reason", "country", "design", "sample", "summary", *GROUP,
+        "phase", "weight"]
 HEADERS = ["study_id", "title", "year", "authors", "abstract", *FORM, *DOMAINS, "note"]
 
 
@@ -241,7 +246,7 @@ def test_sheet_writes_the_form_with_drop_downs_frozen_header_and_the_coder(coded
             letters = "".join(ch for ch in ref.split(":")[0] if ch.isalpha())
             validated.add(header[column_index_from_string(letters) - 1])
     assert validated == {"included", "exclusion_reason", "country", "design", "weight",
-                         *DOMAINS}
+                         "phase", *GROUP, *DOMAINS}
     lists = workbook["lists"]
     included_list = [c.value for c in lists["A"] if c.value][1:]
     assert included_list == ["yes", "no"]

@@ -153,3 +153,117 @@ def test_by_is_checked_against_the_codebook():
         Params.from_values(by="grup_type").check(codebook)
     with pytest.raises(ParameterError, match="'outcome'"):
         Params.from_values(by="outcome").check(codebook)  # a text field is not tabled
+
+
+def set_cells(path, study: str, values: dict) -> None:
+    from openpyxl import load_workbook
+    workbook = load_workbook(path)
+    sheet = workbook["coding"]
+    header = [c.value for c in sheet[1]]
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, 1).value == study:
+            for name, value in values.items():
+                sheet.cell(row, header.index(name) + 1).value = value
+    workbook.save(path)
+
+
+TINY = {"baxter2021governing": {"group_type": "multi-academy trust"},
+        "cst2023building": {"group_type": "multi-academy trust"},
+        "greany2018hierarchy": {"group_type": "multi-academy trust"},
+        "honingh2020boardsmatter": {"group_type": "school board"},
+        "hutchings2018chain": {"group_type": "multi-academy trust"},
+        "ofsted2019mats": {"group_type": "multi-academy trust"},
+        "torres2016workload": {"group_type": "charter network"},
+        "townsleyeconomic": {"group_type": "charter network"}}
+
+
+def test_sheets_ask_the_fields_merge_writes_them_and_reconcile_shades_differences(
+        tmp_path, cli):
+    from openpyxl import load_workbook
+
+    corpus, bib = corpus_with_fields(tmp_path, TINY)
+    study = "hutchings2018chain"  # not coded yet: its codes are left out
+    codes = pd.read_csv(corpus / "codes.csv", dtype=str, keep_default_na=False)
+    codes[codes["study_id"] != study].to_csv(corpus / "codes.csv", index=False)
+    where = ["--corpus", corpus, "--bib", bib]
+    sheet = tmp_path / "a.xlsx"
+    code, _, err = cli("sheet", "--coder", "A", "--all", "--out", sheet, *where)
+    assert code == 0, err
+    workbook = load_workbook(sheet)
+    coding = workbook["coding"]
+    header = [c.value for c in coding[1]]
+    group = [f"group_type: {v}" for v in ("multi-academy trust", "charter network",
+                                          "school board")]
+    assert header[header.index("summary") + 1:header.index("weight")] == \
+        [*group, "phase", "rct", "schools", "outcome"]
+    rules = {}
+    for rule in coding.data_validations.dataValidation:
+        for ref in str(rule.sqref).split():
+            rules[header[coding[ref.split(":")[0]].column - 1]] = rule
+    assert rules["phase"].type == "list" and rules["rct"].type == "list"
+    assert rules["schools"].type == "decimal"
+    assert (rules["schools"].formula1, rules["schools"].formula2) == ("1", "1000")
+    assert all(rules[name].type == "list" for name in group)
+    about = dict(workbook["about"].iter_rows(values_only=True, max_col=2))
+    assert about["group_type"].startswith("Kind of group (mark 1 under each that applies")
+    form = {"included": "yes", "country": "England", "design": "quantitative",
+            "weight": "high", "governance": 1, group[0]: 1, group[2]: "x",
+            "phase": "secondary", "rct": "no", "schools": "12"}
+    set_cells(sheet, study, form)
+    code, out, err = cli("merge", sheet, "--corpus", corpus)
+    assert code == 0, err
+    decisions = pd.read_csv(corpus / "decisions.csv", dtype=str, keep_default_na=False)
+    mine = decisions[(decisions["study_id"] == study) & (decisions["coder"] == "A")].iloc[0]
+    assert mine["group_type"] == "multi-academy trust; school board"
+    assert (mine["phase"], mine["rct"], mine["schools"]) == ("secondary", "no", "12")
+    studies = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
+    row = studies[studies["study_id"] == study].iloc[0]
+    assert (row["phase"], row["schools"]) == ("secondary", "12")  # empty cells filled
+    assert row["group_type"] == "multi-academy trust"  # a different value is kept
+    assert "group_type is 'multi-academy trust' in studies.csv" in err
+
+    b_sheet = tmp_path / "b.xlsx"
+    assert cli("sheet", "--coder", "B", "--all", "--out", b_sheet, *where)[0] == 0
+    set_cells(b_sheet, study, {**form, group[2]: None, "phase": "tertiary"})
+    code, _, err = cli("merge", b_sheet, "--corpus", corpus)
+    assert code == 1 and "column 'phase'" in err and "primary, secondary" in err
+    set_cells(b_sheet, study, {group[1]: "y", "phase": "secondary"})
+    code, _, err = cli("merge", b_sheet, "--corpus", corpus)
+    assert code == 1 and "column 'group_type: charter network'" in err
+    set_cells(b_sheet, study, {group[1]: None})
+    assert cli("merge", b_sheet, "--corpus", corpus)[0] == 0
+    reconcile = tmp_path / "r.xlsx"
+    code, _, err = cli("sheet", "--reconcile", "--out", reconcile, *where)
+    assert code == 0, err
+    coding = load_workbook(reconcile)["coding"]
+    header = [c.value for c in coding[1]]
+    shaded = {header[c.column - 1] for c in coding[2] if c.fill.fgColor.rgb == "00F4B084"}
+    assert group[2] in shaded and group[0] not in shaded  # they differ on school board only
+    assert coding.cell(2, header.index(group[0]) + 1).value == "1"
+
+
+def test_field_kappa_equals_scikit_learn():
+    from sklearn.metrics import cohen_kappa_score
+
+    from trustreview.model.agreement import compute_field_agreement
+
+    codebook = parse_codebook(codebook_with(FIELDS))
+    a_phase = ["primary", "secondary", "primary", "secondary", "primary", "secondary"]
+    b_phase = ["primary", "secondary", "secondary", "secondary", "primary", "primary"]
+    a_group = ["school board", "multi-academy trust; school board", "charter network",
+               "school board", "multi-academy trust", "charter network"]
+    b_group = ["school board", "multi-academy trust", "charter network", "school board",
+               "multi-academy trust; charter network", "charter network"]
+    rows = []
+    for coder, phases, groups in (("A", a_phase, a_group), ("B", b_phase, b_group)):
+        rows += [{"study_id": f"s{i}", "coder": coder, "included": "yes", "phase": p,
+                  "group_type": g, "rct": "yes" if i % 2 else "no"}
+                 for i, (p, g) in enumerate(zip(phases, groups))]
+    table = compute_field_agreement(pd.DataFrame(rows), codebook.extra_fields)
+    kappa = dict(zip(table["domain"], table["kappa"]))
+    assert kappa["phase"] == pytest.approx(cohen_kappa_score(a_phase, b_phase))
+    for value in ("multi-academy trust", "charter network", "school board"):
+        x = [value in g.split("; ") for g in a_group]
+        y = [value in g.split("; ") for g in b_group]
+        assert kappa[f"group_type: {value}"] == pytest.approx(cohen_kappa_score(x, y))
+    assert kappa["rct"] == 1.0

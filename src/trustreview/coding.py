@@ -29,6 +29,7 @@ from trustreview.io.load import (empty_table, find_table, read_codebook, read_co
 from trustreview.io.workbook import Filled, Problem, read_coding_workbook
 from trustreview.schema import (AWAITING, CODER_FIELDS, DECISIONS_COLUMNS, DECISIONS_FILE,
                                 NO_DOMAIN, NOTE, RECONCILED)
+from trustreview.validate import field_problem
 
 CONTEXT = ["study_id", "title", "year", "authors", "abstract"]
 FIELDS = list(CODER_FIELDS)
@@ -36,6 +37,82 @@ DECISION_FIELDS = ["included", "exclusion_reason", "weight"]  # never shown from
 SUGGESTED = "suggested_domains"
 CHECK = "check_domains"  # the suggestions the model is not sure of
 MARKS = ("1", "x")  # what marks a domain cell as "examines this domain"
+
+
+def fields_of(codebook: Codebook) -> list[str]:
+    """The study fields a sheet asks, in sheet order: the corpus's own, with the codebook's
+    further fields before ``weight`` (so the domains follow ``weight`` as before)."""
+    extra = [f.id for f in codebook.extra_fields]
+    at = FIELDS.index("weight")
+    return [*FIELDS[:at], *extra, *FIELDS[at:]]
+
+
+def value_column(field_id: str, value: str) -> str:
+    """The sheet column of one value of a multi field, marked like a domain."""
+    return f"{field_id}: {value}"
+
+
+def sheet_columns(codebook: Codebook) -> list[str]:
+    """The form's field columns as the sheet has them: a multi field as one column per
+    value."""
+    columns = []
+    for name in fields_of(codebook):
+        item = _extra(codebook, name)
+        if item is not None and item.type == "multi":
+            columns += [value_column(name, v) for v in item.values]
+        else:
+            columns.append(name)
+    return columns
+
+
+def _extra(codebook: Codebook, name: str):
+    return next((f for f in codebook.extra_fields if f.id == name), None)
+
+
+def expand_multi(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """A sheet frame with each multi field's column (values joined by ``; ``) replaced by
+    one marked column per value, in place of the field."""
+    for item in codebook.extra_fields:
+        if item.type != "multi" or item.id not in frame.columns:
+            continue
+        at = list(frame.columns).index(item.id)
+        values = frame[item.id].fillna("").astype(str).map(
+            lambda text: {v.strip() for v in text.split(";")})
+        for offset, value in enumerate(item.values):
+            frame.insert(at + 1 + offset, value_column(item.id, value),
+                         ["1" if value in marked else "" for marked in values])
+        frame = frame.drop(columns=item.id)
+    return frame
+
+
+def collapse_multi(filled: Filled, codebook: Codebook) -> Filled:
+    """A filled sheet with each multi field's marked value columns joined back into the
+    field (values in codebook order, joined by ``; ``); a mark that is not 1/x is a
+    problem of its row."""
+    rows = filled.rows.copy()
+    problems = list(filled.problems)
+    columns = list(filled.columns)
+    for item in codebook.extra_fields:
+        names = [value_column(item.id, v) for v in item.values]
+        if item.type != "multi" or not all(n in rows.columns for n in names):
+            continue
+        joined = []
+        for record in rows.to_dict("records"):
+            marked = []
+            for value, name in zip(item.values, names):
+                mark = _mark(str(record[name]))
+                if mark is None:
+                    problems.append(Problem(filled.source, record["row"], name, record[name],
+                                            "not a mark", "1 (or x), or empty",
+                                            f"write 1 if the study's {item.id} includes "
+                                            f"{value!r}, else leave it empty"))
+                elif mark:
+                    marked.append(value)
+            joined.append("; ".join(marked))
+        at = columns.index(names[0])
+        columns = [*columns[:at], item.id, *[c for c in columns[at:] if c not in names]]
+        rows = rows.drop(columns=names).assign(**{item.id: joined})
+    return Filled(filled.source, filled.kind, filled.coder, columns, rows, problems)
 
 
 @dataclass
@@ -57,6 +134,12 @@ class Sheet:
     counts: dict[str, int] = field(default_factory=dict)
     coders: list[str] = field(default_factory=list)  # columns of each coder's decisions
 
+    @property
+    def numbers(self) -> dict[str, tuple[float | None, float | None]]:
+        """The number fields' columns and their (min, max), for the sheet's validation."""
+        return {f.id: (f.minimum, f.maximum) for f in self.codebook.extra_fields
+                if f.type == "number"}
+
 
 @dataclass
 class Merged:
@@ -76,6 +159,11 @@ class Merged:
         return (f"merged {len(self.merged)} row(s), skipped {self.skipped} (nothing decided), "
                 f"conflicts {len(self.conflicts)}, values kept for reconciliation "
                 f"{len(self.kept)}")
+
+
+def decisions_columns(codebook: Codebook) -> list[str]:
+    """The columns of ``decisions.csv``: the corpus's, then the codebook's further fields."""
+    return [*DECISIONS_COLUMNS, *(f.id for f in codebook.extra_fields)]
 
 
 def empty_decisions() -> pd.DataFrame:
@@ -103,7 +191,8 @@ def _decided(codes: pd.DataFrame, decisions: pd.DataFrame) -> dict[str, dict[str
     result: dict[str, dict[str, dict]] = {}
     for row in decisions.to_dict("records"):
         domains = frozenset(d for d in str(row["domains"]).split(";") if d)
-        decision = {name: row[name] for name in FIELDS}
+        decision = {name: value for name, value in row.items()
+                    if name not in ("study_id", "coder", "domains", NOTE)}
         result.setdefault(row["study_id"], {})[row["coder"]] = {**decision, "domains": domains}
     for (sid, coder), domains in _domains_of(codes).items():
         decision = result.setdefault(sid, {}).setdefault(
@@ -120,6 +209,10 @@ def choices(codebook: Codebook, studies: pd.DataFrame) -> dict[str, list[str]]:
     lists = {"included": ["yes", "no"], "exclusion_reason": reasons,
              "country": list(codebook.countries), "design": list(codebook.designs),
              "weight": list(codebook.weights)}
+    lists.update({f.id: list(f.allowed) for f in codebook.extra_fields
+                  if f.type in ("choice", "yes-no")})
+    lists.update({value_column(f.id, v): ["1"] for f in codebook.extra_fields
+                  if f.type == "multi" for v in f.values})
     lists.update({domain: ["1"] for domain in codebook.domain_ids})
     return lists
 
@@ -175,11 +268,12 @@ def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, ranking: pd.DataFra
     blind = [bool(set(decided.get(s, {})) - {coder, RECONCILED})
              and RECONCILED not in decided.get(s, {}) for s in wanted]
     included = _text(rows, "status").map({"included": "yes", "excluded": "no"}).fillna("")
-    for name in FIELDS:
+    for name in fields_of(codebook):
         column = included.tolist() if name == "included" else _text(rows, name).tolist()
         if name in DECISION_FIELDS:
             column = ["" if hide else value for hide, value in zip(blind, column)]
         frame[name] = column
+    frame = expand_multi(frame, codebook)
     own = _domains_of(corpus.codes)
     for domain in codebook.domain_ids:
         frame[domain] = ["1" if domain in own.get((s, coder), ()) else "" for s in wanted]
@@ -190,7 +284,7 @@ def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, ranking: pd.DataFra
         frame[CHECK] = scores[CHECK].fillna("").tolist()
         for domain in codebook.domain_ids:
             frame[f"p_{domain}"] = scores[f"p_{domain}"].round(3).tolist()
-    editable = [*FIELDS, *codebook.domain_ids, NOTE]
+    editable = [*sheet_columns(codebook), *codebook.domain_ids, NOTE]
     return Sheet("coder", coder, frame, codebook, editable, choices(codebook, corpus.records))
 
 
@@ -208,7 +302,7 @@ def _describe(decision: dict) -> str:
 def reconciliation(decided: dict[str, dict[str, dict]], known: set[str]
                    ) -> tuple[list[str], list[str], list[str]]:
     """Studies (of ``known``) decided by two or more coders and not reconciled yet: (those
-    where the coders differ in inclusion, weight or domains; those where they agree; studies
+    where the coders differ in inclusion, weight, the codebook's own fields or domains; those where they agree; studies
     with one coder only). ``decided`` is :func:`_decided`'s map."""
     differ, agree, single = [], [], []
     for sid in sorted(decided):
@@ -219,9 +313,11 @@ def reconciliation(decided: dict[str, dict[str, dict]], known: set[str]
             single.append(sid)
             continue
         first, *rest = by.values()
+        compared = ["weight", *(k for k in first if k not in FIELDS and k != "domains")]
         same = all(d["included"] == first["included"]
                    and d.get("domains", frozenset()) == first.get("domains", frozenset())
-                   and (not d["weight"] or not first["weight"] or d["weight"] == first["weight"])
+                   and all(not d.get(k) or not first.get(k) or d[k] == first[k]
+                           for k in compared)
                    for d in rest)
         (agree if same else differ).append(sid)
     return differ, agree, single
@@ -251,9 +347,20 @@ def reconcile_sheet(corpus, decisions: pd.DataFrame) -> Sheet:
             return "" if name in DECISION_FIELDS else current
         return values.pop() if values else current
 
-    for name in FIELDS:
+    for name in fields_of(codebook):
         current = _text(rows, name).tolist()
         frame[name] = [shared(i, s, name, current[i]) for i, s in enumerate(differ)]
+    frame = expand_multi(frame, codebook)
+    for item in codebook.extra_fields:  # a multi field: the values the coders differ on
+        if item.type != "multi":
+            continue
+        for i, sid in enumerate(differ):
+            sets = [{v.strip() for v in d.get(item.id, "").split(";") if v.strip()}
+                    for c, d in decided[sid].items() if c != RECONCILED and d.get(item.id)]
+            for value in item.values:
+                if len({value in marked for marked in sets}) > 1:
+                    disputed.append((i, value_column(item.id, value)))
+        disputed[:] = [(i, n) for i, n in disputed if n != item.id]
     for domain in codebook.domain_ids:
         column = []
         for i, sid in enumerate(differ):
@@ -264,7 +371,8 @@ def reconcile_sheet(corpus, decisions: pd.DataFrame) -> Sheet:
             column.append("1" if marks == {True} else "")
         frame[domain] = column
     frame[NOTE] = ""
-    return Sheet("reconcile", RECONCILED, frame, codebook, [*FIELDS, *codebook.domain_ids, NOTE],
+    return Sheet("reconcile", RECONCILED, frame, codebook,
+                 [*sheet_columns(codebook), *codebook.domain_ids, NOTE],
                  choices(codebook, corpus.records), disputed,
                  counts={"differ": len(differ), "agree": len(agree), "single": len(single)},
                  coders=coders)
@@ -284,10 +392,11 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
     problems = list(filled.problems)
     domains = codebook.domain_ids
     columns = filled.columns
+    fields = fields_of(codebook)
     structure = [Problem(filled.source, 1, c, "", "column is missing",
                          "the columns of the sheet trustreview wrote",
                          "restore the column, or write a new sheet with trustreview sheet")
-                 for c in ["study_id", *FIELDS, *domains] if c not in columns]
+                 for c in ["study_id", *fields, *domains] if c not in columns]
     if "weight" in columns and NOTE in columns:
         structure += [Problem(filled.source, 1, c, "", "this domain column is not in the "
                               "codebook", ", ".join(domains), "write a new sheet from the "
@@ -308,7 +417,7 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
                                     found, allowed, fix))
 
         if not sid:
-            if any(row[c] for c in [*FIELDS, *domains, NOTE] if c in row):
+            if any(row[c] for c in [*fields, *domains, NOTE] if c in row):
                 problem("study_id", "study_id is empty but the row has values", "a study_id "
                         "of studies.csv", "put the study_id back, or clear the row")
             continue
@@ -331,6 +440,10 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
                 problem(name, f"unknown {name}", ", ".join(lists[name]),
                         "choose a value from the drop-down list")
         included = row["included"].lower()
+        for item in codebook.extra_fields:
+            found = field_problem(item, row.get(item.id, ""), included == "yes")
+            if found:
+                problem(item.id, *found)
         marked = [d for d, m in marks.items() if m]
         if not included:
             if marked:
@@ -368,10 +481,10 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
     return problems
 
 
-def _decision_row(row: dict, coder: str, domains: list[str]) -> dict:
+def _decision_row(row: dict, coder: str, domains: list[str], fields: list[str]) -> dict:
     included = row["included"].lower()
     marked = [d for d in domains if _mark(row[d])]
-    values = {name: row[name] for name in FIELDS}
+    values = {name: row.get(name, "") for name in fields}
     values["included"] = included
     if included == "yes":
         coded = ";".join(marked) if marked else NO_DOMAIN
@@ -381,14 +494,15 @@ def _decision_row(row: dict, coder: str, domains: list[str]) -> dict:
             NOTE: row.get(NOTE, "")}
 
 
-def _unchanged(row: dict, study: dict, domains: list[str]) -> bool:
+def _unchanged(row: dict, study: dict, domains: list[str], fields: list[str]) -> bool:
     """A prefilled row the coder did not touch: every field as in studies.csv, no domain
     marked, no note."""
     if any(_mark(row[d]) for d in domains) or row.get(NOTE):
         return False
     current = dict(study)
     current["included"] = current.get("included", "").lower()
-    return all(row[name] == current.get(name, "") for name in FIELDS if name != "included") \
+    return all(row.get(name, "") == current.get(name, "") for name in fields
+               if name != "included") \
         and row["included"].lower() == current["included"]
 
 
@@ -403,6 +517,8 @@ class _Merging:
     decisions: pd.DataFrame
     domains: list[str]
     replace: bool
+    fields: list[str] = field(default_factory=list)  # the study fields the sheet asks
+    columns: list[str] = field(default_factory=list)  # of decisions.csv
     position: dict[str, int] = field(default_factory=dict)
     existing_codes: dict = field(default_factory=dict)
     existing_decisions: dict = field(default_factory=dict)
@@ -418,13 +534,16 @@ class _Merging:
     @classmethod
     def start(cls, filled, studies, codes, decisions, codebook, replace) -> "_Merging":
         studies = studies.copy()
-        for name in FIELDS:
+        fields = fields_of(codebook)
+        for name in fields:
             if name not in studies.columns:
                 studies[name] = ""
             studies[name] = studies[name].fillna("").astype("str")
         codes = codes[["study_id", "coder", "domain"]].astype("str").reset_index(drop=True)
-        decisions = decisions.reindex(columns=DECISIONS_COLUMNS).fillna("").astype("str")
-        state = cls(filled, studies, codes, decisions, codebook.domain_ids, replace)
+        columns = decisions_columns(codebook)
+        decisions = decisions.reindex(columns=columns).fillna("").astype("str")
+        state = cls(filled, studies, codes, decisions, codebook.domain_ids, replace, fields,
+                    columns)
         state.position = {sid: i for i, sid in enumerate(studies["study_id"])}
         state.existing_codes = _domains_of(codes)
         state.existing_decisions = {(r["study_id"], r["coder"]): r
@@ -452,10 +571,11 @@ class _Merging:
         already there; None (and a conflict listed) where the coder's earlier decision or
         codes differ and ``replace`` was not asked for."""
         sid, coder = row["study_id"], self.filled.coder
-        decision = _decision_row(row, coder, self.domains)
+        decision = _decision_row(row, coder, self.domains, self.fields)
         previous = self.existing_decisions.get((sid, coder))
-        if previous is not None and any(previous[c] != decision[c] for c in DECISIONS_COLUMNS
-                                        if c != NOTE) and not self.replace:
+        if previous is not None and any(previous.get(c, "") != decision.get(c, "")
+                                        for c in self.columns if c != NOTE) \
+                and not self.replace:
             self.conflicts.append(f"{sid}: {coder}'s decision in decisions.csv differs from "
                                   "this sheet (kept as it was; merge with --replace to "
                                   "overwrite)")
@@ -491,7 +611,7 @@ class _Merging:
         rows = [r for r in self.decisions.to_dict("records")
                 if (r["study_id"], r["coder"]) not in self.new_decisions]
         rows += [self.new_decisions[k] for k in sorted(self.new_decisions)]
-        decisions = pd.DataFrame(rows, columns=DECISIONS_COLUMNS).fillna("").astype("str")
+        decisions = pd.DataFrame(rows, columns=self.columns).fillna("").astype("str")
         decisions = decisions.sort_values(["study_id", "coder"], kind="stable",
                                           ignore_index=True)
         return Merged(self.studies, codes, decisions, self.merged, self.skipped,
@@ -516,12 +636,12 @@ def merge_coder(filled: Filled, studies: pd.DataFrame, codes: pd.DataFrame,
     no domain is marked). Codes that already differ are a conflict, left as they are unless
     ``replace``. A row left as it was, or with ``included`` empty, is skipped."""
     state = _Merging.start(filled, studies, codes, decisions, codebook, replace)
-    unchanged = (lambda row, study: _unchanged(row, study, state.domains))
+    unchanged = (lambda row, study: _unchanged(row, study, state.domains, state.fields))
     for row, study, decision, wanted, have in state.decided(leave=unchanged):
         sid = row["study_id"]
         status = study["included"].lower()
         same_inclusion = not status or status == decision["included"]
-        for name in FIELDS:
+        for name in state.fields:
             value, current = decision[name], study[name]
             if name == "included":
                 current = current.lower()
@@ -558,7 +678,7 @@ def merge_reconciliation(filled: Filled, studies: pd.DataFrame, codes: pd.DataFr
                                "codes")
     for row, _study, decision, wanted, _have in state.decided():
         sid = row["study_id"]
-        for name in FIELDS:
+        for name in state.fields:
             if name in DECISION_FIELDS or decision[name]:
                 state.set_study(sid, name, decision[name])
         if decision["included"] == "no":
@@ -609,6 +729,7 @@ def merge_workbook(workbook, corpus_dir, replace: bool = False) -> tuple[Merged,
     codes_path, codes = read_codes(corpus_dir)
     codebook = read_codebook(corpus_dir / "codebook.yml")
     decisions = read_decisions(corpus_dir)
+    filled = collapse_multi(filled, codebook)
     problems = check_rows(filled, studies, codebook)
     if problems:
         raise SheetError(filled.source, problems)

@@ -413,9 +413,15 @@ def read_written_table(path: Path, columns, fix: str) -> pd.DataFrame:
 
 def read_decisions(corpus_dir: str | os.PathLike) -> pd.DataFrame:
     """``decisions.csv`` of a corpus folder (every coder's merged decisions)."""
-    return read_written_table(Path(corpus_dir) / DECISIONS_FILE, DECISIONS_COLUMNS,
-                              "this file is written by trustreview merge, restore it from a "
-                              "backup or delete it and merge the coders' workbooks again")
+    path = Path(corpus_dir) / DECISIONS_FILE
+    frame = read_written_table(path, DECISIONS_COLUMNS,
+                               "this file is written by trustreview merge, restore it from a "
+                               "backup or delete it and merge the coders' workbooks again")
+    if path.exists():  # the codebook's further fields, after the corpus's own columns
+        whole = read_table(path).frame.drop(columns="line")
+        extra = [c for c in whole.columns if c not in DECISIONS_COLUMNS]
+        frame = pd.concat([frame, whole[extra]], axis=1)
+    return frame
 
 
 def read_codes(corpus_dir: str | os.PathLike) -> tuple[Path, pd.DataFrame]:

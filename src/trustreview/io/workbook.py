@@ -347,6 +347,25 @@ def coding_workbook_bytes(sheet) -> bytes:
                               errorTitle=name, error=f"Choose a value of the list for {name}.")
         rule.add(f"{target}2:{target}{max(n, 1) + 1}")
         coding.add_data_validation(rule)
+    for name, (low, high) in getattr(sheet, "numbers", {}).items():
+        if name not in columns:
+            continue
+        target = get_column_letter(columns.index(name) + 1)
+        if low is not None and high is not None:
+            rule = DataValidation(type="decimal", operator="between", formula1=f"{low:g}",
+                                  formula2=f"{high:g}")
+        elif low is not None or high is not None:
+            bound = low if low is not None else high
+            rule = DataValidation(type="decimal", formula1=f"{bound:g}",
+                                  operator="greaterThanOrEqual" if low is not None
+                                  else "lessThanOrEqual")
+        else:
+            rule = DataValidation(type="decimal", operator="between", formula1="-1E+300",
+                                  formula2="1E+300")
+        rule.allow_blank, rule.showErrorMessage = True, True
+        rule.errorTitle, rule.error = name, f"Type a number for {name}."
+        rule.add(f"{target}2:{target}{max(n, 1) + 1}")
+        coding.add_data_validation(rule)
     lists.sheet_state = "hidden"
     about = workbook.create_sheet("about")
     for row in _about_rows(sheet):
@@ -395,6 +414,17 @@ def _about_rows(sheet) -> list[list[str]]:
     rows.append([])
     rows.append(["domain", "definition"])
     rows += [[d.id, f"{d.label}: {d.definition}"] for d in sheet.codebook.domains]
+    extra = sheet.codebook.extra_fields
+    if extra:
+        rows.append([])
+        rows.append(["field", "definition"])
+        for item in extra:
+            how = {"choice": "one of " + ", ".join(item.values),
+                   "multi": "mark 1 under each that applies: " + ", ".join(item.values),
+                   "yes-no": "yes or no", "number": "a number", "text": "text"}[item.type]
+            rows.append([item.id, f"{item.label} ({how}"
+                         f"{'; required when included' if item.required else ''})"
+                         + (f": {item.definition}" if item.definition else "")])
     return rows
 
 

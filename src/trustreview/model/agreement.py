@@ -12,6 +12,9 @@ from trustreview.schema import RECONCILED
 
 
 
+AGREEMENT_COLUMNS = ["pair", "domain", "n", "prevalence_1", "prevalence_2", "agreement", "kappa"]
+
+
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
     """Cohen's kappa of two binary ratings; 1.0 when both raters agree on a constant rating
     (where scikit-learn's ``cohen_kappa_score``, the tests' oracle, is undefined).
@@ -109,8 +112,73 @@ def compute_coder_agreement(codes: pd.DataFrame, domains: list[str]) -> pd.DataF
                 "agreement": 100.0 * float(np.mean(a == b)) if len(a) else float("nan"),
                 "kappa": cohen_kappa(a, b),
             })
-    return pd.DataFrame(rows, columns=["pair", "domain", "n", "prevalence_1", "prevalence_2",
-                                       "agreement", "kappa"])
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def category_kappa(a: list[str], b: list[str]) -> float:
+    """Cohen's kappa of two raters' categories (p_e from each rater's category shares)."""
+    if not a:
+        return float("nan")
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    observed = float(np.mean(a == b))
+    expected = sum(float(np.mean(a == k)) * float(np.mean(b == k)) for k in set(a) | set(b))
+    if expected >= 1.0:
+        return 1.0 if observed == 1.0 else 0.0
+    return float((observed - expected) / (1 - expected))
+
+
+def compute_field_agreement(decisions: pd.DataFrame, fields) -> pd.DataFrame:
+    """Coder agreement on the codebook's own fields, in the rows of
+    :func:`compute_coder_agreement`: a ``choice`` or ``yes-no`` field as one row (kappa over
+    its categories; no prevalence), a ``multi`` field as one row per value (``field: value``,
+    kappa of marked or not). Each pair of coders (reconciled last) over the studies both
+    included and gave a value."""
+    rows = []
+    fields = [f for f in fields if f.type in ("choice", "yes-no", "multi")
+              and f.id in decisions.columns]
+    if not fields or decisions.empty:
+        return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+    included = decisions[decisions["included"].str.lower() == "yes"]
+    coders = sorted(set(included["coder"]) - {RECONCILED})
+    pairs = [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
+    if RECONCILED in set(included["coder"]):
+        pairs += [(coder, RECONCILED) for coder in coders]
+    by = {coder: group.set_index("study_id") for coder, group in included.groupby("coder")}
+    for first, second in pairs:
+        for item in fields:
+            one, two = by[first][item.id], by[second][item.id]
+            shared = sorted(set(one[one != ""].index) & set(two[two != ""].index))
+            a, b = one.reindex(shared).tolist(), two.reindex(shared).tolist()
+            pair = f"{first} vs {second}"
+            if item.type != "multi":
+                rows.append({"pair": pair, "domain": item.id, "n": len(shared),
+                             "prevalence_1": float("nan"), "prevalence_2": float("nan"),
+                             "agreement": 100.0 * float(np.mean(np.asarray(a, dtype=object)
+                                                                == np.asarray(b, dtype=object)))
+                             if shared else float("nan"),
+                             "kappa": category_kappa(a, b)})
+                continue
+            for value in item.values:
+                x = np.array([value in [v.strip() for v in t.split(";")] for t in a], float)
+                y = np.array([value in [v.strip() for v in t.split(";")] for t in b], float)
+                rows.append({"pair": pair, "domain": f"{item.id}: {value}", "n": len(shared),
+                             "prevalence_1": float(x.mean()) if len(x) else float("nan"),
+                             "prevalence_2": float(y.mean()) if len(y) else float("nan"),
+                             "agreement": 100.0 * float(np.mean(x == y)) if len(x)
+                             else float("nan"),
+                             "kappa": cohen_kappa(x, y)})
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def field_rows(codebook) -> list[str]:
+    """The rows :func:`compute_field_agreement` gives the codebook's own fields, in order."""
+    rows = []
+    for item in codebook.extra_fields:
+        if item.type == "multi":
+            rows += [f"{item.id}: {value}" for value in item.values]
+        elif item.type in ("choice", "yes-no"):
+            rows.append(item.id)
+    return rows
 
 
 def kappa_table(agreement: pd.DataFrame, domains: list[str]) -> pd.DataFrame:
