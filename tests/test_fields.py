@@ -267,3 +267,49 @@ def test_field_kappa_equals_scikit_learn():
         y = [value in g.split("; ") for g in b_group]
         assert kappa[f"group_type: {value}"] == pytest.approx(cohen_kappa_score(x, y))
     assert kappa["rct"] == 1.0
+
+
+def test_the_gap_map_by_a_multi_field_and_where(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from trustreview.model.evaluation import tag_studies
+    from trustreview.synthesis import tables as synthesis
+    from trustreview.synthesis.figures import plot_evidence_gap_map
+    from trustreview.validate import open_corpus
+
+    corpus_dir, bib = corpus_with_fields(tmp_path, {
+        **TINY, "baxter2021governing": {"group_type": "multi-academy trust; school board"}})
+    corpus = open_corpus(corpus_dir, bib)
+    tagged = tag_studies(corpus, seed=0)
+    data = synthesis.select_for_synthesis(corpus, tagged.predictions, map_columns="group_type",
+                                          map_slices="phase")
+    cells = synthesis.gap_map_cells(data)
+    assert list(cells.columns) == ["domain", "group_type", "study_id", "citation", "design",
+                                   "weight"]
+    tags = data.tags.merge(data.studies, on="study_id")
+    for value in ("multi-academy trust", "school board", "charter network"):
+        hand = sum(value in g.split("; ") for g in tags["group_type"])
+        assert (cells["group_type"] == value).sum() == hand
+    figure = plot_evidence_gap_map(data, {d.id: d.label for d in corpus.codebook.domains})
+    FigureCanvasAgg(figure).draw()
+    box = figure.bbox
+    ax = figure.axes[0]
+    labels = [*ax.get_xticklabels(), *ax.get_yticklabels(), figure._suptitle]
+    assert "kind of group" in figure._suptitle.get_text()
+    assert {t.get_text().replace("\n", " ") for t in ax.get_xticklabels()} >= \
+        {"multi-academy trust", "school board", "charter network"}
+    for text in labels:
+        extent = text.get_window_extent()
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+    board = synthesis.select_for_synthesis(corpus, tagged.predictions,
+                                           where={"group_type": ["school board"]})
+    assert set(board.studies["study_id"]) == {"baxter2021governing", "honingh2020boardsmatter"}
+    sentence = synthesis.describe_filters(board.filters, corpus.codebook.weights)
+    assert "studies whose group_type is school board" in sentence
+    params = Params.from_values(where="group_type: school board, charter network")
+    assert params.where == (("group_type", ("school board", "charter network")),)
+    with pytest.raises(ParameterError, match="'school bord'.*did you mean 'school board'"):
+        Params.from_values(where="group_type: school bord").check(corpus.codebook)
+    with pytest.raises(ParameterError, match="map_columns"):
+        Params.from_values(map_columns="outcome").check(corpus.codebook)

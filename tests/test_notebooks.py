@@ -27,7 +27,8 @@ def test_the_tagging_parameters_are_only_in_the_tagging_notebook():
     declared = {p.name[:2]: set(declared_parameters(p)) - set(PATH_DEFAULTS) for p in NOTEBOOKS}
     assert declared["01"] == set()
     assert declared["02"] == {"seed", "cv_folds", "cv_repeats", "tag_threshold", "min_domains"}
-    assert declared["03"] == {"human_codes_only", "countries", "domains", "min_weight", "by"}
+    assert declared["03"] == {"human_codes_only", "countries", "domains", "min_weight", "by",
+                              "where", "map_columns", "map_slices"}
     assert set().union(*declared.values()) == set(Params.names())
 
 

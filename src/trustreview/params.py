@@ -38,6 +38,9 @@ class Params:
     domains: tuple[str, ...] = ()
     min_weight: str = "low"
     by: tuple[str, ...] = ()
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # field -> values a study must have
+    map_columns: str = ""  # the gap map's columns: a field (default: country)
+    map_slices: str = ""  # the gap map's slices: a field (default: weight)
 
     def __post_init__(self) -> None:
         for name in ("cv_folds", "cv_repeats", "min_domains"):
@@ -85,6 +88,31 @@ class Params:
                 f"parameter 'by': {', '.join(map(repr, unknown))} is not a field of the "
                 f"codebook to table by{did_you_mean(unknown[0], tabled)}; allowed: "
                 f"{', '.join(tabled)}")
+        fields = {f.id: f for f in codebook.fields}
+        for field_id, values in self.where:
+            item = fields.get(field_id)
+            if item is None or item.type not in ("choice", "multi", "yes-no"):
+                allowed = [f for f, i in fields.items() if i.type in ("choice", "multi",
+                                                                      "yes-no")]
+                raise ParameterError(f"parameter 'where': {field_id!r} is not a choice, multi "
+                                     f"or yes-no field of the codebook"
+                                     f"{did_you_mean(field_id, allowed)}; allowed: "
+                                     f"{', '.join(allowed)}")
+            unknown = [v for v in values if v not in item.allowed]
+            if unknown or not values:
+                raise ParameterError(f"parameter 'where': {field_id} "
+                                     f"{', '.join(map(repr, unknown)) or 'has no value'}; "
+                                     f"allowed: {', '.join(item.allowed)}"
+                                     f"{did_you_mean(unknown[0], item.allowed) if unknown else ''}")
+        for name in ("map_columns", "map_slices"):
+            value = getattr(self, name)
+            mappable = [f for f, i in fields.items() if i.type in ("choice", "multi",
+                                                                   "yes-no")]
+            if value and value not in mappable:
+                raise ParameterError(f"parameter {name!r}: {value!r} is not a choice, multi or "
+                                     f"yes-no field of the codebook"
+                                     f"{did_you_mean(value, mappable)}; allowed: "
+                                     f"{', '.join(mappable)}")
         levels = list(reversed(codebook.weights))  # lowest first, as min_weight reads
         if self.min_weight not in levels:
             raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
@@ -93,8 +121,11 @@ class Params:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain values (lists, not tuples), in field order: for the manifest."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """Plain values (lists, not tuples; ``where`` a mapping of lists), in field order:
+        for the manifest and the notebooks' parameters."""
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        values["where"] = {field_id: list(vs) for field_id, vs in self.where}
+        return values
 
     def tagging(self) -> dict[str, Any]:
         """The keyword arguments of the tagging functions."""
@@ -104,10 +135,14 @@ class Params:
 
 KINDS = {"seed": "int", "cv_folds": "int", "cv_repeats": "int", "tag_threshold": "float?",
          "min_domains": "int", "human_codes_only": "bool", "countries": "list",
-         "domains": "list", "min_weight": "str", "by": "list"}
-EXAMPLES = {"int": "3", "float?": "0.5", "bool": "true", "list": "England,US", "str": "text"}
+         "domains": "list", "min_weight": "str", "by": "list", "where": "mapping",
+         "map_columns": "str", "map_slices": "str"}
+EXAMPLES = {"int": "3", "float?": "0.5", "bool": "true", "list": "England,US", "str": "text",
+            "mapping": "'phase: primary, secondary; group_type: charter network'"}
 EXPECTED = {"int": "a whole number", "float?": "a number or none", "bool": "true or false",
-            "list": "a list (comma-separated, or a YAML list)", "str": "text"}
+            "list": "a list (comma-separated, or a YAML list)", "str": "text",
+            "mapping": "field: values (fields separated by ';', values by ','; or a YAML "
+                       "mapping of lists)"}
 
 
 def _convert(name: str, value: Any) -> Any:
@@ -130,6 +165,17 @@ def _convert(name: str, value: Any) -> Any:
         if kind == "list":
             text = text.strip("[]")
             return tuple(item.strip().strip("'\"") for item in text.split(",") if item.strip())
+        if kind == "mapping":
+            pairs = []
+            for part in (p for p in text.strip("{}").split(";") if p.strip()):
+                field_id, colon, values = part.partition(":")
+                if not colon:
+                    break
+                pairs.append((field_id.strip(), tuple(v.strip().strip("'\"") for v in
+                                                      values.strip(" []").split(",")
+                                                      if v.strip())))
+            else:
+                return tuple(pairs)
     elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
         return value
     elif kind == "float?" and (value is None or isinstance(value, (int, float))
@@ -140,5 +186,12 @@ def _convert(name: str, value: Any) -> Any:
     elif kind == "list" and isinstance(value, (list, tuple)) \
             and all(isinstance(v, str) for v in value):
         return tuple(v.strip() for v in value)
+    elif kind == "mapping" and isinstance(value, dict):
+        return tuple((str(k), tuple(str(v).strip() for v in (vs if isinstance(vs, list)
+                                                              else [vs])))
+                     for k, vs in value.items())
+    elif kind == "mapping" and isinstance(value, (list, tuple)) and all(
+            isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
+        return tuple((str(k), tuple(vs)) for k, vs in value)
     raise ParameterError(f"parameter {name!r}: {value!r} is not {EXPECTED[kind]}; e.g. "
                          f"-p {name} {EXAMPLES[kind]}")

@@ -143,7 +143,8 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     data = synthesis.select_for_synthesis(
         corpus, predictions, countries=list(params.countries), domains=list(params.domains),
         min_weight=params.min_weight, human_codes_only=params.human_codes_only,
-        by=list(params.by))
+        by=list(params.by), where=dict(params.where), map_columns=params.map_columns,
+        map_slices=params.map_slices)
     tables = synthesis.build_synthesis_tables(data)
     flow = synthesis.compute_screening_flow(corpus, predictions)
     tables["screening_flow"] = flow

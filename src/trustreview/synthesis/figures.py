@@ -6,6 +6,8 @@ notebook and never depend on the backend.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -81,14 +83,18 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
 
     ``data`` is a :class:`trustreview.synthesis.SynthesisInput`.
     """
+    from trustreview.synthesis.tables import gap_map_axes
+
     labels = labels or {}
-    merged = data.tags.merge(data.studies, on="study_id", how="inner")
-    counts = merged.groupby(["domain", "country", "weight"]).size()
-    domains, countries = data.domains, data.countries
-    per_cell = counts.groupby(level=["domain", "country"]).sum()
+    merged, countries, levels = gap_map_axes(data)
+    column = data.map_columns
+    merged = merged.drop_duplicates(["domain", column, "_slice", "study_id"])
+    counts = merged.groupby(["domain", column, "_slice"]).size()
+    domains = data.domains
+    per_cell = merged.drop_duplicates(["domain", column, "study_id"]).groupby(
+        ["domain", column]).size()
     totals = {(d, c): int(per_cell.get((d, c), 0)) for d in domains for c in countries}
     largest = max(totals.values(), default=0) or 1
-    levels = data.codebook.weights
     present = [w for w in levels if any(
         counts.get((d, c, w), 0) for d in domains for c in countries)]
     # sized to what it holds: the row labels, the cells, the title and the legend
@@ -111,11 +117,12 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
             radius = 0.36 * np.sqrt(total / largest)
             radius = max(radius, 0.09)
             start = 90.0
+            sliced = sum(int(counts.get((domain, country, w), 0)) for w in levels) or 1
             for weight in levels:
                 n = int(counts.get((domain, country, weight), 0))
                 if n == 0:
                     continue
-                extent = 360.0 * n / total
+                extent = 360.0 * n / sliced  # a study in two slices of a multi field: each
                 colour, hatch = weight_style(levels, weight)
                 ax.add_patch(Wedge((j, i), radius, start, start + extent, facecolor=colour,
                                    edgecolor="black", linewidth=0.6, hatch=hatch))
@@ -123,7 +130,7 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
             # the count in the cell's top-right corner, clear of the circle and of the
             # neighbouring cells
             ax.text(j + 0.46, i - 0.44, str(total), fontsize=8, ha="right", va="top")
-    ax.set_xticks(range(len(countries)), countries)
+    ax.set_xticks(range(len(countries)), [textwrap.fill(c, 14) for c in countries])
     ax.set_yticks(range(len(domains)), [labels.get(d, d) for d in domains])
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
@@ -134,12 +141,15 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
         ax.axvline(k - 0.5, color="#cccccc", linewidth=0.5)
     for k in range(len(domains) + 1):
         ax.axhline(k - 0.5, color="#cccccc", linewidth=0.5)
+    slice_label = "weight" if data.map_slices == "weight" else ""
     handles = [Wedge((0, 0), 1, 0, 360, facecolor=weight_style(levels, w)[0],
                      edgecolor="black", hatch=weight_style(levels, w)[1],
-                     label=f"{w} weight") for w in present]
+                     label=f"{w} {slice_label}".strip()) for w in present
+               if w != "all"]
     fig.legend(handles=handles, loc="lower center", ncol=columns, frameon=False, fontsize=8,
                title="circle area = number of studies", title_fontsize=8)
-    fig.suptitle("Evidence gap map: studies per domain and country", fontsize=11)
+    what = "country" if column == "country" else data.codebook.field(column).label.lower()
+    fig.suptitle(f"Evidence gap map: studies per domain and {what}", fontsize=11)
     fig.tight_layout(rect=(0, 0.06 + 0.06 * legend_rows * 4 / max(height, 1), 1, 0.97))
     return fig
 

@@ -120,22 +120,30 @@ def gap_map_html(data, tables: dict[str, pd.DataFrame], png: bytes) -> Html:
     """The gap map as a picture and as a table you can click: each non-empty cell links to
     the list of its studies (citation, design, weight, first sentence of the summary); each
     row's label links to the domain's evidence table, which links back here."""
+    from trustreview.synthesis.tables import gap_map_axes
+
     cells = tables["gap_map_cells"]
+    _, columns, _ = gap_map_axes(data)
     summaries = dict(zip(data.studies["study_id"], data.studies["summary"]))
     labels = {d.id: d.label for d in data.codebook.domains}
     picture = base64.b64encode(png).decode("ascii")
+    slices = {"weight": "weight of evidence", "": ""}.get(
+        data.map_slices, data.codebook.field(data.map_slices).label.lower()
+        if data.map_slices else "")
     out = [f"<figure><img alt=\"Evidence gap map\" src=\"data:image/png;base64,{picture}\">"
-           "<figcaption>Circle area: number of studies; slices: weight of evidence. The "
+           f"<figcaption>Circle area: number of studies"
+           f"{'; slices: ' + escape(slices) if slices else ''}. The "
            "table below has the same counts: click one to see its studies.</figcaption>"
            "</figure>",
            "<table id=\"gap-map-table\"><thead><tr><th scope=\"col\">domain</th>"
-           + "".join(f"<th scope=\"col\">{escape(c)}</th>" for c in data.countries)
+           + "".join(f"<th scope=\"col\">{escape(c)}</th>" for c in columns)
            + "</tr></thead><tbody>"]
-    grouped = {key: group for key, group in cells.groupby(["domain", "country"], sort=False)}
+    grouped = {key: group for key, group in cells.groupby(["domain", data.map_columns],
+                                                          sort=False)}
     for domain in data.domains:
         row = [f"<tr id=\"gap-row-{escape(domain)}\"><th scope=\"row\"><a href=\"#evidence-"
                f"{escape(domain)}\">{escape(labels.get(domain, domain))}</a></th>"]
-        for j, country in enumerate(data.countries):
+        for j, country in enumerate(columns):
             n = len(grouped.get((domain, country), ()))
             row.append(f"<td class=\"num\"><a href=\"#{cell_anchor(domain, j)}\">{n}</a></td>"
                        if n else "<td class=\"num\">–</td>")
@@ -143,7 +151,7 @@ def gap_map_html(data, tables: dict[str, pd.DataFrame], png: bytes) -> Html:
     out.append("</tbody></table>")
     out.append("<h3>Studies in each cell</h3>")
     for domain in data.domains:
-        for j, country in enumerate(data.countries):
+        for j, country in enumerate(columns):
             group = grouped.get((domain, country))
             if group is None or not len(group):
                 continue

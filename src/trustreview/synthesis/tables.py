@@ -36,6 +36,8 @@ class SynthesisInput:
     codebook: Codebook
     filters: dict = field(default_factory=dict)
     by: list[str] = field(default_factory=list)  # the codebook fields to table domains by
+    map_columns: str = "country"  # the field of the gap map's columns
+    map_slices: str = "weight"  # the field of its circles' slices ("" for none)
 
 
 def sort_key(series: pd.Series) -> pd.Series:
@@ -46,7 +48,8 @@ def sort_key(series: pd.Series) -> pd.Series:
 def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
                          countries: list[str] | None = None, domains: list[str] | None = None,
                          min_weight: str = "low", human_codes_only: bool = False,
-                         by: list[str] | None = None) -> SynthesisInput:
+                         by: list[str] | None = None, where: dict | None = None,
+                         map_columns: str = "", map_slices: str = "") -> SynthesisInput:
     """Apply the review's filters to the included studies and their tags.
 
     ``predictions`` is the long table of :func:`trustreview.model.evaluation.tag_studies`. With
@@ -54,6 +57,8 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
     Unknown countries or domains raise ``ValueError`` naming the allowed values.
     """
     codebook = corpus.codebook
+    ids = [f.id for f in codebook.fields]
+    first_mappable = next((f.id for f in codebook.fields if f.type in ("choice", "multi")), "")
     countries = list(countries or [])
     domains = list(domains or [])
     for given, allowed, what in ((countries, codebook.countries, "country"),
@@ -70,6 +75,10 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
     if countries:
         studies = studies[studies["country"].isin(countries)]
     studies = studies[studies["weight"].isin(keep_weights)]
+    for field_id, values in (where or {}).items():  # a study with any of the values
+        wanted = set(values)
+        studies = studies[studies[field_id].fillna("").astype(str).map(
+            lambda text: bool(wanted & {v.strip() for v in text.split(";")}))]
     studies = add_citations(studies.sort_values("study_id", ignore_index=True))
     tags = predictions[(predictions["tagged"] == 1)
                        & predictions["study_id"].isin(studies["study_id"])]
@@ -83,8 +92,11 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
         countries=countries or list(codebook.countries), designs=list(codebook.designs),
         codebook=codebook,
         filters={"countries": countries, "domains": domains, "min_weight": min_weight,
-                 "human_codes_only": human_codes_only},
-        by=list(by) if by else default_by(codebook))
+                 "human_codes_only": human_codes_only,
+                 "where": {k: list(v) for k, v in (where or {}).items()}},
+        by=list(by) if by else default_by(codebook),
+        map_columns=map_columns or ("country" if "country" in ids else first_mappable),
+        map_slices=map_slices or ("weight" if "weight" in ids else ""))
 
 
 def default_by(codebook: Codebook) -> list[str]:
@@ -480,18 +492,41 @@ def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def gap_map_axes(data: SynthesisInput) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The gap map's tagged studies (one row per domain tag, and per value of a multi
+    field), its column values and its slice values: the columns are ``data.map_columns``
+    (country: the countries after the filters), the slices ``data.map_slices`` (none: one
+    slice, ``all``)."""
+    codebook = data.codebook
+    column, slices = data.map_columns, data.map_slices
+    studies = data.studies
+    if column == "country":
+        values = list(data.countries)
+    else:
+        studies, values = field_values(studies, codebook.field(column))
+    if slices and slices != column:
+        studies, levels = field_values(studies, codebook.field(slices)) \
+            if slices != "weight" else (studies, list(codebook.weights))
+        studies = studies.assign(_slice=studies[slices])
+    else:
+        studies, levels = studies.assign(_slice="all"), ["all"]
+    rows = data.tags.merge(studies, on="study_id", how="inner")
+    return rows, values, levels
+
+
 def gap_map_cells(data: SynthesisInput) -> pd.DataFrame:
-    """The studies in each cell of the evidence gap map: domain, country, study_id,
-    citation, design, weight (codebook order of domains and countries, then weight, then
-    citation)."""
-    rows = _tagged_studies(data)
-    columns = ["domain", "country", "study_id", "citation", "design", "weight"]
+    """The studies in each cell of the evidence gap map: domain, the map's column field
+    (country by default), study_id, citation, design, weight (codebook order of domains and
+    columns, then weight, then citation)."""
+    rows, values, _ = gap_map_axes(data)
+    field_id = data.map_columns
+    columns = ["domain", field_id, "study_id", "citation", "design", "weight"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     order_d = {d: i for i, d in enumerate(data.domains)}
-    order_c = {c: i for i, c in enumerate(data.countries)}
-    rows = rows[rows["country"].isin(order_c)].assign(
-        _d=lambda f: f["domain"].map(order_d), _c=lambda f: f["country"].map(order_c),
+    order_c = {c: i for i, c in enumerate(values)}
+    rows = rows[rows[field_id].isin(order_c)].assign(
+        _d=lambda f: f["domain"].map(order_d), _c=lambda f: f[field_id].map(order_c),
         _w=lambda f: f["weight"].map({w: i for i, w in enumerate(data.codebook.weights)}),
         _k=lambda f: sort_key(f["citation"]))
     rows = rows.sort_values(["_d", "_c", "_w", "_k", "study_id"], kind="stable")
@@ -592,6 +627,8 @@ def describe_filters(filters: dict, weights: tuple[str, ...] = WEIGHTS) -> str:
     domains = list(filters.get("domains") or [])
     if domains:
         parts.append("the domains " + " and ".join(domains) + " only")
+    for field_id, values in (filters.get("where") or {}).items():
+        parts.append(f"studies whose {field_id} is " + " or ".join(values))
     if filters.get("human_codes_only"):
         parts.append("human codes only (no model tags)")
     if not parts:
