@@ -77,7 +77,9 @@ def fill(path: Path, decide) -> dict[str, dict]:
 def from_bundle(sid: str, coder: str) -> dict:
     studies, codes = bundled()
     row = studies[sid]
-    values = {name: row[name] for name in FORM}
+    marked = {v.strip() for v in row["group_type"].split(";")}
+    values = {name: ("1" if name.split(": ", 1)[1] in marked else "") if name in GROUP
+              else row[name] for name in FORM}
     values["domains"] = codes.get((sid, coder), set()) - {"none"}
     return values
 
