@@ -202,8 +202,7 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
     decisions and codes), a file added before skipped. Returns the plan and the files
     written (none when nothing is new)."""
     from trustreview.io.files import read_text, replace_files
-    from trustreview.io.load import (find_table, read_bib, read_duplicates,
-                                     read_search_records, read_searches, read_table)
+    from trustreview.io.load import find_table, read_bib, read_column, read_searches
 
     corpus = Path(corpus_dir)
     studies_path = find_table(corpus, "studies")
@@ -212,17 +211,16 @@ def add_searches(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
                          "adds to a review folder's corpus/studies.csv (run it in the folder "
                          "trustreview new made, or give --corpus and --bib)")
     bib_path = Path(bib_path)
-    studies = read_table(studies_path).frame
+    study_ids = read_column(studies_path, "study_id")
     bib = read_bib(bib_path) if bib_path.exists() else None
     entries = bib.entries if bib is not None else pd.DataFrame(columns=["key", "raw"])
-    order = {key: i for i, key in enumerate(studies["study_id"])}
+    order = {key: i for i, key in enumerate(study_ids)}
     existing = entries[entries["key"].isin(order)]
     existing = existing.iloc[existing["key"].map(order).to_numpy().argsort(kind="stable")]
     searches = read_searches(corpus)
-    dups = read_duplicates(corpus)
-    records = read_search_records(corpus)
-    taken = set(studies["study_id"]) | set(entries["key"]) | set(dups["record"]) | \
-        set(records["record"])
+    taken = set(study_ids) | set(entries["key"]) | \
+        set(read_column(corpus / DUPLICATES_FILE, "record")) | \
+        set(read_column(corpus / RECORDS_FILE, "record"))
     plan = intake.plan(list(refs), databases, added or today(), existing.reset_index(
         drop=True), searches, taken)
     if plan.searches.empty:

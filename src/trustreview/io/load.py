@@ -452,3 +452,19 @@ def read_search_records(corpus_dir: str | os.PathLike) -> pd.DataFrame:
     return read_written_table(Path(corpus_dir) / RECORDS_FILE, RECORDS_COLUMNS,
                               f"it needs {', '.join(RECORDS_COLUMNS)} (trustreview new and "
                               "add write it; restore it from a backup)")
+
+
+def read_column(path: str | os.PathLike, column: str) -> list[str]:
+    """One column of a CSV corpus table, as text, fast (the C parser; no checks: for the
+    keys ``trustreview add`` must not reuse). A missing file gives no values; a file without
+    the column is an :class:`InputError`."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        frame = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig")
+    except ValueError:
+        raise InputError(f"{display_path(path)}: no column {column!r}; restore the file's "
+                         "header row") from None
+    return frame[column].tolist()
