@@ -347,10 +347,16 @@ def test_domain_profiles_numbers_come_from_the_tables(bundled):
         years = sorted(int(y) for y in data.studies.loc[data.studies["study_id"].isin(
             evidence["study_id"]), "year"] if str(y).isdigit())
         assert f"between {years[0]} and {years[-1]}" in text
+        fields = [tables[f"domain_by_{f}"].set_index("domain").loc[domain]
+                  for f in ("group_type", "phase")]  # the bundled codebook's own fields
+        for counts in fields:
+            for value, count in counts.drop("total").items():
+                assert (f"{value} {count}" in text) == bool(count), (domain, value)
         numbers = [int(x) for x in regex.findall(r"\d+", text)]
         assert all(x in {n, included, round(100 * n / included), *years,
                          *by_country.loc[domain], *by_design.loc[domain],
-                         *by_weight.loc[domain], int(profiles.loc[domain, "undated"])}
+                         *by_weight.loc[domain], int(profiles.loc[domain, "undated"]),
+                         *fields[0], *fields[1]}
                    for x in numbers)
     # a domain with no study from a country says so, by name
     only = synthesis.select_for_synthesis(bundled, tag_studies(bundled, seed=0).predictions,

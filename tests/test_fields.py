@@ -135,6 +135,11 @@ def test_tables_by_a_multi_and_a_number_field_equal_a_hand_count(tmp_path):
                     hand = sum(value in values[s]["group_type"].split("; ") for s in studies)
                     assert cells.loc[domain, value] == hand, (domain, value)
         assert cells.loc["total", "total"] == len(included)
+    evidence = tables["evidence_governance"]
+    assert list(evidence.columns[:7]) == ["citation", "study_id", "country", "design", "weight",
+                                          "group_type", "schools"]
+    profile = tables["domain_profiles"].set_index("domain").loc["governance", "profile"]
+    assert "By kind of group: " in profile and "(a study may count under several)" in profile
     schools = tables["domain_by_schools"].set_index("domain")
     assert list(schools.columns) == ["1-10", "10-1000", "not recorded", "total"]
     numbers = {s: float(v["schools"]) for s, v in values.items() if v.get("schools")

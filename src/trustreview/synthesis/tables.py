@@ -239,7 +239,8 @@ def domain_by_period(data: SynthesisInput) -> pd.DataFrame:
 
 
 def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
-    """The studies of one domain: citation, country, design, weight, sample, summary, source.
+    """The studies of one domain: citation, country, design, weight, the codebook's further
+    ``by`` fields, sample, summary, source.
 
     Sorted by weight of evidence (high first), then by citation.
     """
@@ -248,8 +249,9 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
         _w=lambda f: f["weight"].map({w: i for i, w in enumerate(data.codebook.weights)}),
         _c=lambda f: sort_key(f["citation"]))
     rows = rows.sort_values(["_w", "_c", "study_id"], kind="stable")
-    columns = ["citation", "study_id", "country", "design", "weight", "sample", "summary",
-               "source"]
+    extra = [f for f in data.by if f not in BUILT_IN_TABLES and f in rows.columns]
+    columns = ["citation", "study_id", "country", "design", "weight", *extra, "sample",
+               "summary", "source"]
     return rows[columns].reset_index(drop=True)
 
 
@@ -601,6 +603,18 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
             if none and len(none) < len(named):
                 sentences.append(f"No study from {_either([_country(c) for c in none])} "
                                  f"examined {label.lower()}.")
+            for field_id in data.by:  # the codebook's own fields, as countries above
+                table = tables.get(f"domain_by_{field_id}")
+                if field_id in BUILT_IN_TABLES or table is None:
+                    continue
+                cells = table.set_index("domain")
+                counts = {v: int(cells.loc[domain, v]) for v in cells.columns
+                          if v not in (TOTAL, NOT_RECORDED)}
+                if any(counts.values()):
+                    item = data.codebook.field(field_id)
+                    sentences.append(f"By {item.label.lower()}: {_listing(counts)}"
+                                     + (" (a study may count under several)"
+                                        if item.type == "multi" else "") + ".")
             text = " ".join(sentences)
         rows.append({"domain": domain, "label": label, "studies": n, "included": included,
                      "share": round(share, 1),
