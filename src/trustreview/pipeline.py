@@ -120,6 +120,7 @@ class Synthesis:
     report_html: str
     ris: dict[str, str] = field(default_factory=dict)
     report_docx: bytes = b""
+    eppi_json: str = ""  # every included study for EPPI-Reviewer and EPPI-Mapper
 
     @property
     def field_tables(self) -> list[str]:
@@ -163,4 +164,8 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     bib, ris = domain_reference_files(data.studies, data.tags, data.domains, corpus.bib_strings,
                                       corpus.bib_parents)
     document = word.report_docx(data, tables, flow, gap_png, flow_png, changed)
-    return Synthesis(data, tables, shown, bib, page, ris, document)
+    from trustreview.io.eppi import eppi_json
+    from trustreview.synthesis.citations import add_citations
+    everyone = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
+    eppi = eppi_json(everyone, predictions, corpus.codebook)
+    return Synthesis(data, tables, shown, bib, page, ris, document, eppi)

@@ -281,7 +281,8 @@ def read_predictions(out_dir: str | os.PathLike, corpus) -> pd.DataFrame:
 def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
     """Stage 03: every synthesis table (``tables/*.csv``, ``markdown/*.md``,
     ``synthesis.xlsx``), ``figures/evidence_gap_map.png`` and ``.svg``,
-    ``figures/screening_flow.png``, ``bib/<domain>.bib`` and ``.ris``, ``report.html`` and ``report.docx``."""
+    ``figures/screening_flow.png``, ``bib/<domain>.bib`` and ``.ris``, ``report.html``,
+    ``report.docx`` and ``eppi.json``."""
     out = folder(out_dir)
     export.write_synthesis(result.tables, out)
     export.write_figure(result.figures["evidence_gap_map"], out, "evidence_gap_map",
@@ -293,4 +294,5 @@ def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
         export.write_text(text, out / "bib" / f"{domain}.ris")
     export.write_text(result.report_html, out / "report.html")
     atomic_write(out / "report.docx", result.report_docx)
+    export.write_text(result.eppi_json, out / "eppi.json")
     return out
