@@ -73,3 +73,78 @@ def test_ids_are_stable_and_the_same_inputs_give_the_same_bytes(tmp_path):
     assert stable_id("trustreview domains", "Strategic governance") == \
         stable_id("trustreview domains", "Strategic governance")
     assert all(10_000_000 <= i < 100_000_000 for i in ids)
+
+
+def test_a_review_goes_out_and_back_unchanged(tmp_path, cli):
+    corpus, predictions, data = exported(tmp_path / "out")
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code, _, err = cli("new", tmp_path / "back", "--from", path)
+    assert code == 0, err
+    assert f"{len(corpus.included)} references, {len(corpus.included)} studies" in err
+    back = tmp_path / "back" / "corpus"
+    studies = pd.read_csv(back / "studies.csv", dtype=str, keep_default_na=False)
+    before = corpus.included.set_index("study_id")
+    assert sorted(studies["study_id"]) == sorted(before.index)
+    for row in studies.to_dict("records"):
+        original = before.loc[row["study_id"]]
+        for name in ("country", "design", "weight", "summary", "group_type", "phase"):
+            assert row[name] == original[name], (row["study_id"], name)
+        assert row["included"] == "yes"
+    codes = pd.read_csv(back / "codes.csv", dtype=str, keep_default_na=False)
+    reconciled = corpus.codes[(corpus.codes["coder"] == "reconciled")
+                              & (corpus.codes["domain"] != "none")]
+    assert sorted(zip(codes["study_id"], codes["domain"])) == \
+        sorted(zip(reconciled["study_id"], reconciled["domain"]))
+    import yaml
+    codebook = yaml.safe_load((back / "codebook.yml").read_text())
+    assert [d["id"] for d in codebook["domains"]] == corpus.codebook.domain_ids
+    from trustreview.io.load import read_bib
+    entries = read_bib(tmp_path / "back" / "references.bib").entries.set_index("key")
+    assert entries.loc["hutchings2018chain", "title"] == "Chain Effects 2018"
+    assert "eppi-itemid" in entries.loc["hutchings2018chain", "raw"]
+    code, _, err = cli("validate", "--corpus", back, "--bib", tmp_path / "back" / "references.bib")
+    assert code == 0, err
+
+
+def test_an_eppi_reviewer_export_becomes_a_review(tmp_path, cli):
+    """A fixture in EPPI-Reviewer's shape: nested codes, both date forms, missing keys, a
+    quote with a page marker, an unknown AttributeId, an excluded and a shadow item."""
+    from pathlib import Path
+    source = Path(__file__).parent / "fixtures" / "eppi" / "review.json"
+    code, _, err = cli("new", tmp_path / "r", "--from", source)
+    assert code == 1 and "--domains" in err and "School groups map" in err
+    code, _, err = cli("new", tmp_path / "r", "--from", source, "--domains", "Domains")
+    assert code == 0, err
+    assert "4 references, 3 studies, 2 domain codes, 2 quotes, 2 left out" in err
+    assert "AttributeId 999999 is in no code set" in err
+    assert "a duplicate (shadow) in EPPI-Reviewer" in err
+    corpus = tmp_path / "r" / "corpus"
+    studies = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
+    rows = studies.set_index("study_id")
+    assert rows.loc["hutchings2018chain", "phase"] == "Secondary > Upper secondary"
+    assert rows.loc["hutchings2018chain", "uses-administrative-data"] == "yes"
+    assert rows.loc["torres2016teacher", "phase"] == "Primary"
+    assert rows.loc["ofsted2019multi", "included"] == "no"
+    assert rows.loc["ofsted2019multi", "exclusion_reason"] == "excluded-in-eppi-reviewer"
+    quotes = pd.read_csv(corpus / "quotes.csv", dtype=str, keep_default_na=False)
+    assert list(quotes.columns) == ["study_id", "code", "text", "document"]
+    marked = quotes[quotes["document"] == "chain-effects-2018.pdf"].iloc[0]
+    assert marked["text"].startswith("[¬p]12 chains") and marked["study_id"] == \
+        "hutchings2018chain"
+    import yaml
+    codebook = yaml.safe_load((corpus / "codebook.yml").read_text())
+    fields = {f["id"]: f for f in codebook["fields"]}
+    assert fields["phase"]["type"] == "multi"
+    assert fields["phase"]["values"] == ["Primary", "Secondary", "Secondary > Upper secondary"]
+    assert fields["uses-administrative-data"]["type"] == "yes-no"
+    assert [d["label"] for d in codebook["domains"]] == ["Strategic governance", "Workforce"]
+    from trustreview.io.load import read_bib
+    entry = read_bib(tmp_path / "r" / "references.bib").entries.set_index("key")
+    assert "eppi-itemid = {43210001}" in entry.loc["hutchings2018chain", "raw"]
+    assert entry.loc["hutchings2018chain", "institution"] == "The Sutton Trust"
+    code, _, err = cli("validate", "--corpus", corpus, "--bib", tmp_path / "r" / "references.bib")
+    assert code == 0, err
+    # the way back keeps EPPI-Reviewer's ItemId
+    from trustreview.io.eppi import item_id
+    assert item_id("hutchings2018chain", entry.loc["hutchings2018chain", "raw"]) == 43210001

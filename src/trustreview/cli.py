@@ -56,9 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--date", default=None, metavar="YYYY-MM-DD",
                        help="the date the searches were run (default: today)")
 
-    new = sub.add_parser("new", help="start a review folder of your own from search exports")
+    new = sub.add_parser("new", help="start a review folder of your own from search exports "
+                         "(or from an EPPI-Reviewer JSON export)")
     new.add_argument("folder", metavar="DIR", help="the review folder to create (new or empty)")
     search_args(new, required=False)
+    new.add_argument("--domains", metavar="NAME", default=None,
+                     help="for an EPPI-Reviewer export: the code set or code whose child codes "
+                          "are the review's domains (not needed for a file trustreview wrote)")
 
     add = sub.add_parser("add", help="add a later search to a review: only new studies are "
                          "added, duplicates of earlier ones recorded")
@@ -181,7 +185,18 @@ def _report_plan(plan) -> None:
 def _new(args) -> int:
     from trustreview.scaffold import new_review
 
-    plan = new_review(args.folder, args.refs, args.database, args.date)
+    plan = new_review(args.folder, args.refs, args.database, args.date, args.domains)
+    if not hasattr(plan, "searches"):  # an EPPI-Reviewer import
+        for line in plan.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        for line in plan.left_out:
+            print(f"left out: {line}", file=sys.stderr)
+        counts = plan.counts
+        print(f"trustreview: created {args.folder} from EPPI-Reviewer: {counts['references']} "
+              f"references, {counts['studies']} studies, {counts['codes']} domain codes, "
+              f"{counts['quotes']} quotes, {counts['left out']} left out (listed above); next: "
+              f"cd {args.folder} && trustreview validate", file=sys.stderr)
+        return EXIT_OK
     _report_plan(plan)
     n = len(plan.studies)
     print(f"trustreview: created {args.folder}: {plan.summary()}; "

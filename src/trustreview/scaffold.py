@@ -120,16 +120,24 @@ def _bib_text(plan: Plan) -> str:
 
 
 def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
-               databases: list[str] | None = None, added: str | None = None) -> Plan:
+               databases: list[str] | None = None, added: str | None = None,
+               domains: str | None = None) -> Plan:
     """Create the review folder ``folder`` from the search files ``refs`` (may be none):
-    duplicates merged or listed, every record accounted for (see :mod:`trustreview.intake`).
-    Refuses a non-empty folder and records that cannot be read; returns the plan written."""
-    from trustreview.run.runner import list_notebooks
-
+    duplicates merged or listed, every record accounted for (see :mod:`trustreview.intake`);
+    or, from one EPPI-Reviewer JSON export, a coded review (:func:`import_eppi`, with
+    ``domains`` naming its domain codes). Refuses a non-empty folder and records that cannot
+    be read; returns what was written."""
     target = Path(folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise OutputError(f"{target}: exists and is not empty; give a new or empty folder "
                           "for the review")
+    eppi = [Path(r) for r in refs if _is_eppi(Path(r))]
+    if eppi:
+        if len(refs) > 1:
+            raise InputError(f"{display_path(eppi[0])}: an EPPI-Reviewer export makes a review "
+                             "on its own; give it alone to --from (add searches later with "
+                             "trustreview add)")
+        return import_eppi(target, eppi[0], domains)
     plan = intake.plan(list(refs), databases, added or today())
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -147,19 +155,97 @@ def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
             (corpus / name).write_text(_csv(columns, _table_rows(frame, columns)),
                                        encoding="utf-8")
         (building / "references.bib").write_text(_bib_text(plan), encoding="utf-8")
-        notebooks = building / "notebooks"
-        notebooks.mkdir()
-        for notebook in list_notebooks():
-            shutil.copyfile(notebook, notebooks / notebook.name)
-        (building / "README.md").write_text(
-            README.format(name=target.resolve().name, n=len(plan.studies)), encoding="utf-8")
-        if target.exists():
-            target.rmdir()
-        os.replace(building, target)
+        _finish(building, target, len(plan.studies))
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return plan
+
+
+def _finish(building: Path, target: Path, n: int) -> None:
+    """Add the notebooks and the README to a review folder built in ``building``, and
+    rename it into place as ``target``."""
+    from trustreview.run.runner import list_notebooks
+
+    notebooks = building / "notebooks"
+    notebooks.mkdir()
+    for notebook in list_notebooks():
+        shutil.copyfile(notebook, notebooks / notebook.name)
+    (building / "README.md").write_text(README.format(name=target.resolve().name, n=n),
+                                        encoding="utf-8")
+    if target.exists():
+        target.rmdir()
+    os.replace(building, target)
+
+
+def _is_eppi(path: Path) -> bool:
+    """An EPPI-Reviewer JSON export, recognised by its content."""
+    from trustreview.io.eppi import looks_like_eppi
+
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4096).decode("utf-8", "ignore")
+    if not head.lstrip("\ufeff \n\r\t").startswith("{"):
+        return False
+    return looks_like_eppi(path.read_text(encoding="utf-8-sig", errors="replace"))
+
+
+QUOTES_COLUMNS = ("study_id", "code", "text", "document")
+
+
+def import_eppi(target: Path, path: Path, domains: str | None = None):
+    """A review folder from an EPPI-Reviewer JSON export (see :mod:`trustreview.io.eppi`):
+    studies, reconciled codes, the codebook from its code sets, the references with their
+    ``eppi-itemid``, and ``corpus/quotes.csv``. Returns what was imported."""
+    import json
+
+    import yaml
+
+    from trustreview.intake import add_fields
+    from trustreview.io.eppi import parse_eppi
+    from trustreview.io.files import read_text
+    from trustreview.io.ris import records_to_bibtex
+
+    source = display_path(path)
+    try:
+        data = json.loads(read_text(path, source))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{source}:{error.lineno}: not valid JSON ({error.msg}); export the "
+                         "review from EPPI-Reviewer again") from None
+    imported = parse_eppi(data, source, domains)
+    imported.codebook["name"] = f"{path.stem} (from EPPI-Reviewer)"
+    converted = records_to_bibtex([(i, record) for i, (record, _) in
+                                   enumerate(imported.records, start=1)], "EPPI-Reviewer")
+    entries = [add_fields(raw, {"eppi-itemid": str(item)} if item else {})
+               for raw, (_, item) in zip(converted.columns["raw"], imported.records)]
+    fields = [f["id"] for f in imported.codebook["fields"] if f["id"] not in STUDIES_COLUMNS]
+    columns = [*STUDIES_COLUMNS, *fields]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        corpus = building / "corpus"
+        corpus.mkdir()
+        rows = [[row.get(c, "") for c in columns] for row in imported.studies]
+        (corpus / "studies.csv").write_text(_csv(columns, rows), encoding="utf-8")
+        (corpus / "codes.csv").write_text(_csv(CODES_COLUMNS, [
+            (sid, "reconciled", domain) for sid, domain in sorted(set(imported.codes))]),
+            encoding="utf-8")
+        (corpus / "quotes.csv").write_text(_csv(QUOTES_COLUMNS, imported.quotes),
+                                           encoding="utf-8")
+        (corpus / "codebook.yml").write_text(
+            "# Made by trustreview new from an EPPI-Reviewer export; edit it like any "
+            "codebook.\n" + yaml.safe_dump(imported.codebook, sort_keys=False,
+                                            allow_unicode=True, width=90), encoding="utf-8")
+        (building / "references.bib").write_text("\n\n".join(e.strip() for e in entries)
+                                                 + "\n", encoding="utf-8")
+        _finish(building, target, len(imported.studies))
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    imported.warnings[:0] = [f"{source}:{line}: {message}" for line, message in
+                             converted.warnings]
+    return imported
 
 
 def _ledger(plan: Plan):

@@ -245,7 +245,8 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
                                      " (multi for several countries)"),
                                     ("design", codebook.designs, "")):
             value = row[name]
-            if value in allowed or (optional and not value):
+            needed = codebook.field(name).required  # a codebook may make it optional
+            if value in allowed or ((optional or not needed) and not value):
                 continue
             error(name, f"{name} is {value!r}", _allowed(allowed),
                   f"use one of the allowed values{hint}{did_you_mean(value, allowed)}"
@@ -270,7 +271,8 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
             error("exclusion_reason", f"an included study has exclusion_reason "
                   f"{row['exclusion_reason']!r}", "empty when included",
                   "delete the reason, or set included to no", "warning")
-        if row["weight"] not in weights:
+        weight_needed = codebook is None or codebook.field("weight").required
+        if row["weight"] not in weights and (row["weight"] or weight_needed):
             found = f"weight is {row['weight']!r}" if row["weight"] else "weight is empty"
             error("weight", found, _allowed(weights), "rate the weight of evidence"
                   + did_you_mean(row["weight"], weights))

@@ -74,7 +74,8 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
     studies = corpus.included
     if countries:
         studies = studies[studies["country"].isin(countries)]
-    studies = studies[studies["weight"].isin(keep_weights)]
+    unrated = (studies["weight"] == "") & (min_weight == levels[-1])  # weight not required
+    studies = studies[studies["weight"].isin(keep_weights) | unrated]
     for field_id, values in (where or {}).items():  # a study with any of the values
         wanted = set(values)
         studies = studies[studies[field_id].fillna("").astype(str).map(
