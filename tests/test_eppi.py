@@ -126,7 +126,7 @@ def test_an_eppi_reviewer_export_becomes_a_review(tmp_path, cli):
     assert rows.loc["hutchings2018chain", "uses-administrative-data"] == "yes"
     assert rows.loc["torres2016teacher", "phase"] == "Primary"
     assert rows.loc["ofsted2019multi", "included"] == "no"
-    assert rows.loc["ofsted2019multi", "exclusion_reason"] == "excluded-in-eppi-reviewer"
+    assert rows.loc["ofsted2019multi", "exclusion_reason"] == "excluded in EPPI-Reviewer"
     quotes = pd.read_csv(corpus / "quotes.csv", dtype=str, keep_default_na=False)
     assert list(quotes.columns) == ["study_id", "code", "text", "document"]
     marked = quotes[quotes["document"] == "chain-effects-2018.pdf"].iloc[0]
@@ -148,3 +148,38 @@ def test_an_eppi_reviewer_export_becomes_a_review(tmp_path, cli):
     # the way back keeps EPPI-Reviewer's ItemId
     from trustreview.io.eppi import item_id
     assert item_id("hutchings2018chain", entry.loc["hutchings2018chain", "raw"]) == 43210001
+
+
+def test_quotes_show_in_the_evidence_tables_and_go_out_and_back(tmp_path, cli):
+    from pathlib import Path
+
+    from trustreview.model.evaluation import tag_studies
+    from trustreview.synthesis import tables as synthesis
+    from trustreview.synthesis.citations import add_citations
+    from trustreview.validate import open_corpus
+
+    source = Path(__file__).parent / "fixtures" / "eppi" / "review.json"
+    assert cli("new", tmp_path / "r", "--from", source, "--domains", "Domains")[0] == 0
+    review = tmp_path / "r"
+    corpus = open_corpus(review / "corpus", review / "references.bib")
+    predictions = tag_studies(corpus, seed=0).predictions
+    data = synthesis.select_for_synthesis(corpus, predictions)
+    evidence = synthesis.evidence_table(data, "strategic-governance")
+    row = evidence.set_index("study_id").loc["hutchings2018chain"]
+    assert "12 chains were above the national average" in row["quotes"]
+    assert "(chain-effects-2018.pdf)" in row["quotes"]
+    included = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
+    out = tmp_path / "out.json"
+    out.write_text(eppi_json(included, predictions, corpus.codebook, corpus.quotes))
+    assert cli("new", tmp_path / "back", "--from", out)[0] == 0
+    before = pd.read_csv(review / "corpus" / "quotes.csv", dtype=str, keep_default_na=False)
+    after = pd.read_csv(tmp_path / "back" / "corpus" / "quotes.csv", dtype=str,
+                        keep_default_na=False)
+    key = ["study_id", "code", "text", "document"]
+    assert sorted(map(tuple, after[key].values)) == sorted(map(tuple, before[key].values))
+    studies = pd.read_csv(tmp_path / "back" / "corpus" / "studies.csv", dtype=str,
+                          keep_default_na=False).set_index("study_id")
+    assert studies.loc["hutchings2018chain", "phase"] == "Secondary > Upper secondary"
+    assert studies.loc["hutchings2018chain", "uses-administrative-data"] == "yes"
+    entries = pd.read_csv(tmp_path / "back" / "corpus" / "codes.csv", dtype=str)
+    assert set(entries["domain"]) == {"strategic-governance", "workforce"}

@@ -167,5 +167,5 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     from trustreview.io.eppi import eppi_json
     from trustreview.synthesis.citations import add_citations
     everyone = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
-    eppi = eppi_json(everyone, predictions, corpus.codebook)
+    eppi = eppi_json(everyone, predictions, corpus.codebook, corpus.quotes)
     return Synthesis(data, tables, shown, bib, page, ris, document, eppi)

@@ -28,8 +28,8 @@ from trustreview.errors import InputError, OutputError
 from trustreview.intake import Plan
 from trustreview.io.files import display_path
 from trustreview.schema import (CODES_COLUMNS, DUPLICATES_COLUMNS, DUPLICATES_FILE,
-                                RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_DIR,
-                                SEARCHES_FILE, STUDIES_COLUMNS)
+                                QUOTES_COLUMNS, RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS,
+                                SEARCHES_DIR, SEARCHES_FILE, STUDIES_COLUMNS)
 
 README = """# {name}: an evidence review with trustreview
 
@@ -189,9 +189,6 @@ def _is_eppi(path: Path) -> bool:
     if not head.lstrip("\ufeff \n\r\t").startswith("{"):
         return False
     return looks_like_eppi(path.read_text(encoding="utf-8-sig", errors="replace"))
-
-
-QUOTES_COLUMNS = ("study_id", "code", "text", "document")
 
 
 def import_eppi(target: Path, path: Path, domains: str | None = None):

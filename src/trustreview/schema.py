@@ -34,6 +34,9 @@ RECORDS_COLUMNS = ("record", "source", "file_line")
 DUPLICATES_FILE = "duplicates.csv"
 DUPLICATES_COLUMNS = ("study_id", "record", "source", "status", "reason", "score")
 MERGED, CHECK, DISTINCT = "merged", "check", "distinct"  # a pair's status
+# passages quoted in coding (an EPPI-Reviewer import's AdditionalText and full-text quotes)
+QUOTES_FILE = "quotes.csv"
+QUOTES_COLUMNS = ("study_id", "code", "text", "document")
 
 # the BibTeX fields read from a reference file (one column each in the references table)
 BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",

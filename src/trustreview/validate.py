@@ -20,8 +20,8 @@ from trustreview.io.codebook import Codebook
 from trustreview.io.load import RawCorpus, empty_table, read_corpus
 from trustreview.io.text import doi_key
 from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, MERGED,
-                                NO_DOMAIN, RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS,
-                                SEARCHES_FILE, STUDIES_COLUMNS, WEIGHTS)
+                                NO_DOMAIN, QUOTES_COLUMNS, RECORDS_COLUMNS, RECORDS_FILE,
+                                SEARCHES_COLUMNS, SEARCHES_FILE, STUDIES_COLUMNS, WEIGHTS)
 
 STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
 YEAR_RANGE = (1900, 2100)
@@ -80,6 +80,7 @@ class ValidatedCorpus:
     searches: pd.DataFrame = field(default_factory=lambda: empty_table(SEARCHES_COLUMNS))
     search_records: pd.DataFrame = field(default_factory=lambda: empty_table(RECORDS_COLUMNS))
     duplicates: pd.DataFrame = field(default_factory=lambda: empty_table(DUPLICATES_COLUMNS))
+    quotes: pd.DataFrame = field(default_factory=lambda: empty_table(QUOTES_COLUMNS))
 
     @property
     def errors(self) -> list[Issue]:
@@ -540,7 +541,8 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
         parents = {k: r for k, r in zip(entries["key"].tolist(), entries["raw"].tolist()) if k in wanted}
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries),
-                           "" if raw.bib is None else raw.bib.strings, parents, *ledger)
+                           "" if raw.bib is None else raw.bib.strings, parents, *ledger,
+                           raw.quotes if raw.quotes is not None else empty_table(QUOTES_COLUMNS))
 
 
 def _ledger(raw: RawCorpus) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

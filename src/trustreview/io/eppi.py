@@ -105,7 +105,8 @@ def item_id(study_id: str, raw: str) -> int:
     return int(found.group(1)) if found else stable_id("item", study_id)
 
 
-def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook) -> list[dict]:
+def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook,
+               quotes: pd.DataFrame | None = None) -> list[dict]:
     """One reference per included study (rows of a validated corpus's records), with its
     reconciled domain codes and field values, or the tagger's suggestions when it has no
     human codes."""
@@ -114,6 +115,10 @@ def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook) -> l
     human = tagged[tagged["source"] == "human"].groupby("study_id")["domain"].apply(list)
     model = tagged[tagged["source"] == "model"]
     suggested = {sid: group for sid, group in model.groupby("study_id")}
+    quoted: dict[str, list[dict]] = {}
+    if quotes is not None:
+        for quote in quotes.to_dict("records"):
+            quoted.setdefault(quote["study_id"], []).append(quote)
     out = []
     for row in included.to_dict("records"):
         sid = row["study_id"]
@@ -150,6 +155,19 @@ def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook) -> l
                 codes.append(_coded(stable_id(name, value), ""))
             else:
                 codes.append(_coded(stable_id(name, "value (in AdditionalText)"), value))
+        for quote in quoted.get(sid, []):
+            attribute = _quoted_code(quote["code"], codebook)
+            coded = next((c for c in codes if c["AttributeId"] == attribute), None)
+            if coded is None:
+                coded = _coded(attribute, "")
+                codes.append(coded)
+            if quote["document"]:
+                coded.setdefault("ItemAttributeFullTextDetails", []).append(
+                    {"ItemDocumentId": 0, "Text": quote["text"],
+                     "DocTitle": quote["document"], "IsFromPDF": True})
+            else:
+                coded["AdditionalText"] = "\n\n".join(
+                    t for t in (coded["AdditionalText"], quote["text"]) if t)
         if sid not in human.index and sid in suggested:
             for tag in suggested[sid].to_dict("records"):
                 codes.append(_coded(stable_id(SUGGESTIONS_SET, labels[tag["domain"]]),
@@ -161,14 +179,30 @@ def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook) -> l
     return out
 
 
+def _quoted_code(code: str, codebook) -> int:
+    """The AttributeId of a quote's code: a domain id, or ``field: value``."""
+    for domain in codebook.domains:
+        if code == domain.id:
+            return stable_id(DOMAINS_SET, domain.label)
+    field_id, _, value = code.partition(": ")
+    for item in codebook.fields:
+        if item.id == field_id:
+            name = f"trustreview field: {item.label}"
+            if item.type in ("number", "text"):
+                return stable_id(name, "value (in AdditionalText)")
+            return stable_id(name, value)
+    return stable_id("trustreview quotes", code)
+
+
 def _coded(attribute_id: int, text: str) -> dict:
     return {"AttributeId": attribute_id, "AdditionalText": text, "ArmId": 0, "ArmTitle": ""}
 
 
-def eppi_json(included: pd.DataFrame, predictions: pd.DataFrame, codebook) -> str:
+def eppi_json(included: pd.DataFrame, predictions: pd.DataFrame, codebook,
+              quotes: pd.DataFrame | None = None) -> str:
     """The whole file, as text (keys in EPPI-Reviewer's order, two-space indents)."""
     data = {"CodeSets": code_sets(codebook),
-            "References": references(included, predictions, codebook)}
+            "References": references(included, predictions, codebook, quotes)}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -420,7 +454,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
     return result
 
 
-EXCLUDED_REASON = "excluded-in-eppi-reviewer"
+EXCLUDED_REASON = "excluded in EPPI-Reviewer"
 
 
 def _record(reference: dict) -> tuple[dict, int]:

@@ -30,7 +30,8 @@ from trustreview.io.workbook import read_first_sheet
 from trustreview.parallel import run_parts, workers_for
 from trustreview.schema import (BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE,
                                 DUPLICATES_COLUMNS, DUPLICATES_FILE, RECORDS_COLUMNS,
-                                RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_FILE)
+                                QUOTES_COLUMNS, QUOTES_FILE, RECORDS_FILE,
+                                SEARCHES_COLUMNS, SEARCHES_FILE)
 
 
 
@@ -75,6 +76,7 @@ class RawCorpus:
     duplicates: pd.DataFrame | None = None  # duplicates.csv (empty when there is none)
     searches: pd.DataFrame | None = None  # searches.csv (empty when there is none)
     search_records: pd.DataFrame | None = None  # records.csv (empty when there is none)
+    quotes: pd.DataFrame | None = None  # quotes.csv (empty when there is none)
 
 
 def _csv_frame(text: str, source: str) -> pd.DataFrame:
@@ -388,8 +390,9 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
     duplicates = attempt(read_duplicates, corpus_dir)
     searches = attempt(read_searches, corpus_dir)
     search_records = attempt(read_search_records, corpus_dir)
+    quotes = attempt(read_quotes, corpus_dir)
     return RawCorpus(studies, codes, codebook, bib, errors, duplicates, searches,
-                     search_records)
+                     search_records, quotes)
 
 
 def empty_table(columns) -> pd.DataFrame:
@@ -445,6 +448,12 @@ def read_searches(corpus_dir: str | os.PathLike) -> pd.DataFrame:
     return read_written_table(Path(corpus_dir) / SEARCHES_FILE, SEARCHES_COLUMNS,
                               f"it needs {', '.join(SEARCHES_COLUMNS)} (trustreview new and "
                               "add write it; restore it from a backup)")
+
+
+def read_quotes(corpus_dir: str | os.PathLike) -> pd.DataFrame:
+    """``quotes.csv`` of a corpus folder: passages quoted in coding, by study and code."""
+    return read_written_table(Path(corpus_dir) / QUOTES_FILE, QUOTES_COLUMNS,
+                              f"it needs {', '.join(QUOTES_COLUMNS)}")
 
 
 def read_search_records(corpus_dir: str | os.PathLike) -> pd.DataFrame:

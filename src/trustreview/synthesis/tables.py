@@ -36,6 +36,7 @@ class SynthesisInput:
     codebook: Codebook
     filters: dict = field(default_factory=dict)
     by: list[str] = field(default_factory=list)  # the codebook fields to table domains by
+    quotes: pd.DataFrame | None = None  # passages quoted in coding (study_id, code, text, document)
     map_columns: str = "country"  # the field of the gap map's columns
     map_slices: str = "weight"  # the field of its circles' slices ("" for none)
 
@@ -95,7 +96,7 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
         filters={"countries": countries, "domains": domains, "min_weight": min_weight,
                  "human_codes_only": human_codes_only,
                  "where": {k: list(v) for k, v in (where or {}).items()}},
-        by=list(by) if by else default_by(codebook),
+        by=list(by) if by else default_by(codebook), quotes=corpus.quotes,
         map_columns=map_columns or ("country" if "country" in ids else first_mappable),
         map_slices=map_slices or ("weight" if "weight" in ids else ""))
 
@@ -241,7 +242,8 @@ def domain_by_period(data: SynthesisInput) -> pd.DataFrame:
 
 def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
     """The studies of one domain: citation, country, design, weight, the codebook's further
-    ``by`` fields, sample, summary, source.
+    ``by`` fields, sample, summary, source, and the passages quoted in coding where the
+    review has any (``quotes``: "code: text (document)", joined by " | ").
 
     Sorted by weight of evidence (high first), then by citation.
     """
@@ -253,6 +255,14 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
     extra = [f for f in data.by if f not in BUILT_IN_TABLES and f in rows.columns]
     columns = ["citation", "study_id", "country", "design", "weight", *extra, "sample",
                "summary", "source"]
+    if data.quotes is not None and len(data.quotes):  # where the review has quotes
+        quoted = {}
+        for row in data.quotes.to_dict("records"):
+            where = f" ({row['document']})" if row["document"] else ""
+            quoted.setdefault(row["study_id"], []).append(
+                f"{row['code']}: {row['text']}{where}" if row["code"] else row["text"] + where)
+        rows = rows.assign(quotes=[" | ".join(quoted.get(s, [])) for s in rows["study_id"]])
+        columns.append("quotes")
     return rows[columns].reset_index(drop=True)
 
 
