@@ -183,3 +183,39 @@ def test_quotes_show_in_the_evidence_tables_and_go_out_and_back(tmp_path, cli):
     assert studies.loc["hutchings2018chain", "uses-administrative-data"] == "yes"
     entries = pd.read_csv(tmp_path / "back" / "corpus" / "codes.csv", dtype=str)
     assert set(entries["domain"]) == {"strategic-governance", "workforce"}
+
+
+def test_screening_codes_decide_inclusion(tmp_path, cli):
+    import copy
+    from pathlib import Path
+
+    source = Path(__file__).parent / "fixtures" / "eppi" / "review.json"
+    data = json.loads(source.read_text())
+    screening = copy.deepcopy(data["CodeSets"][0])
+    screening.update({"SetName": "Screening", "SetId": 93700, "ReviewSetId": 93701,
+                      "SetType": {"SetTypeName": "Screening", "SetTypeDescription": ""}})
+    screening["Attributes"]["AttributesList"] = [
+        {"AttributeId": 7000001, "AttributeSetId": 7000101, "AttributeType": "Include",
+         "AttributeName": "Include on title and abstract", "AttributeDescription": ""},
+        {"AttributeId": 7000002, "AttributeSetId": 7000102, "AttributeType": "Exclude",
+         "AttributeName": "Not about school groups", "AttributeDescription": ""}]
+    data["CodeSets"].append(screening)
+    data["References"][1]["Codes"].append({"AttributeId": 7000002, "AdditionalText": "",
+                                           "ArmId": 0, "ArmTitle": ""})
+    path = tmp_path / "screened.json"
+    path.write_text(json.dumps(data))
+    code, _, err = cli("new", tmp_path / "r", "--from", path, "--domains", "Domains")
+    assert code == 0, err
+    studies = pd.read_csv(tmp_path / "r" / "corpus" / "studies.csv", dtype=str,
+                          keep_default_na=False).set_index("study_id")
+    assert studies.loc["torres2016teacher", "included"] == "no"
+    assert studies.loc["torres2016teacher", "exclusion_reason"] == "Not about school groups"
+    assert studies.loc["hutchings2018chain", "included"] == "yes"
+    import yaml
+    codebook = yaml.safe_load((tmp_path / "r" / "corpus" / "codebook.yml").read_text())
+    reasons = {r["id"]: r["stage"] for r in codebook["exclusion_reasons"]}
+    assert reasons["Not about school groups"] == "title-abstract"
+    assert "screening" not in {f["id"] for f in codebook["fields"]}
+    code, _, err = cli("validate", "--corpus", tmp_path / "r" / "corpus", "--bib",
+                       tmp_path / "r" / "references.bib")
+    assert code == 0, err

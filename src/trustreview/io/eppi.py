@@ -302,8 +302,10 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
         domain_of[code.get("AttributeId")] = domain_id
         codebook_domains.append({"id": domain_id, "label": name,
                                  "definition": str(code.get("AttributeDescription") or name)})
+    ours = domain_owner is not None and domain_owner.get("SetName") == DOMAINS_SET
     fields: list[dict] = []
     value_of: dict[int, tuple[str, str]] = {}  # AttributeId -> (field id, value)
+    screening: dict[int, tuple[str, str]] = {}  # AttributeId -> ("yes"/"no", reason)
     ignored: dict[int, str] = {}  # AttributeId -> why its codes are left out
     field_ids: set[str] = set()
     for code_set in sets:
@@ -329,11 +331,18 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
             for code, value in zip(top, values):
                 value_of[code.get("AttributeId")] = (own["id"], value)
             continue
+        for _, code in _descendants({"Attributes": {"AttributesList": top}}):
+            kind = str(code.get("AttributeType", "")).lower()
+            if kind.startswith(("include", "exclude")):  # a screening code set's decisions
+                name_ = str(code.get("AttributeName", "")).strip()
+                screening[code.get("AttributeId")] = ("yes", "") if kind.startswith(
+                    "include") else ("no", name_)
         for code in top:
-            if domain_owner is code:
+            if domain_owner is code or code.get("AttributeId") in screening:
                 continue
             label = str(code.get("AttributeName", "")).strip()
-            below = list(_descendants(code))
+            below = [(path, child) for path, child in _descendants(code)
+                     if child.get("AttributeId") not in screening]
             if below:
                 field_id = _slug(label, field_ids | taken)
                 field_ids.add(field_id)
@@ -368,7 +377,11 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
     kinds = {f["id"]: f["type"] for f in fields}
     result = Imported({"name": "", "domains": codebook_domains, "fields": fields,
                        "exclusion_reasons": [{"id": EXCLUDED_REASON, "stage": "full-text",
-                                              "label": "excluded in EPPI-Reviewer"}]},
+                                              "label": "excluded in EPPI-Reviewer"}] + [
+                           {"id": reason, "stage": "title-abstract",
+                            "label": "an exclude code of EPPI-Reviewer's screening"}
+                           for reason in dict.fromkeys(r for d, r in screening.values()
+                                                       if d == "no")]},
                       [], [], [], [])
     unknown: dict[int, int] = {}
     keys: set[str] = set()
@@ -395,18 +408,19 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
             key, n = base + letter_suffix(n), n + 1
         keys.add(key)
         record["id"] = key
-        summary = reference.get("Comments") or reference.get("Abstract") or ""
+        # trustreview writes the summary in Comments; EPPI-Reviewer's own Comments are notes
+        summary = (reference.get("Comments") if ours else "") or reference.get("Abstract") or ""
         row = {"study_id": key, "summary": " ".join(str(summary).split()),
                "included": "no" if status == "E" else "yes",
                "exclusion_reason": EXCLUDED_REASON if status == "E" else ""}
         values: dict[str, list[str]] = {}
+        ticked: list[str] = []
         for coded in reference.get("Codes") or []:
             attribute = coded.get("AttributeId")
             text = str(coded.get("AdditionalText") or "").strip()
             label = ""
             if attribute in domain_of:
-                if status != "E":
-                    result.codes.append((key, domain_of[attribute]))
+                ticked.append(domain_of[attribute])
                 label = domain_of[attribute]
             elif attribute in value_of:
                 field_id, value = value_of[attribute]
@@ -416,6 +430,12 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
                 else:
                     values.setdefault(field_id, []).append(value)
                 label = f"{field_id}: {value}"
+            elif attribute in screening:
+                decided, reason = screening[attribute]
+                if status != "E":
+                    row["included"] = decided
+                    row["exclusion_reason"] = reason
+                continue
             elif attribute in ignored:
                 result.left_out.append(f"{key}: a code ({attribute}) of "
                                        f"{ignored[attribute]}")
@@ -430,6 +450,11 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
                 if quoted:
                     result.quotes.append((key, label, quoted, str(detail.get("DocTitle")
                                                                    or "")))
+        if row["included"] == "yes":
+            result.codes += [(key, domain) for domain in ticked]
+        elif ticked:
+            result.left_out.append(f"{key}: {len(ticked)} domain code(s) of a study excluded "
+                                   "in EPPI-Reviewer (an excluded study has no codes here)")
         for field_id, found in values.items():
             if kinds.get(field_id) == "choice":
                 row[field_id] = found[0]
