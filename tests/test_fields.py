@@ -318,3 +318,14 @@ def test_the_gap_map_by_a_multi_field_and_where(tmp_path):
         Params.from_values(where="group_type: school bord").check(corpus.codebook)
     with pytest.raises(ParameterError, match="map_columns"):
         Params.from_values(map_columns="outcome").check(corpus.codebook)
+
+
+def test_a_column_that_is_not_a_field_is_an_error_naming_both(tmp_path):
+    from trustreview.validate import open_corpus
+
+    corpus, bib = corpus_with_fields(tmp_path, TINY)
+    studies = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
+    studies.assign(phse="").to_csv(corpus / "studies.csv", index=False)
+    errors = [i for i in open_corpus(corpus, bib).errors if i.field == "phse"]
+    assert errors and "column 'phse' of the studies table is not a field" in errors[0].found
+    assert "did you mean 'phase'" in errors[0].fix and "kept_columns" in errors[0].fix

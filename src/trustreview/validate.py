@@ -338,6 +338,18 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     frame = table.frame
     column_issues = _column_issues(frame, table.path, STUDIES_COLUMNS, exact=False)
     extra = raw.codebook.extra_fields if raw.codebook is not None else ()
+    if raw.codebook is not None and raw.codebook.extraction:  # a codebook that lists fields
+        known = {*STUDIES_COLUMNS, *(f.id for f in raw.codebook.fields),
+                 *raw.codebook.kept_columns, "line"}
+        for name in frame.columns:
+            if name and name not in known:
+                column_issues.append(Issue(
+                    "error", table.path, 1, "", name, f"column {name!r} of the studies table "
+                    "is not a field of the codebook", ", ".join(f.id for f in
+                                                                raw.codebook.fields),
+                    f"add {name!r} to the codebook's fields (or to its kept_columns: list, "
+                    "to keep it as it is), or delete the column" +
+                    did_you_mean(name, [f.id for f in raw.codebook.fields])))
     for item in extra:
         if item.id not in frame.columns:
             column_issues.append(Issue(

@@ -89,6 +89,7 @@ class Codebook:
     weights: tuple[str, ...] = field(default=WEIGHTS)
     exclusion_reasons: tuple[ExclusionReason, ...] = ()
     extraction: tuple[ExtractionField, ...] = ()  # the codebook's own fields, if it lists any
+    kept_columns: tuple[str, ...] = ()  # studies.csv columns that are not fields, kept as they are
 
     @property
     def fields(self) -> tuple[ExtractionField, ...]:
@@ -235,6 +236,7 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
         raise InputError(f"{source}: field 'weights' lists a level twice; list each "
                          "weight-of-evidence level once, highest first")
     return Codebook(
+        kept_columns=_string_list(data.get("kept_columns"), "field 'kept_columns'", source),
         extraction=extraction,
         exclusion_reasons=_reasons(data.get("exclusion_reasons"), source),
         domains=tuple(domains),
