@@ -219,3 +219,22 @@ def test_screening_codes_decide_inclusion(tmp_path, cli):
     code, _, err = cli("validate", "--corpus", tmp_path / "r" / "corpus", "--bib",
                        tmp_path / "r" / "references.bib")
     assert code == 0, err
+
+
+def test_two_values_of_a_choice_field_keep_the_first_with_a_warning(tmp_path, cli):
+    _, _, data = exported(tmp_path / "out")
+    sets = {s["SetName"]: s for s in data["CodeSets"]}
+    phases = {c["AttributeName"]: c["AttributeId"]
+              for c in sets["trustreview field: Phase of schooling"]["Attributes"]
+              ["AttributesList"]}
+    reference = next(r for r in data["References"] if r["OldItemId"] == "hutchings2018chain")
+    reference["Codes"].append({"AttributeId": phases["primary"], "AdditionalText": "",
+                               "ArmId": 0, "ArmTitle": ""})
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(data))
+    code, _, err = cli("new", tmp_path / "r", "--from", path)
+    assert code == 0, err
+    assert "hutchings2018chain: several values of the choice field 'phase'" in err
+    studies = pd.read_csv(tmp_path / "r" / "corpus" / "studies.csv", dtype=str,
+                          keep_default_na=False).set_index("study_id")
+    assert studies.loc["hutchings2018chain", "phase"] == "not stated"  # its own value first
