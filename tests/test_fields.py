@@ -301,8 +301,11 @@ def test_the_gap_map_by_a_multi_field_and_where(tmp_path):
     ax = figure.axes[0]
     labels = [*ax.get_xticklabels(), *ax.get_yticklabels(), figure._suptitle]
     assert "kind of group" in figure._suptitle.get_text()
-    assert {t.get_text().replace("\n", " ") for t in ax.get_xticklabels()} >= \
+    shown = {t.get_text().replace("-\n", "-").replace("\n", " ") for t in ax.get_xticklabels()}
+    assert shown >= \
         {"multi-academy trust", "school board", "charter network"}
+    columns = sorted((t.get_window_extent() for t in ax.get_xticklabels()), key=lambda e: e.x0)
+    assert all(a.x1 <= b.x0 for a, b in zip(columns, columns[1:]))  # no label over another
     for text in labels:
         extent = text.get_window_extent()
         assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
@@ -329,3 +332,21 @@ def test_a_column_that_is_not_a_field_is_an_error_naming_both(tmp_path):
     errors = [i for i in open_corpus(corpus, bib).errors if i.field == "phse"]
     assert errors and "column 'phse' of the studies table is not a field" in errors[0].found
     assert "did you mean 'phase'" in errors[0].fix and "kept_columns" in errors[0].fix
+
+
+def test_the_bundled_gap_map_by_kind_of_group_has_no_label_over_another(bundled):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from trustreview.model.evaluation import tag_studies
+    from trustreview.synthesis import tables as synthesis
+    from trustreview.synthesis.figures import plot_evidence_gap_map
+
+    data = synthesis.select_for_synthesis(bundled, tag_studies(bundled, seed=0).predictions,
+                                          map_columns="group_type", map_slices="phase")
+    figure = plot_evidence_gap_map(data)
+    FigureCanvasAgg(figure).draw()
+    ax = figure.axes[0]
+    columns = sorted((t.get_window_extent() for t in ax.get_xticklabels()), key=lambda e: e.x0)
+    assert len(columns) == 7
+    assert all(a.x1 <= b.x0 for a, b in zip(columns, columns[1:]))
+    assert all(figure.bbox.x0 <= e.x0 and e.x1 <= figure.bbox.x1 for e in columns)

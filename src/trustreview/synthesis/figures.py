@@ -130,7 +130,12 @@ def plot_evidence_gap_map(data, labels: dict[str, str] | None = None) -> Figure:
             # the count in the cell's top-right corner, clear of the circle and of the
             # neighbouring cells
             ax.text(j + 0.46, i - 0.44, str(total), fontsize=8, ha="right", va="top")
-    ax.set_xticks(range(len(countries)), [textwrap.fill(c, 14) for c in countries])
+    if max((len(c) for c in countries), default=0) > 11:  # long values: wrapped, smaller
+        ax.set_xticks(range(len(countries)),
+                      [textwrap.fill(c, 11, break_long_words=False) for c in countries],
+                      fontsize=8)
+    else:
+        ax.set_xticks(range(len(countries)), countries)
     ax.set_yticks(range(len(domains)), [labels.get(d, d) for d in domains])
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
