@@ -152,6 +152,10 @@ def test_a_check_pair_decided_in_the_duplicates_workbook(review, cli, tmp_path, 
     same_column = chr(ord("A") + header.index("same"))
     assert any(str(r.sqref).startswith(f"{same_column}2") for r in rules)
     fill_same(sheet, {"greany2020leadership": same})
+    text = bib.read_text()  # a field only the record has, for the kept study to take
+    start = text.index("@incollection{greany2020leadership,")
+    bib.write_text(text[:start] + text[start:].replace(
+        "\n}", ",\n\tkeywords = {multi-academy trusts}\n}", 1))
     code, out, err = cli("merge", sheet, "--corpus", corpus, "--bib", bib)
     assert code == 0, err
     dups = {(d["study_id"], d["record"]): d for d in rows(corpus / "duplicates.csv")}
@@ -162,6 +166,8 @@ def test_a_check_pair_decided_in_the_duplicates_workbook(review, cli, tmp_path, 
     if same == "yes":
         assert row["status"] == "merged" and row["reason"].startswith("decided by a person")
         assert "greany2020leadership" not in studies | keys
+        kept = read_bib(bib).entries.set_index("key").loc["greany2021leadership"]
+        assert kept["keywords"] == "multi-academy trusts"  # filled from the merged record
     else:
         assert row["status"] == "distinct"
         assert "greany2020leadership" in studies & keys

@@ -89,6 +89,7 @@ class Decided:
     duplicates: pd.DataFrame
     studies: pd.DataFrame
     removed: list[str]  # records that left studies.csv
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (kept study, merged record)
     merged: list[str] = field(default_factory=list)
     distinct: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
@@ -169,6 +170,7 @@ def decide(filled, duplicates: pd.DataFrame, studies: pd.DataFrame, codes: pd.Da
             result.notes.append(f"{int(moved.sum())} row(s) of {record} now belong to "
                                 f"{pair[0]}")
         result.removed.append(record)
+        result.pairs.append((pair[0], record))
         result.merged.append(label)
     result.duplicates = duplicates
     result.studies = studies[~studies["study_id"].isin(result.removed)]
@@ -196,8 +198,19 @@ def merge_duplicates_workbook(filled, corpus_dir, bib_path) -> tuple[Decided, li
                 studies_path: corpus_table_bytes(result.studies, studies_path)}
     bib_path = Path(bib_path)
     if result.removed and bib_path.exists():
+        from trustreview.intake import FILLED, add_fields
+
         text = read_text(bib_path, display_path(bib_path))
         entries = read_bib(bib_path).entries
+        by_key = {row["key"]: row for row in entries.to_dict("records")}
+        for kept, record in result.pairs:  # the kept study takes the fields it lacks
+            if kept in by_key and record in by_key:
+                values = {name: by_key[record][name] for name in FILLED
+                          if not by_key[kept].get(name) and by_key[record].get(name)}
+                if values:
+                    filled = add_fields(by_key[kept]["raw"], values)
+                    text = text.replace(by_key[kept]["raw"], filled, 1)
+                    by_key[kept] = {**by_key[kept], **values, "raw": filled}
         for raw in entries.loc[entries["key"].isin(result.removed), "raw"]:
             text = text.replace(raw, "", 1)
         while "\n\n\n\n" in text:
