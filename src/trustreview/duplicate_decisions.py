@@ -22,8 +22,7 @@ from trustreview.schema import CHECK, DISTINCT, DUPLICATES_FILE, MERGED, NO, YES
 
 KIND = "duplicates"
 SAME = "same"
-SIDE_FIELDS = (("title", "title"), ("authors", "author"), ("year", "year"),
-               ("venue", "venue"), ("doi", "doi"), ("source", "source"))
+SIDE_FIELDS = ("title", "authors", "year", "venue", "doi", "source")
 
 
 @dataclass
@@ -68,15 +67,15 @@ def build_sheet(duplicates: pd.DataFrame, entries: pd.DataFrame, records: pd.Dat
                                               entry.get("editor", "")),
                       "year": entry.get("year", ""), "venue": decode_latex(_venue(entry)),
                       "doi": entry.get("doi", ""), "source": source.get(key, "")}
-            for name, _ in SIDE_FIELDS:
+            for name in SIDE_FIELDS:
                 row[f"{side} {name}"] = values[name]
-        for name, _ in SIDE_FIELDS:
+        for name in SIDE_FIELDS:
             a, b = row[f"study {name}"], row[f"record {name}"]
             if a.casefold() != b.casefold():
                 disputed += [(position, f"study {name}"), (position, f"record {name}")]
         rows.append(row)
     columns = ["study_id", "record", SAME, "reason", "score",
-               *[f"{side} {name}" for name, _ in SIDE_FIELDS for side in ("study", "record")]]
+               *[f"{side} {name}" for name in SIDE_FIELDS for side in ("study", "record")]]
     frame = pd.DataFrame(rows, columns=columns).fillna("")
     sheet = DuplicateSheet(frame, codebook, disputed=disputed)
     return sheet, f"{len(frame)} pair(s) to decide (same: yes or no)"
@@ -88,7 +87,6 @@ class Decided:
 
     duplicates: pd.DataFrame
     studies: pd.DataFrame
-    removed: list[str]  # records that left studies.csv
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (kept study, merged record)
     merged: list[str] = field(default_factory=list)
     distinct: list[str] = field(default_factory=list)
@@ -97,6 +95,11 @@ class Decided:
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
     coder: str = KIND
+
+    @property
+    def removed(self) -> list[str]:
+        """The records that left studies.csv."""
+        return [record for _, record in self.pairs]
 
     def summary(self) -> str:
         return (f"{len(self.merged)} pair(s) merged, {len(self.distinct)} distinct, "
@@ -135,7 +138,7 @@ def decide(filled, duplicates: pd.DataFrame, studies: pd.DataFrame, codes: pd.Da
         chosen.append((pair, same, status))
     if problems:
         raise SheetError(filled.source, problems)
-    result = Decided(duplicates, studies.copy(), [])
+    result = Decided(duplicates, studies.copy())
     screened = set(studies.loc[studies["included"].str.strip() != "", "study_id"])
     coded = set(codes["study_id"]) | set(decisions["study_id"])
     study_ids = set(studies["study_id"])
@@ -169,7 +172,6 @@ def decide(filled, duplicates: pd.DataFrame, studies: pd.DataFrame, codes: pd.Da
         if moved.any():
             result.notes.append(f"{int(moved.sum())} row(s) of {record} now belong to "
                                 f"{pair[0]}")
-        result.removed.append(record)
         result.pairs.append((pair[0], record))
         result.merged.append(label)
     result.duplicates = duplicates

@@ -249,18 +249,17 @@ def decide(a: dict, b: dict) -> Decision:
     if title < 0.95:
         return result(CHECK if shared and gap == 0 else "")
     if not authors_agree:
-        return result(CHECK if gap == 0 and len(a["t"].split()) >= 4 else "")
+        return result(CHECK if gap == 0 else "")  # (short titles were decided above)
     if gap >= 2 or (gap == 1 and kinds <= {"report", "book"}):
         return result(DISTINCT)  # a yearly series, or editions
     if len(kinds) == 2 and "other" not in kinds:
         return result(DISTINCT if gap else CHECK)
     if not a["names"] and not b["names"]:
         return result(CHECK)
-    informative = True  # short titles were decided above
     only_year = gap == 1 and [c for c in contra if not c.startswith("years")] == []
-    if not contra and informative:
+    if not contra:
         return result(MERGED)
-    if only_year and informative and kinds == {"article"} and \
+    if only_year and kinds == {"article"} and \
             ({"volume", "pages"} <= set(same) or {"venue", "volume"} <= set(same)):
         return result(MERGED)  # online first: the same journal volume a year apart
     return result(CHECK)

@@ -153,11 +153,8 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
         search_rows.append((name, database, added, str(len(entries)), digest))
         record_rows += [(k, name, str(line)) for k, line in zip(keys, entries["line"])]
         result.copies[name] = path
-        if search.format == "BibTeX":
-            from trustreview.io.load import read_bib
-            strings = read_bib(path).strings
-            if strings:
-                result.strings.append(strings)
+        if search.strings:
+            result.strings.append(search.strings)
     if problems:
         raise InputError("records that cannot be read:\n" + "\n".join(problems) +
                          "\nfix these records (or export the search again); nothing was "

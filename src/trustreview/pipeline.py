@@ -126,8 +126,7 @@ class Synthesis:
     def field_tables(self) -> list[str]:
         """The names of the tables by the codebook's own fields (``domain_by_<field>``,
         country, design and weight left out: they have tables of their own)."""
-        return [f"domain_by_{f}" for f in self.data.by if f"domain_by_{f}" in self.tables
-                and f not in ("country", "design", "weight")]
+        return [name for _, name in synthesis.field_tables(self.data, self.tables)]
 
 
 def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Params,

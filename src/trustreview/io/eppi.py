@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview.io.text import decode_latex, person_names
+from trustreview.io.codebook import DEFAULT_COUNTRIES, DEFAULT_DESIGNS
+from trustreview.io.text import decode_latex, letter_suffix, person_names
+from trustreview.schema import WEIGHTS
 
 SELECTABLE = "Selectable (show checkbox)"
 NOT_SELECTABLE = "Not selectable (no checkbox)"
@@ -269,6 +271,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
     code set or code whose child codes are the review's domains (a file trustreview wrote
     needs none)."""
     from trustreview.errors import InputError
+    from trustreview.io.ris import generated_key
 
     if not isinstance(data, dict) or not isinstance(data.get("References"), list):
         raise InputError(f"{source}: not an EPPI-Reviewer export (no 'References' list); "
@@ -363,15 +366,12 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
                 value_of[code.get("AttributeId")] = (field_id, "yes")
             else:
                 ignored[code.get("AttributeId")] = f"'{label}' is neither selectable nor a parent"
-    for built_in, label, values in (("country", "Country", None), ("design", "Design", None),
-                                    ("weight", "Weight of evidence", None)):
+    defaults = {"country": ("Country", DEFAULT_COUNTRIES), "design": ("Design", DEFAULT_DESIGNS),
+                "weight": ("Weight of evidence", WEIGHTS)}
+    for built_in, (label, values) in defaults.items():
         if built_in not in field_ids:  # this version still needs them; optional here
             fields.append({"id": built_in, "label": label, "type": "choice",
-                           "values": list({"country": ["England", "US", "Netherlands",
-                                                       "Sweden", "multi"],
-                                           "design": ["quantitative", "qualitative", "mixed",
-                                                      "review", "theory"],
-                                           "weight": ["high", "medium", "low"]}[built_in]),
+                           "values": list(values),
                            "definition": "not coded in EPPI-Reviewer; fill in if wanted",
                            "required": False})
     kinds = {f["id"]: f["type"] for f in fields}
@@ -385,7 +385,6 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
                       [], [], [], [])
     unknown: dict[int, int] = {}
     keys: set[str] = set()
-    statuses = {"left out": 0}
     for position, reference in enumerate(data["References"], start=1):
         if not isinstance(reference, dict):
             result.left_out.append(f"reference #{position}: not an object")
@@ -395,14 +394,11 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
             result.left_out.append(f"reference #{position} (ItemId {reference.get('ItemId')}): "
                                    f"{'deleted' if status == 'D' else 'a duplicate (shadow)'} "
                                    "in EPPI-Reviewer")
-            statuses["left out"] += 1
             continue
         record, item = _record(reference)
-        from trustreview.io.ris import generated_key
         own = str(reference.get("OldItemId") or "").strip()
         base = own if re.fullmatch(r"[A-Za-z][\w:.+/-]*", own) else generated_key(
             record.get("authors", []), record.get("year", ""), record.get("title", ""))
-        from trustreview.io.text import letter_suffix
         key, n = base, 0
         while key in keys:
             key, n = base + letter_suffix(n), n + 1

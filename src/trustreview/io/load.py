@@ -400,10 +400,11 @@ def empty_table(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
 
 
-def read_written_table(path: Path, columns, fix: str) -> pd.DataFrame:
+def read_written_table(path: Path, columns, fix: str, further: bool = False) -> pd.DataFrame:
     """A corpus table trustreview writes (decisions, searches, records, duplicates): its
-    ``columns`` as text, an empty table when the file is not there yet; a missing column
-    is an :class:`InputError` ending in ``fix``."""
+    ``columns`` as text (with ``further``, then any other columns it has), an empty table
+    when the file is not there yet; a missing column is an :class:`InputError` ending in
+    ``fix``."""
     if not path.exists():
         return empty_table(columns)
     frame = read_table(path).frame.drop(columns="line")
@@ -411,20 +412,16 @@ def read_written_table(path: Path, columns, fix: str) -> pd.DataFrame:
     if missing:
         raise InputError(f"{display_path(path)}: columns {', '.join(missing)} are missing; "
                          + fix)
-    return frame[list(columns)]
+    others = [c for c in frame.columns if c not in columns] if further else []
+    return frame[[*columns, *others]]
 
 
 def read_decisions(corpus_dir: str | os.PathLike) -> pd.DataFrame:
     """``decisions.csv`` of a corpus folder (every coder's merged decisions)."""
-    path = Path(corpus_dir) / DECISIONS_FILE
-    frame = read_written_table(path, DECISIONS_COLUMNS,
-                               "this file is written by trustreview merge, restore it from a "
-                               "backup or delete it and merge the coders' workbooks again")
-    if path.exists():  # the codebook's further fields, after the corpus's own columns
-        whole = read_table(path).frame.drop(columns="line")
-        extra = [c for c in whole.columns if c not in DECISIONS_COLUMNS]
-        frame = pd.concat([frame, whole[extra]], axis=1)
-    return frame
+    return read_written_table(Path(corpus_dir) / DECISIONS_FILE, DECISIONS_COLUMNS,
+                              "this file is written by trustreview merge, restore it from a "
+                              "backup or delete it and merge the coders' workbooks again",
+                              further=True)  # the codebook's further fields, after its own
 
 
 def read_codes(corpus_dir: str | os.PathLike) -> tuple[Path, pd.DataFrame]:

@@ -15,16 +15,12 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
 
 from trustreview.errors import InputError
 from trustreview.io.files import display_path, read_text
-
-from trustreview.io.load import _bibliography, parse_bib
-from trustreview.io.ris import looks_like_ris, records_to_bibtex, ris_to_bibtex
+from trustreview.io.load import Bibliography, _bibliography, parse_bib, parse_references
+from trustreview.io.ris import looks_like_ris, records_to_bibtex
 
 # rispy's names for RIS tags -> the column names exports use for them (lower case)
 CSV_COLUMNS = {
@@ -59,19 +55,6 @@ CSV_TYPES = {
     "thesis": "THES", "preprint": "UNPB", "posted-content": "UNPB", "dataset": "DATA",
 }
 INITIALS = re.compile(r"^(?P<surname>.+?)\s+(?P<initials>(?:[A-Z]\.-?\s?){1,4})$")
-
-
-@dataclass
-class Search:
-    """One search file read: its entries (as :func:`trustreview.io.load.parse_bib` gives
-    them: ``key``, ``entry_type``, ``line``, ``raw`` and the BibTeX fields), its format, and
-    the records that could not be read and the warnings, each as (line, message)."""
-
-    path: str
-    format: str
-    entries: pd.DataFrame
-    failed: list
-    warnings: list
 
 
 def looks_like_csv(text: str) -> bool:
@@ -165,9 +148,11 @@ def csv_records(text: str, source: str) -> list[tuple[int, dict]]:
     return records
 
 
-def read_search(path: str | Path) -> Search:
+def read_search(path: str | Path) -> Bibliography:
     """Read one search file: BibTeX, RIS or CSV, recognised by content (RIS and CSV) or
-    else read as BibTeX. Raises :class:`InputError` when the file cannot be read at all."""
+    else read as BibTeX, as a :class:`~trustreview.io.load.Bibliography` (``format``
+    ``BibTeX``, ``RIS`` or ``CSV``). Raises :class:`InputError` when the file cannot be read
+    at all."""
     path = Path(path)
     source = display_path(path)
     if not path.exists():
@@ -175,18 +160,18 @@ def read_search(path: str | Path) -> Search:
                          "reference manager exported (--from FILE.ris, FILE.bib or FILE.csv)")
     text = read_text(path, source)
     if looks_like_ris(text):
-        converted, kind = ris_to_bibtex(text), "RIS"
-    elif looks_like_csv(text) or (path.suffix.lower() == ".csv" and text.strip()):
-        converted, kind = records_to_bibtex(csv_records(text, source), "CSV"), "CSV"
-    else:
-        if path.suffix.lower() in (".ris", ".csv", ".txt") and text.strip() and \
-                not re.search(r"(?m)^\s*@", text):
-            raise InputError(f"{source}: neither RIS (no 'TY  - ' line), CSV with a title "
-                             "column, nor BibTeX; export the search again in one of those")
-        bib = parse_bib(text, source, keep_duplicate_keys=True)
-        return Search(source, "BibTeX", bib.entries, bib.failed, bib.warnings)
-    bib = _bibliography(converted.columns, converted.failed, converted.warnings, "", source)
-    return Search(source, kind, bib.entries, bib.failed, bib.warnings)
+        return parse_references(text, source)
+    if looks_like_csv(text) or (path.suffix.lower() == ".csv" and text.strip()):
+        converted = records_to_bibtex(csv_records(text, source), "CSV")
+        bib = _bibliography(converted.columns, converted.failed, converted.warnings, "",
+                            source)
+        bib.format = "CSV"
+        return bib
+    if path.suffix.lower() in (".ris", ".csv", ".txt") and text.strip() and \
+            not re.search(r"(?m)^\s*@", text):
+        raise InputError(f"{source}: neither RIS (no 'TY  - ' line), CSV with a title "
+                         "column, nor BibTeX; export the search again in one of those")
+    return parse_bib(text, source, keep_duplicate_keys=True)
 
 
 def sha256(path: Path) -> str:

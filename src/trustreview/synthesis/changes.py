@@ -57,8 +57,9 @@ def compare_runs(previous: dict[str, pd.DataFrame], current: dict[str, pd.DataFr
             if row["file"] not in known:
                 rows.append(("search added", "", "", f"{row['file']} ({row['database']}, "
                              f"{row['added']}, {row['records']} records)"))
-    before = {r["study_id"]: r for r in get(previous, "records").to_dict("records")} \
-        if get(previous, "records") is not None else {}
+    earlier = get(previous, "records")
+    before = {r["study_id"]: r for r in earlier.to_dict("records")} if earlier is not None \
+        else {}
     after = {r["study_id"]: r for r in get(current, "records").to_dict("records")}
     for sid in sorted(set(before) | set(after)):
         if sid not in before:

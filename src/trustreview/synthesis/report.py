@@ -191,7 +191,7 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
                         changed: list[str] | None = None) -> str:
     """The review's report page from the synthesis tables and figures; ``changed``: the
     sentences of a "What changed since the previous run" section, first."""
-    from trustreview.synthesis.tables import describe_filters
+    from trustreview.synthesis.tables import describe_filters, field_tables
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
              "Counts are of studies; a study tagged with several domains counts in each. "
@@ -208,9 +208,8 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
         ("domain-by-design", "Studies by domain and design", tables["domain_by_design"]),
         ("domain-by-weight", "Studies by domain and weight of evidence",
          tables["domain_by_weight"]),
-        *[(f"domain-by-{f.id}", f"Studies by domain and {f.label.lower()}",
-           tables[f"domain_by_{f.id}"]) for f in data.codebook.fields
-          if f"domain_by_{f.id}" in tables and f.id not in ("country", "design", "weight")],
+        *[(f"domain-by-{item.id}", f"Studies by domain and {item.label.lower()}",
+           tables[name]) for item, name in field_tables(data, tables)],
         ("country-by-design", "Studies by country and design", tables["country_by_design"]),
         ("cooccurrence", "Domain co-occurrence", tables["domain_cooccurrence"]),
         ("period", "Studies by domain and five-year period", tables["domain_by_period"]),

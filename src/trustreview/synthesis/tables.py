@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from trustreview.synthesis.citations import NO_DATE, add_citations
-from trustreview.io.codebook import Codebook
+from trustreview.io.codebook import BUILT_IN, Codebook
 from trustreview.io.text import fold
-from trustreview.schema import WEIGHTS
+from trustreview.schema import MERGED, WEIGHTS
 from trustreview.validate import AWAITING, ValidatedCorpus
 
-BUILT_IN_TABLES = ("country", "design", "weight")  # fields with tables of their own
 NOT_RECORDED = "not recorded"  # an excluded study's unknown country or design
 TOTAL = "total"
 
@@ -184,6 +183,13 @@ def field_values(studies: pd.DataFrame, item) -> tuple[pd.DataFrame, list[str]]:
     return studies, values
 
 
+def field_tables(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> list[tuple]:
+    """(field, table name) of each ``domain_by_<field>`` table of the codebook's own fields,
+    in ``by`` order (country, design and weight have tables of their own)."""
+    return [(data.codebook.field(f), f"domain_by_{f}") for f in data.by
+            if f not in BUILT_IN and f"domain_by_{f}" in tables]
+
+
 def domain_by_field(data: SynthesisInput, field_id: str) -> pd.DataFrame:
     """Studies per domain (rows) and value of a codebook field (columns), with totals: a
     study counts once per value of a multi field, and the ``total`` row and column count
@@ -252,7 +258,7 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
         _w=lambda f: f["weight"].map({w: i for i, w in enumerate(data.codebook.weights)}),
         _c=lambda f: sort_key(f["citation"]))
     rows = rows.sort_values(["_w", "_c", "study_id"], kind="stable")
-    extra = [f for f in data.by if f not in BUILT_IN_TABLES and f in rows.columns]
+    extra = [f for f in data.by if f not in BUILT_IN and f in rows.columns]
     columns = ["citation", "study_id", "country", "design", "weight", *extra, "sample",
                "summary", "source"]
     if data.quotes is not None and len(data.quotes):  # where the review has quotes
@@ -330,7 +336,7 @@ def screening_counts(corpus: ValidatedCorpus) -> dict:
             databases[database] = databases.get(database, 0) + int(n)
         from_searches = set(ledger["record"])
         identified = sum(databases.values())
-        merged = corpus.duplicates[(corpus.duplicates["status"] == "merged") &
+        merged = corpus.duplicates[(corpus.duplicates["status"] == MERGED) &
                                    corpus.duplicates["record"].isin(from_searches)]
         duplicates = len(merged)
     else:
@@ -497,7 +503,7 @@ def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
     for domain in data.domains:
         tables[f"evidence_{domain}"] = evidence_table(data, domain)
     for field_id in data.by:
-        if field_id not in BUILT_IN_TABLES:
+        if field_id not in BUILT_IN:
             tables[f"domain_by_{field_id}"] = domain_by_field(data, field_id)
     tables["reference_list"] = reference_list(data)
     tables["gap_map_cells"] = gap_map_cells(data)
@@ -614,15 +620,11 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
             if none and len(none) < len(named):
                 sentences.append(f"No study from {_either([_country(c) for c in none])} "
                                  f"examined {label.lower()}.")
-            for field_id in data.by:  # the codebook's own fields, as countries above
-                table = tables.get(f"domain_by_{field_id}")
-                if field_id in BUILT_IN_TABLES or table is None:
-                    continue
-                cells = table.set_index("domain")
+            for item, name in field_tables(data, tables):  # as countries above
+                cells = tables[name].set_index("domain")
                 counts = {v: int(cells.loc[domain, v]) for v in cells.columns
                           if v not in (TOTAL, NOT_RECORDED)}
                 if any(counts.values()):
-                    item = data.codebook.field(field_id)
                     sentences.append(f"By {item.label.lower()}: {_listing(counts)}"
                                      + (" (a study may count under several)"
                                         if item.type == "multi" else "") + ".")

@@ -121,7 +121,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
 
     from trustreview.io.workbook import fixed_zip
     from trustreview.synthesis.report import report_title
-    from trustreview.synthesis.tables import describe_filters
+    from trustreview.synthesis.tables import describe_filters, field_tables
 
     document = Document()
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
@@ -152,9 +152,8 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     for name, heading in (("domain_by_country", "Studies by domain and country"),
                           ("domain_by_design", "Studies by domain and design"),
                           ("domain_by_weight", "Studies by domain and weight of evidence"),
-                          *[(f"domain_by_{f.id}", f"Studies by domain and {f.label.lower()}")
-                            for f in data.codebook.fields if f"domain_by_{f.id}" in tables
-                            and f.id not in ("country", "design", "weight")],
+                          *[(name, f"Studies by domain and {item.label.lower()}")
+                            for item, name in field_tables(data, tables)],
                           ("country_by_design", "Studies by country and design"),
                           ("domain_cooccurrence", "Domain co-occurrence"),
                           ("domain_by_period", "Studies by domain and five-year period")):
