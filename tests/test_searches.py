@@ -282,6 +282,12 @@ def test_csv_exports_are_read_by_their_column_names():
     (_, record), = csv_records(openalex, "openalex.csv")
     assert record["title"] == "Chain Effects 2018" and record["type_of_reference"] == "RPRT"
     assert record["authors"] == ["Merryn Hutchings", "Becky Francis"]
+    zotero = ('"Key","Item Type","Publication Year","Author","Title","Publication Title",'
+              '"Type"\n"K1","conferencePaper","2018","Jan, Rosy; Zainab, Tazeem",'
+              '"The impact story","ETTLIS",""\n"K2","bookSection","2019","Vlachos, J.",'
+              '"Trust-Based Evaluation","Neoliberalism and Market Forces in Education",""\n')
+    kinds = [r["type_of_reference"] for _, r in csv_records(zotero, "zotero.csv")]
+    assert kinds == ["CPAPER", "CHAP"]  # Zotero's item types
     with pytest.raises(Exception, match=r"no.csv:1: no title column"):
         csv_records("Authors,Year\nA,2020\n", "no.csv")
 

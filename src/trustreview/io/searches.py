@@ -40,12 +40,12 @@ CSV_COLUMNS = {
     "start_page": ("page start", "start page", "biblio.first_page", "first page", "bp"),
     "end_page": ("page end", "end page", "biblio.last_page", "last page", "ep"),
     "pages": ("pages", "page", "page range"),
-    "type": ("document type", "type", "publication type", "item type", "dt"),
+    "type": ("document type", "item type", "publication type", "type", "dt"),
     "keywords": ("author keywords", "keywords", "de"),
     "urls": ("link", "url"),
     "publisher": ("publisher", "pu"),
 }
-# document types as CSV exports name them -> RIS types
+# document types as CSV exports name them (lower case) -> RIS types
 CSV_TYPES = {
     "article": "JOUR", "journal article": "JOUR", "journal-article": "JOUR", "review": "JOUR",
     "letter": "JOUR", "editorial": "JOUR", "note": "JOUR", "article in press": "JOUR",
@@ -53,6 +53,9 @@ CSV_TYPES = {
     "chapter": "CHAP", "conference paper": "CPAPER", "proceedings-article": "CPAPER",
     "conference proceedings": "CPAPER", "report": "RPRT", "dissertation": "THES",
     "thesis": "THES", "preprint": "UNPB", "posted-content": "UNPB", "dataset": "DATA",
+    # Zotero's item types (its CSV export's "Item Type")
+    "journalarticle": "JOUR", "magazinearticle": "MGZN", "newspaperarticle": "NEWS",
+    "conferencepaper": "CPAPER", "booksection": "CHAP", "webpage": "ELEC", "manuscript": "UNPB",
 }
 INITIALS = re.compile(r"^(?P<surname>.+?)\s+(?P<initials>(?:[A-Z]\.-?\s?){1,4})$")
 
