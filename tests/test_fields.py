@@ -350,3 +350,85 @@ def test_the_bundled_gap_map_by_kind_of_group_has_no_label_over_another(bundled)
     assert len(columns) == 7
     assert all(a.x1 <= b.x0 for a, b in zip(columns, columns[1:]))
     assert all(figure.bbox.x0 <= e.x0 and e.x1 <= figure.bbox.x1 for e in columns)
+
+
+OWN = """
+fields:
+  - {id: jurisdiction, label: Jurisdiction, type: choice, required: true,
+     values: [England, US, Netherlands, Sweden, multi]}
+  - {id: phase, label: Phase, type: choice, values: [primary, secondary, all phases, not stated]}
+"""
+
+
+def test_a_codebook_may_drop_and_rename_country_design_and_weight(tmp_path, cli):
+    """A review that calls country 'jurisdiction' and codes no design or weight: its studies
+    table has exactly its fields, and validation, sheets, merge and the whole synthesis
+    follow the codebook."""
+    from openpyxl import load_workbook
+
+    from trustreview import pipeline
+    from trustreview.model.evaluation import tag_studies
+    from trustreview.validate import open_corpus
+
+    corpus_dir, bib = make_corpus(tmp_path)
+    codebook = codebook_with(OWN)
+    (corpus_dir / "codebook.yml").write_text(yaml.safe_dump(codebook))
+    assert parse_codebook(codebook).study_columns == (
+        "study_id", "sample", "summary", "included", "exclusion_reason", "jurisdiction",
+        "phase")
+    studies = pd.read_csv(corpus_dir / "studies.csv", dtype=str, keep_default_na=False)
+    own = studies.rename(columns={"country": "jurisdiction"}).drop(
+        columns=["design", "weight", "group_type"])
+    own.to_csv(corpus_dir / "studies.csv", index=False)
+    corpus = open_corpus(corpus_dir, bib)
+    assert not corpus.errors, corpus.errors
+    studies.drop(columns=["group_type"]).to_csv(corpus_dir / "studies.csv", index=False)
+    named = {i.field for i in open_corpus(corpus_dir, bib).errors}
+    assert {"country", "design", "weight", "jurisdiction"} <= named  # both ways round
+    own.to_csv(corpus_dir / "studies.csv", index=False)
+
+    validation = pipeline.validate(corpus_dir, bib)
+    assert "country" not in validation.tables["records"].columns
+    counts = validation.tables["corpus_counts"]
+    assert counts.iloc[-1]["total"] == len(own[own["included"].isin(["yes", "no"])])
+    with pytest.raises(ParameterError, match="codes no country"):
+        Params.from_values(countries="England").check(corpus.codebook)
+    with pytest.raises(ParameterError, match="codes no weight"):
+        Params.from_values(min_weight="high").check(corpus.codebook)
+    tagged = tag_studies(corpus, seed=0)
+    result = pipeline.synthesise(corpus, tagged.predictions, Params())
+    tables = result.tables
+    assert not {"domain_by_country", "domain_by_design", "domain_by_weight",
+                "country_by_design"} & set(tables)
+    by = tables["domain_by_jurisdiction"].set_index("domain")
+    included = own[own["included"] == "yes"]
+    for value in ("England", "US", "Netherlands", "Sweden"):
+        assert by.loc["total", value] == (included["jurisdiction"] == value).sum()
+    assert result.data.map_columns == "jurisdiction" and result.data.map_slices == ""
+    assert list(tables["gap_map_cells"].columns) == ["domain", "jurisdiction", "study_id",
+                                                     "citation"]
+    evidence = tables[f"evidence_{result.data.domains[0]}"]
+    assert not {"country", "design", "weight"} & set(evidence.columns)
+    assert "jurisdiction" in evidence.columns
+    profile = " ".join(tables["domain_profiles"]["profile"])
+    assert "By jurisdiction:" in profile and "By country" not in profile
+    assert "Studies by domain and jurisdiction" in result.report_html
+    assert "domain-by-country" not in result.report_html and len(result.report_docx) > 10_000
+
+    sheet = tmp_path / "a.xlsx"
+    where = ["--corpus", corpus_dir, "--bib", bib]
+    code, _, err = cli("sheet", "--coder", "A", "--all", "--out", sheet, *where)
+    assert code == 0, err
+    header = [c.value for c in load_workbook(sheet)["coding"][1]]
+    assert not {"country", "design", "weight"} & set(header)
+    study = "hutchings2018chain"
+    set_cells(sheet, study, {"included": "yes", "jurisdiction": "England",
+                             "phase": "secondary", "governance": 1})
+    code, _, err = cli("merge", sheet, "--corpus", corpus_dir)
+    assert code == 0, err
+    after = pd.read_csv(corpus_dir / "studies.csv", dtype=str, keep_default_na=False)
+    assert list(after.columns) == list(own.columns)
+    assert after.set_index("study_id").loc[study, "phase"] == "not stated"  # kept, as it was
+    decisions = pd.read_csv(corpus_dir / "decisions.csv", dtype=str, keep_default_na=False)
+    mine = decisions[decisions["study_id"] == study].iloc[0]
+    assert (mine["jurisdiction"], mine["phase"], mine["weight"]) == ("England", "secondary", "")

@@ -193,7 +193,8 @@ def test_the_codebook_owns_the_weight_levels():
     own = parse_codebook({"domains": domains, "weights": ["strong", "weak"]}, "codebook.yml")
     assert own.weights == ("strong", "weak")
     assert Params(min_weight="weak").check(own).min_weight == "weak"
+    assert Params().check(own).min_weight == ""  # the default: every weight
     with pytest.raises(ParameterError, match="'low' is not one of the codebook's weights"):
-        Params().check(own)
+        Params(min_weight="low").check(own)
     with pytest.raises(InputError, match="lists a level twice"):
         parse_codebook({"domains": domains, "weights": ["a", "a"]}, "codebook.yml")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from trustreview.errors import InputError, SheetError
-from trustreview.io.codebook import Codebook
+from trustreview.io.codebook import BUILT_IN, Codebook
 from trustreview.io.export import corpus_table_bytes
 from trustreview.io.files import replace_files
 from trustreview.io.text import decode_latex, split_authors
@@ -44,7 +44,8 @@ def fields_of(codebook: Codebook) -> list[str]:
     further fields before ``weight`` (so the domains follow ``weight`` as before)."""
     extra = [f.id for f in codebook.extra_fields]
     at = FIELDS.index("weight")
-    return [*FIELDS[:at], *extra, *FIELDS[at:]]
+    return [name for name in [*FIELDS[:at], *extra, *FIELDS[at:]]
+            if name not in BUILT_IN or codebook.has(name)]
 
 
 def value_column(field_id: str, value: str) -> str:
@@ -206,9 +207,10 @@ def choices(codebook: Codebook, studies: pd.DataFrame) -> dict[str, list[str]]:
     plus common ones; other reasons may still be typed)."""
     reasons = sorted(set(_text(studies, "exclusion_reason")) - {""}
                      | {"not-empirical", "out-of-scope-topic", "out-of-scope-country"})
-    lists = {"included": ["yes", "no"], "exclusion_reason": reasons,
-             "country": list(codebook.countries), "design": list(codebook.designs),
-             "weight": list(codebook.weights)}
+    lists = {"included": ["yes", "no"], "exclusion_reason": reasons}
+    lists.update({name: list(values) for name, values in (
+        ("country", codebook.countries), ("design", codebook.designs),
+        ("weight", codebook.weights)) if codebook.has(name)})
     lists.update({f.id: list(f.allowed) for f in codebook.extra_fields
                   if f.type in ("choice", "yes-no")})
     lists.update({value_column(f.id, v): ["1"] for f in codebook.extra_fields
@@ -397,11 +399,12 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
                          "the columns of the sheet trustreview wrote",
                          "restore the column, or write a new sheet with trustreview sheet")
                  for c in ["study_id", *fields, *domains] if c not in columns]
-    if "weight" in columns and NOTE in columns:
+    last = sheet_columns(codebook)[-1]  # the domains follow the study fields
+    if last in columns and NOTE in columns:
         structure += [Problem(filled.source, 1, c, "", "this domain column is not in the "
                               "codebook", ", ".join(domains), "write a new sheet from the "
                               "current codebook, or restore the domain in codebook.yml")
-                      for c in columns[columns.index("weight") + 1:columns.index(NOTE)]
+                      for c in columns[columns.index(last) + 1:columns.index(NOTE)]
                       if c not in domains]
     if structure:
         return problems + structure
@@ -435,7 +438,7 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
             if mark is None:
                 problem(domain, "not a domain mark", "1 (or x), or empty",
                         "write 1 if the study examines this domain, else leave it empty")
-        for name in ("country", "design", "weight"):
+        for name in codebook.coded("country", "design", "weight"):
             if row[name] and row[name] not in lists[name]:
                 problem(name, f"unknown {name}", ", ".join(lists[name]),
                         "choose a value from the drop-down list")
@@ -463,17 +466,15 @@ def check_rows(filled: Filled, studies: pd.DataFrame, codebook: Codebook) -> lis
                 problem("exclusion_reason", "the study is excluded but has no reason",
                         "a short reason, e.g. " + ", ".join(lists["exclusion_reason"][:3]),
                         "write why it is excluded")
-            if row["weight"]:
+            if codebook.has("weight") and row["weight"]:
                 problem("weight", "an excluded study has a weight", "empty when excluded",
                         "clear the weight, or set included to yes")
         else:
-            if not row["weight"]:
-                problem("weight", "the study is included but has no weight",
-                        ", ".join(lists["weight"]), "rate the weight of evidence")
-            for name in ("country", "design"):
-                if not row[name]:
+            for name in codebook.coded("weight", "country", "design"):
+                if not row[name] and codebook.field(name).required:
                     problem(name, f"the study is included but has no {name}",
-                            ", ".join(lists[name]), f"choose its {name}")
+                            ", ".join(lists[name]), "rate the weight of evidence"
+                            if name == "weight" else f"choose its {name}")
             if row["exclusion_reason"]:
                 problem("exclusion_reason", "the study is included but has an exclusion "
                         "reason", "empty when included",
@@ -611,7 +612,8 @@ class _Merging:
         rows = [r for r in self.decisions.to_dict("records")
                 if (r["study_id"], r["coder"]) not in self.new_decisions]
         rows += [self.new_decisions[k] for k in sorted(self.new_decisions)]
-        decisions = pd.DataFrame(rows, columns=self.columns).fillna("").astype("str")
+        decisions = pd.DataFrame([[row.get(c, "") for c in self.columns] for row in rows],
+                                 columns=self.columns).fillna("").astype("str")
         decisions = decisions.sort_values(["study_id", "coder"], kind="stable",
                                           ignore_index=True)
         return Merged(self.studies, codes, decisions, self.merged, self.skipped,

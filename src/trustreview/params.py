@@ -36,7 +36,7 @@ class Params:
     human_codes_only: bool = False
     countries: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
-    min_weight: str = "low"
+    min_weight: str = ""  # empty: every weight (the codebook's lowest level)
     by: tuple[str, ...] = ()
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # field -> values a study must have
     map_columns: str = ""  # the gap map's columns: a field (default: country)
@@ -73,6 +73,10 @@ class Params:
 
     def check(self, codebook) -> "Params":
         """Check countries, domains and min_weight against the codebook; returns ``self``."""
+        if self.countries and not codebook.has("country"):
+            raise ParameterError("parameter 'countries': the codebook codes no country; leave "
+                                 "countries out, or filter by a field of the codebook with "
+                                 "where")
         for name, allowed in (("countries", codebook.countries),
                               ("domains", codebook.domain_ids)):
             unknown = [v for v in getattr(self, name) if v not in allowed]
@@ -114,7 +118,10 @@ class Params:
                                      f"{did_you_mean(value, mappable)}; allowed: "
                                      f"{', '.join(mappable)}")
         levels = list(reversed(codebook.weights))  # lowest first, as min_weight reads
-        if self.min_weight not in levels:
+        if self.min_weight and not levels:
+            raise ParameterError(f"parameter 'min_weight': {self.min_weight!r}, but the "
+                                 "codebook codes no weight of evidence; leave min_weight out")
+        if self.min_weight and self.min_weight not in levels:
             raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
                                  f"the codebook's weights, {', '.join(levels)}"
                                  f"{did_you_mean(self.min_weight, levels)}")

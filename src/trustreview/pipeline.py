@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from trustreview.model import agreement
+from trustreview.io.codebook import BUILT_IN
 from trustreview.params import Params
 from trustreview.synthesis import tables as synthesis
 from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
@@ -26,6 +27,14 @@ if TYPE_CHECKING:  # scikit-learn is imported by the tagging stage only (1.2 s a
 
 RECORDS_SHOWN = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
                   "year"]
+
+
+def records_shown(corpus: ValidatedCorpus) -> pd.DataFrame:
+    """The records table as written: :data:`RECORDS_SHOWN`, without the built-in fields the
+    codebook does not code."""
+    codebook = corpus.codebook
+    return corpus.records[[c for c in RECORDS_SHOWN if codebook is None or c not in BUILT_IN
+                           or codebook.has(c)]]
 
 
 @dataclass
@@ -41,7 +50,7 @@ def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Vali
     ``.corpus.issues``), account for every record, and measure the coders' agreement."""
     corpus = open_corpus(corpus_dir, bib_path)
     tables = {"validation_issues": issues_frame(corpus.issues),
-              "records": corpus.records[RECORDS_SHOWN],
+              "records": records_shown(corpus),
               "searches": corpus.searches}
     if corpus.codebook is not None and not corpus.errors:
         tables["screening_flow"] = synthesis.compute_screening_flow(corpus)
@@ -150,7 +159,7 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     tables["screening_flow"] = flow
     changed = None
     if previous is not None:
-        current = {"searches": corpus.searches, "records": corpus.records[RECORDS_SHOWN],
+        current = {"searches": corpus.searches, "records": records_shown(corpus),
                    "predictions": predictions, **tables}
         tables["changes"] = compare_runs(previous, current)
         changed = summary_lines(tables["changes"], previous, current)

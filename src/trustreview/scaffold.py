@@ -100,14 +100,13 @@ def _study_rows(studies, columns=STUDIES_COLUMNS) -> list[list[str]]:
 
 
 def study_columns() -> list[str]:
-    """The columns of a new review's studies.csv: the corpus columns, then one per field
-    of the bundled codebook beyond country, design and weight."""
+    """The columns of a new review's studies.csv: those of the bundled codebook."""
     import yaml
 
     from trustreview.io.codebook import parse_codebook
 
     codebook = parse_codebook(yaml.safe_load(bundled_codebook()), "codebook.yml")
-    return [*STUDIES_COLUMNS, *(f.id for f in codebook.extra_fields)]
+    return list(codebook.study_columns)
 
 
 def _table_rows(frame, columns) -> list[list[str]]:
@@ -201,6 +200,7 @@ def import_eppi(target: Path, path: Path, domains: str | None = None):
 
     from trustreview.intake import add_fields
     from trustreview.io.eppi import parse_eppi
+    from trustreview.io.codebook import parse_codebook
     from trustreview.io.files import read_text
     from trustreview.io.ris import records_to_bibtex
 
@@ -216,8 +216,7 @@ def import_eppi(target: Path, path: Path, domains: str | None = None):
                                    enumerate(imported.records, start=1)], "EPPI-Reviewer")
     entries = [add_fields(raw, {"eppi-itemid": str(item)} if item else {})
                for raw, (_, item) in zip(converted.columns["raw"], imported.records)]
-    fields = [f["id"] for f in imported.codebook["fields"] if f["id"] not in STUDIES_COLUMNS]
-    columns = [*STUDIES_COLUMNS, *fields]
+    columns = list(parse_codebook(imported.codebook, source).study_columns)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

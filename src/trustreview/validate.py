@@ -245,6 +245,8 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
         for name, allowed, hint in (("country", codebook.countries,
                                      " (multi for several countries)"),
                                     ("design", codebook.designs, "")):
+            if not codebook.has(name):  # a codebook that does not code it
+                continue
             value = row[name]
             needed = codebook.field(name).required  # a codebook may make it optional
             if value in allowed or ((optional or not needed) and not value):
@@ -259,12 +261,13 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
               "screening)", "write yes or no, or leave it empty until the study is screened")
         return issues
     weights = codebook.weights if codebook is not None else WEIGHTS
+    rated = codebook is None or codebook.has("weight")
     if included == "no":
         if not row["exclusion_reason"]:
             error("exclusion_reason", "the study is excluded (included=no) but has no "
                   "exclusion_reason", "a short reason, e.g. not-empirical, "
                   "out-of-scope-topic, out-of-scope-country", "write the reason")
-        if row["weight"]:
+        if row["weight"] and rated:
             error("weight", f"an excluded study has weight {row['weight']!r}", "empty when "
                   "excluded", "delete the weight", "warning")
     else:
@@ -272,8 +275,8 @@ def _study_issues(row, path: str, codebook: Codebook | None) -> list[Issue]:
             error("exclusion_reason", f"an included study has exclusion_reason "
                   f"{row['exclusion_reason']!r}", "empty when included",
                   "delete the reason, or set included to no", "warning")
-        weight_needed = codebook is None or codebook.field("weight").required
-        if row["weight"] not in weights and (row["weight"] or weight_needed):
+        weight_needed = codebook is None or rated and codebook.field("weight").required
+        if rated and row["weight"] not in weights and (row["weight"] or weight_needed):
             found = f"weight is {row['weight']!r}" if row["weight"] else "weight is empty"
             error("weight", found, _allowed(weights), "rate the weight of evidence"
                   + did_you_mean(row["weight"], weights))
@@ -336,11 +339,12 @@ def _artefact_issues(table) -> list[Issue]:
 def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     table = raw.studies
     frame = table.frame
-    column_issues = _column_issues(frame, table.path, STUDIES_COLUMNS, exact=False)
     extra = raw.codebook.extra_fields if raw.codebook is not None else ()
+    required = STUDIES_COLUMNS if raw.codebook is None else tuple(
+        c for c in raw.codebook.study_columns if c not in {f.id for f in extra})
+    column_issues = _column_issues(frame, table.path, required, exact=False)
     if raw.codebook is not None and raw.codebook.extraction:  # a codebook that lists fields
-        known = {*STUDIES_COLUMNS, *(f.id for f in raw.codebook.fields),
-                 *raw.codebook.kept_columns, "line"}
+        known = {*raw.codebook.study_columns, *raw.codebook.kept_columns, "line"}
         for name in frame.columns:
             if name and name not in known:
                 column_issues.append(Issue(

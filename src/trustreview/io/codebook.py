@@ -80,7 +80,8 @@ class ExclusionReason:
 @dataclass(frozen=True)
 class Codebook:
     """The domains, in codebook order, the allowed countries and designs, and the
-    weight-of-evidence levels, highest first."""
+    weight-of-evidence levels, highest first (each empty when the codebook's ``fields:``
+    leave that field out)."""
 
     domains: tuple[Domain, ...]
     name: str = ""
@@ -102,6 +103,23 @@ class Codebook:
                 ExtractionField("design", "Design", "choice", self.designs, required=True),
                 ExtractionField("weight", "Weight of evidence", "choice", self.weights,
                                 required=True))
+
+    def has(self, field_id: str) -> bool:
+        """Whether studies are coded on ``field_id`` (a codebook may drop country, design or
+        weight by leaving them out of its ``fields:``)."""
+        return any(item.id == field_id for item in self.fields)
+
+    def coded(self, *field_ids: str) -> list[str]:
+        """Those of ``field_ids`` the codebook codes, in the given order."""
+        return [field_id for field_id in field_ids if self.has(field_id)]
+
+    @property
+    def study_columns(self) -> tuple[str, ...]:
+        """The columns of the studies table for this codebook, in order: the key, country
+        and design where coded, sample, summary, the screening decision, weight where coded,
+        then the codebook's further fields."""
+        return ("study_id", *self.coded("country", "design"), "sample", "summary", "included",
+                "exclusion_reason", *self.coded("weight"), *(f.id for f in self.extra_fields))
 
     @property
     def extra_fields(self) -> tuple[ExtractionField, ...]:
@@ -227,11 +245,12 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
                                                      "field 'countries'", source)
     designs = given.get("design") or _string_list(data.get("designs"), "field 'designs'", source)
     weights = given.get("weight") or _string_list(data.get("weights"), "field 'weights'", source)
-    missing = [name for name in BUILT_IN if extraction and name not in given]
-    if missing:
-        raise InputError(f"{source}: field 'fields' has no {', '.join(missing)}; this version "
-                         "still needs country, design and weight among the fields (choice "
-                         "fields; weight's values highest first)")
+    for name in BUILT_IN:
+        if name in given and next(f for f in extraction if f.id == name).type != "choice":
+            raise InputError(f"{source}: field {name!r} must be a choice field (its tables "
+                             "and filters read one value per study); give it type: choice, "
+                             f"or call a field of another type by another id")
+    dropped = {name for name in BUILT_IN if extraction and name not in given}
     if len(set(weights)) != len(weights):
         raise InputError(f"{source}: field 'weights' lists a level twice; list each "
                          "weight-of-evidence level once, highest first")
@@ -241,9 +260,9 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
         exclusion_reasons=_reasons(data.get("exclusion_reasons"), source),
         domains=tuple(domains),
         name=_text(data.get("name"), "field 'name'", source),
-        countries=countries or DEFAULT_COUNTRIES,
-        designs=designs or DEFAULT_DESIGNS,
-        weights=weights or WEIGHTS,
+        countries=() if "country" in dropped else countries or DEFAULT_COUNTRIES,
+        designs=() if "design" in dropped else designs or DEFAULT_DESIGNS,
+        weights=() if "weight" in dropped else weights or WEIGHTS,
     )
 
 

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview.io.codebook import DEFAULT_COUNTRIES, DEFAULT_DESIGNS
+from trustreview.io.codebook import BUILT_IN
 from trustreview.io.text import decode_latex, letter_suffix, person_names
-from trustreview.schema import WEIGHTS
 
 SELECTABLE = "Selectable (show checkbox)"
 NOT_SELECTABLE = "Not selectable (no checkbox)"
@@ -347,7 +346,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
             below = [(path, child) for path, child in _descendants(code)
                      if child.get("AttributeId") not in screening]
             if below:
-                field_id = _slug(label, field_ids | taken)
+                field_id = _slug(label, field_ids | taken | set(BUILT_IN))
                 field_ids.add(field_id)
                 paths = [path for path, _ in below]
                 fields.append({"id": field_id, "label": label, "type": "multi",
@@ -359,21 +358,13 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
                     ignored[code.get("AttributeId")] = (f"'{label}' has child codes, so it is a "
                                                         "field; ticking it alone says nothing")
             elif code.get("AttributeType") == SELECTABLE:
-                field_id = _slug(label, field_ids | taken)
+                field_id = _slug(label, field_ids | taken | set(BUILT_IN))
                 field_ids.add(field_id)
                 fields.append({"id": field_id, "label": label, "type": "yes-no",
                                "definition": str(code.get("AttributeDescription") or label)})
                 value_of[code.get("AttributeId")] = (field_id, "yes")
             else:
                 ignored[code.get("AttributeId")] = f"'{label}' is neither selectable nor a parent"
-    defaults = {"country": ("Country", DEFAULT_COUNTRIES), "design": ("Design", DEFAULT_DESIGNS),
-                "weight": ("Weight of evidence", WEIGHTS)}
-    for built_in, (label, values) in defaults.items():
-        if built_in not in field_ids:  # this version still needs them; optional here
-            fields.append({"id": built_in, "label": label, "type": "choice",
-                           "values": list(values),
-                           "definition": "not coded in EPPI-Reviewer; fill in if wanted",
-                           "required": False})
     kinds = {f["id"]: f["type"] for f in fields}
     result = Imported({"name": "", "domains": codebook_domains, "fields": fields,
                        "exclusion_reasons": [{"id": EXCLUDED_REASON, "stage": "full-text",

@@ -162,10 +162,13 @@ def gap_map_html(data, tables: dict[str, pd.DataFrame], png: bytes) -> Html:
                 out.append(f"<p>The {MAX_CELL_STUDIES} strongest of {len(group)} studies; all "
                            "of them are in tables/gap_map_cells.csv.</p>")
             out.append("<ul>")
-            for item in group.head(MAX_CELL_STUDIES).itertuples(index=False):
-                summary = first_sentence(summaries[item.study_id])
-                out.append(f"<li>{escape(item.citation)}: {escape(item.design)}, "
-                           f"{escape(item.weight)} weight. {escape(summary)}</li>")
+            for item in group.head(MAX_CELL_STUDIES).to_dict("records"):
+                summary = first_sentence(summaries[item["study_id"]])
+                about = ", ".join([*([item["design"]] if "design" in item else []),
+                                   *([f"{item['weight']} weight"] if "weight" in item else [])])
+                out.append(f"<li>{escape(item['citation'])}: "
+                           + (f"{escape(about)}. " if about else "")
+                           + f"{escape(summary)}</li>")
             out.append(f"</ul><p><a href=\"#gap-row-{escape(domain)}\">back to the gap "
                        "map</a></p></div>")
     return Html("\n".join(out))
@@ -186,12 +189,15 @@ def report_title(codebook) -> str:
     return f"{codebook.name or 'Evidence review'}: evidence synthesis"
 
 
+ANCHORS = {"domain_cooccurrence": "cooccurrence", "domain_by_period": "period"}
+
+
 def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
                         gap_map_png: bytes, flow_png: bytes,
                         changed: list[str] | None = None) -> str:
     """The review's report page from the synthesis tables and figures; ``changed``: the
     sentences of a "What changed since the previous run" section, first."""
-    from trustreview.synthesis.tables import describe_filters, field_tables
+    from trustreview.synthesis.tables import cross_tables, describe_filters
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
              "Counts are of studies; a study tagged with several domains counts in each. "
@@ -204,15 +210,8 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
         ("gap-map", "Evidence gap map", gap_map_html(data, tables, gap_map_png)),
         ("findings", "Findings by domain (first draft, from the tables)",
          profiles_html(tables["domain_profiles"])),
-        ("domain-by-country", "Studies by domain and country", tables["domain_by_country"]),
-        ("domain-by-design", "Studies by domain and design", tables["domain_by_design"]),
-        ("domain-by-weight", "Studies by domain and weight of evidence",
-         tables["domain_by_weight"]),
-        *[(f"domain-by-{item.id}", f"Studies by domain and {item.label.lower()}",
-           tables[name]) for item, name in field_tables(data, tables)],
-        ("country-by-design", "Studies by country and design", tables["country_by_design"]),
-        ("cooccurrence", "Domain co-occurrence", tables["domain_cooccurrence"]),
-        ("period", "Studies by domain and five-year period", tables["domain_by_period"]),
+        *[(ANCHORS.get(name, name.replace("_", "-")), heading, tables[name])
+          for name, heading in cross_tables(data, tables)],
         ("screening-flow", "Screening flow", flow),
         ("screening-figure", "Screening flow diagram", flow_png),
     ]

@@ -47,7 +47,7 @@ def sort_key(series: pd.Series) -> pd.Series:
 
 def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
                          countries: list[str] | None = None, domains: list[str] | None = None,
-                         min_weight: str = "low", human_codes_only: bool = False,
+                         min_weight: str = "", human_codes_only: bool = False,
                          by: list[str] | None = None, where: dict | None = None,
                          map_columns: str = "", map_slices: str = "") -> SynthesisInput:
     """Apply the review's filters to the included studies and their tags.
@@ -61,6 +61,9 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
     first_mappable = next((f.id for f in codebook.fields if f.type in ("choice", "multi")), "")
     countries = list(countries or [])
     domains = list(domains or [])
+    if countries and not codebook.has("country"):
+        raise ValueError("countries given, but the codebook codes no country; leave "
+                         "countries out (or use where: with a field of the codebook)")
     for given, allowed, what in ((countries, codebook.countries, "country"),
                                  (domains, codebook.domain_ids, "domain")):
         unknown = [g for g in given if g not in allowed]
@@ -68,14 +71,18 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
             raise ValueError(f"unknown {what} {', '.join(unknown)}; allowed: "
                              f"{', '.join(allowed)}")
     levels = codebook.weights
-    if min_weight not in levels:
-        raise ValueError(f"min_weight {min_weight!r}; allowed: {', '.join(levels)}")
-    keep_weights = levels[: levels.index(min_weight) + 1]
+    if min_weight and min_weight not in levels:
+        raise ValueError(f"min_weight {min_weight!r}; allowed: {', '.join(levels)}"
+                         if levels else f"min_weight {min_weight!r}, but the codebook codes "
+                         "no weight of evidence; leave min_weight out")
+    min_weight = min_weight or (levels[-1] if levels else "")
     studies = corpus.included
     if countries:
         studies = studies[studies["country"].isin(countries)]
-    unrated = (studies["weight"] == "") & (min_weight == levels[-1])  # weight not required
-    studies = studies[studies["weight"].isin(keep_weights) | unrated]
+    if levels:
+        keep_weights = levels[: levels.index(min_weight) + 1]
+        unrated = (studies["weight"] == "") & (min_weight == levels[-1])  # not required
+        studies = studies[studies["weight"].isin(keep_weights) | unrated]
     for field_id, values in (where or {}).items():  # a study with any of the values
         wanted = set(values)
         studies = studies[studies[field_id].fillna("").astype(str).map(
@@ -190,6 +197,21 @@ def field_tables(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> list[
             if f not in BUILT_IN and f"domain_by_{f}" in tables]
 
 
+def cross_tables(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> list[tuple]:
+    """(table name, heading) of the cross-tables the reports show, in their order: by
+    country, design and weight (where the codebook codes them), by the codebook's further
+    ``by`` fields, country by design, co-occurrence, period."""
+    shown = [("domain_by_country", "Studies by domain and country"),
+             ("domain_by_design", "Studies by domain and design"),
+             ("domain_by_weight", "Studies by domain and weight of evidence"),
+             *[(name, f"Studies by domain and {item.label.lower()}")
+               for item, name in field_tables(data, tables)],
+             ("country_by_design", "Studies by country and design"),
+             ("domain_cooccurrence", "Domain co-occurrence"),
+             ("domain_by_period", "Studies by domain and five-year period")]
+    return [(name, heading) for name, heading in shown if name in tables]
+
+
 def domain_by_field(data: SynthesisInput, field_id: str) -> pd.DataFrame:
     """Studies per domain (rows) and value of a codebook field (columns), with totals: a
     study counts once per value of a multi field, and the ``total`` row and column count
@@ -259,8 +281,8 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
         _c=lambda f: sort_key(f["citation"]))
     rows = rows.sort_values(["_w", "_c", "study_id"], kind="stable")
     extra = [f for f in data.by if f not in BUILT_IN and f in rows.columns]
-    columns = ["citation", "study_id", "country", "design", "weight", *extra, "sample",
-               "summary", "source"]
+    columns = ["citation", "study_id", *data.codebook.coded("country", "design", "weight"),
+               *extra, "sample", "summary", "source"]
     if data.quotes is not None and len(data.quotes):  # where the review has quotes
         quoted = {}
         for row in data.quotes.to_dict("records"):
@@ -469,37 +491,48 @@ def prisma2020(corpus: ValidatedCorpus) -> pd.DataFrame:
 
 
 def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
-    """Studies by country, design and status (included / excluded), with totals."""
+    """Studies by country, design and status (included / excluded), with totals (by those
+    of country and design the codebook codes; with neither, the total row only)."""
+    codebook = corpus.codebook
+    keys = [c for c in ("country", "design") if codebook.has(c)]
     records = corpus.records[corpus.records["status"].isin(["included", "excluded"])]
-    records = records.assign(**{c: records[c].replace("", NOT_RECORDED)
-                                for c in ("country", "design")})
-    table = pd.crosstab([records["country"], records["design"]], records["status"])
+    records = records.assign(**{c: records[c].replace("", NOT_RECORDED) for c in keys})
+    if keys:
+        table = pd.crosstab([records[c] for c in keys], records["status"])
+    else:
+        table = pd.DataFrame(columns=["included", "excluded"])
     table = table.reindex(columns=["included", "excluded"], fill_value=0)
     table[TOTAL] = table.sum(axis=1)
-    country_order = {c: i for i, c in enumerate(corpus.codebook.countries)}
-    design_order = {d: i for i, d in enumerate(corpus.codebook.designs)}
-    table = table.reset_index()
-    table = table.sort_values(
-        ["country", "design"], key=lambda s: s.map(country_order if s.name == "country"
-                                                   else design_order), kind="stable")
-    total = pd.DataFrame([[TOTAL, "", *table[["included", "excluded", TOTAL]].sum()]],
-                         columns=table.columns)
+    order = {"country": {c: i for i, c in enumerate(codebook.countries)},
+             "design": {d: i for i, d in enumerate(codebook.designs)}}
+    table = table.reset_index(drop=not keys)
+    if keys:
+        table = table.sort_values(keys, key=lambda s: s.map(order[s.name]), kind="stable")
+    counts = records["status"].value_counts()
+    total = pd.DataFrame([[TOTAL, *[""] * (len(keys) - 1),
+                           int(counts.get("included", 0)), int(counts.get("excluded", 0)),
+                           int(counts.sum())]],
+                         columns=[*(keys or ["count_of"]), "included", "excluded", TOTAL])
+    table = table[list(total.columns)] if keys else total.iloc[:0]
     return pd.concat([table, total], ignore_index=True).astype(
         {"included": "int64", "excluded": "int64", TOTAL: "int64"})
 
 
 def build_synthesis_tables(data: SynthesisInput) -> dict[str, pd.DataFrame]:
     """Every synthesis table, by output name (evidence tables as ``evidence_<domain>``)."""
-    by_country = domain_by_country(data)
-    tables = {
-        "domain_by_country": by_country,
-        "domain_by_country_share": share_by_column(by_country),
-        "domain_by_design": domain_by_design(data),
-        "domain_by_weight": domain_by_weight(data),
-        "country_by_design": country_by_design(data),
-        "domain_cooccurrence": domain_cooccurrence(data),
-        "domain_by_period": domain_by_period(data),
-    }
+    has = data.codebook.has
+    tables = {}
+    if has("country"):
+        tables["domain_by_country"] = domain_by_country(data)
+        tables["domain_by_country_share"] = share_by_column(tables["domain_by_country"])
+    if has("design"):
+        tables["domain_by_design"] = domain_by_design(data)
+    if has("weight"):
+        tables["domain_by_weight"] = domain_by_weight(data)
+    if has("country") and has("design"):
+        tables["country_by_design"] = country_by_design(data)
+    tables["domain_cooccurrence"] = domain_cooccurrence(data)
+    tables["domain_by_period"] = domain_by_period(data)
     for domain in data.domains:
         tables[f"evidence_{domain}"] = evidence_table(data, domain)
     for field_id in data.by:
@@ -539,7 +572,8 @@ def gap_map_cells(data: SynthesisInput) -> pd.DataFrame:
     columns, then weight, then citation)."""
     rows, values, _ = gap_map_axes(data)
     field_id = data.map_columns
-    columns = ["domain", field_id, "study_id", "citation", "design", "weight"]
+    columns = ["domain", field_id, "study_id", "citation",
+               *data.codebook.coded(*(c for c in ("design", "weight") if c != field_id))]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     order_d = {d: i for i, d in enumerate(data.domains)}
@@ -580,10 +614,12 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
     synthesis tables alone (how many included studies, from which countries, of what
     designs and weight of evidence, the years they span, the countries with none). No
     claim about what the studies found: that stays in the evidence tables."""
-    by_country = tables["domain_by_country"].set_index("domain")
-    by_design = tables["domain_by_design"].set_index("domain")
-    by_weight = tables["domain_by_weight"].set_index("domain")
-    included = int(by_country.loc[TOTAL, TOTAL])
+    empty = pd.DataFrame({"domain": [*data.domains, TOTAL]})
+    by_country, by_design, by_weight = (
+        tables.get(name, empty).set_index("domain")
+        for name in ("domain_by_country", "domain_by_design", "domain_by_weight"))
+    by_period = tables["domain_by_period"].set_index("domain")  # always made: the totals
+    included = int(by_period.loc[TOTAL, TOTAL])
     countries = [c for c in data.countries if c in by_country.columns]
     named = [c for c in countries if c != "multi"]
     designs = [d for d in data.designs if d in by_design.columns]
@@ -591,7 +627,7 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
     rows = []
     for domain in data.domains:
         label = data.codebook.label(domain)
-        n = int(by_country.loc[domain, TOTAL])
+        n = int(by_period.loc[domain, TOTAL])
         evidence = tables.get(f"evidence_{domain}", pd.DataFrame(columns=["study_id"]))
         all_years = data.studies.loc[data.studies["study_id"].isin(evidence["study_id"]),
                                      "year"].astype(str)
@@ -605,13 +641,13 @@ def domain_profiles(data: SynthesisInput, tables: dict[str, pd.DataFrame]) -> pd
         if n == 0:
             text = f"No included study examined {label.lower()}."
         else:
-            sentences = [
-                f"{n} of the {included} included studies ({share:.0f}%) examined "
-                f"{label.lower()}.",
-                f"By country: {_listing(per_country, _country)}.",
-                f"By design: {_listing(per_design)}.",
-                f"Weight of evidence: {_listing(per_weight)}.",
-            ]
+            sentences = [f"{n} of the {included} included studies ({share:.0f}%) examined "
+                         f"{label.lower()}."]
+            for what, counts, name in (("By country", per_country, _country),
+                                       ("By design", per_design, str),
+                                       ("Weight of evidence", per_weight, str)):
+                if counts:
+                    sentences.append(f"{what}: {_listing(counts, name)}.")
             if years:
                 span = (f"in {years[0]}" if years[0] == years[-1]
                         else f"between {years[0]} and {years[-1]}")
@@ -647,7 +683,7 @@ def describe_filters(filters: dict, weights: tuple[str, ...] = WEIGHTS) -> str:
     countries = list(filters.get("countries") or [])
     if countries:
         parts.append("studies from " + " and ".join(_country(c) for c in countries) + " only")
-    weight = filters.get("min_weight", weights[-1])
+    weight = filters.get("min_weight", "")
     if weight and weight != weights[-1] and weight in weights:
         kept = weights[: weights.index(weight) + 1]
         parts.append(" or ".join(reversed(kept)) + " weight of evidence only")

@@ -121,7 +121,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
 
     from trustreview.io.workbook import fixed_zip
     from trustreview.synthesis.report import report_title
-    from trustreview.synthesis.tables import describe_filters, field_tables
+    from trustreview.synthesis.tables import cross_tables, describe_filters
 
     document = Document()
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
@@ -129,7 +129,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     document.styles["Normal"].font.name = "Calibri"
     document.styles["Normal"].font.size = Pt(10.5)
     document.add_heading(report_title(data.codebook), level=0)
-    n = int(tables["domain_by_country"].set_index("domain").loc["total", "total"])
+    n = int(tables["domain_by_period"].set_index("domain").loc["total", "total"])
     document.add_paragraph(
         f"This report synthesises {n} included stud{'y' if n == 1 else 'ies'} by the domains "
         "of a strong school trust. Counts are of studies; a study tagged with several "
@@ -149,14 +149,7 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
         document.add_paragraph(row.profile)
     _section(document, landscape=True)  # the cross-tables are wide: a landscape section
     document.add_heading("Tables", level=1)
-    for name, heading in (("domain_by_country", "Studies by domain and country"),
-                          ("domain_by_design", "Studies by domain and design"),
-                          ("domain_by_weight", "Studies by domain and weight of evidence"),
-                          *[(name, f"Studies by domain and {item.label.lower()}")
-                            for item, name in field_tables(data, tables)],
-                          ("country_by_design", "Studies by country and design"),
-                          ("domain_cooccurrence", "Domain co-occurrence"),
-                          ("domain_by_period", "Studies by domain and five-year period")):
+    for name, heading in cross_tables(data, tables):
         _heading_table(document, heading, tables[name])
     labels = {d.id: d.label for d in data.codebook.domains}
     _section(document, landscape=True)
