@@ -133,6 +133,18 @@ def previous_run(out_dir: str | os.PathLike) -> dict[str, pd.DataFrame] | None:
     return tables
 
 
+def staging_folder(out: Path) -> Path:
+    """Where a run into ``out`` writes until it is complete: ``OUT.partial`` beside it."""
+    return out.parent / f"{out.resolve().name}.partial"
+
+
+def staging_variable(out: Path) -> dict[str, str]:
+    """The environment variable that sends the notebooks' outputs of a run into ``out`` to
+    its staging folder (a kernel started before :func:`staged_output` needs it given)."""
+    return {STAGING_ENV: json.dumps({"out": str(out.resolve()),
+                                     "staging": str(staging_folder(out).resolve())})}
+
+
 @contextmanager
 def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
                   ) -> Iterator[Path]:
@@ -142,7 +154,7 @@ def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
     and ``out_dir`` is untouched."""
     out = Path(out_dir)
     _check_out(out, corpus_dir)
-    staging = out.parent / f"{out.resolve().name}.partial"
+    staging = staging_folder(out)
     if staging.exists():
         if not (staging / MARKER).exists():
             raise OutputError(f"{staging}: exists and is not a trustreview staging folder; "
@@ -156,8 +168,7 @@ def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
     atomic_write(staging / MARKER, export.MARKER_TEXT)
     atomic_write(staging / INCOMPLETE, STAGED_NOTE)
     previous = os.environ.get(STAGING_ENV)
-    os.environ[STAGING_ENV] = json.dumps({"out": str(out.resolve()),
-                                          "staging": str(staging.resolve())})
+    os.environ.update(staging_variable(out))
     try:
         yield staging
     finally:

@@ -13,7 +13,7 @@ from trustreview.errors import RunError, TrustreviewError
 from trustreview.io.load import find_table
 from trustreview.params import Params
 from trustreview.run import outputs
-from trustreview.run.runner import execute_notebooks
+from trustreview.run.runner import execute_notebooks, start_kernel
 from trustreview.validate import open_corpus, require_valid
 
 
@@ -38,18 +38,28 @@ def run_review(corpus_dir: str, bib_path: str, out_dir: str, notebooks: list[Pat
     """The whole review into ``out_dir``, or nothing changed there: a failing notebook
     raises :class:`~trustreview.errors.RunError`, Ctrl-C :class:`Interrupted`."""
     started = time.perf_counter()
-    progress(f"validating {corpus_dir} and {bib_path}")
-    corpus = open_corpus(corpus_dir, bib_path)
-    if corpus.warnings:
-        progress(f"{len(corpus.warnings)} warning(s); see tables/validation_issues.csv")
-    require_valid(corpus)
-    params.check(corpus.codebook)
+    # the first two notebooks' kernels start (and import) while the corpus is checked
+    environment = {**os.environ, **outputs.staging_variable(Path(out_dir))}
+    ahead = [start_kernel(os.getcwd(), environment, warm=i > 0)
+             for i, _ in enumerate(notebooks[:2])]
+    try:
+        progress(f"validating {corpus_dir} and {bib_path}")
+        corpus = open_corpus(corpus_dir, bib_path)
+        if corpus.warnings:
+            progress(f"{len(corpus.warnings)} warning(s); see tables/validation_issues.csv")
+        require_valid(corpus)
+        params.check(corpus.codebook)
+    except BaseException:
+        for kernel in ahead:
+            if kernel is not None:
+                kernel.stop()
+        raise
     injected = {"corpus_dir": str(corpus_dir), "bib_path": str(bib_path),
                 "out_dir": str(out_dir), **params.as_dict()}
     with outputs.staged_output(out_dir, corpus_dir) as staging:
         try:
             execute_notebooks(notebooks, staging / "notebooks", injected, cwd=os.getcwd(),
-                              progress=progress)
+                              progress=progress, ahead=ahead)
         except KeyboardInterrupt:
             raise Interrupted(staging) from None
         except TrustreviewError as error:

@@ -127,10 +127,59 @@ class _ProgressEngine(NBClientEngine):
 
 papermill_engines.register("trustreview", _ProgressEngine)
 
+# what the stage notebooks import first: a kernel started ahead imports them at its start
+# (names bound nowhere, no history), while the notebook before it runs
+WARM_UP = ("pandas", "sklearn", "trustreview.pipeline", "trustreview.model.evaluation",
+           "trustreview.synthesis.figures", "trustreview.run.outputs")
+
+
+class _Kernel:
+    """A kernel started ahead of its notebook (while the one before it runs) and importing
+    :data:`WARM_UP` as it starts, handed to papermill, which then runs the notebook in it
+    instead of starting one. Shut down with :meth:`stop`. (Sending it the imports from a
+    second client was tried: nbclient's wait for the kernel then timed out in about half
+    the runs.)"""
+
+    def __init__(self, cwd: str, env: dict[str, str] | None = None,
+                 warm: bool = True) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.manager = KernelManager(kernel_name=KERNEL)
+        # the arguments nbclient gives a kernel it starts itself
+        self.manager.start_kernel(cwd=cwd, env=env or dict(os.environ), extra_arguments=[
+            *KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:", *([
+                "--IPKernelApp.exec_lines=" + "; ".join(f"__import__({m!r})" for m in WARM_UP)
+                + ";"] if warm else [])])
+
+    def stop(self) -> None:
+        """Kill the kernel (not jupyter_client's shutdown, which first interrupts it: a
+        kernel still starting would print the KeyboardInterrupt) and remove its files."""
+        import signal
+
+        try:
+            if self.manager.has_kernel:
+                self.manager.signal_kernel(signal.SIGKILL)
+                self.manager.finish_shutdown(waittime=5)
+            self.manager.cleanup_resources()
+        except Exception:  # already gone
+            pass
+
+
+def start_kernel(cwd: str, env: dict[str, str] | None = None,
+                 warm: bool = True) -> _Kernel | None:
+    """A kernel started ahead in ``cwd`` with the environment ``env`` (default: this
+    process's), importing :data:`WARM_UP` unless not ``warm`` (the first notebook's, which
+    would wait for it), or None when it cannot be (papermill then starts its own)."""
+    try:
+        return _Kernel(cwd, env, warm)
+    except Exception:
+        return None
+
 
 def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[str, Any],
                       cwd: str | os.PathLike | None = None,
-                      progress: Callable[[str], None] | None = None) -> dict[str, float]:
+                      progress: Callable[[str], None] | None = None,
+                      ahead: list[_Kernel | None] | None = None) -> dict[str, float]:
     """Execute ``notebooks`` in order into ``output_dir``, each with those of ``parameters``
     its ``parameters`` cell declares.
 
@@ -138,51 +187,73 @@ def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[
     notebook and cell is reported as it starts, with the elapsed time (papermill's progress
     bar instead when stderr is a terminal). Returns seconds per notebook. A failing cell
     raises :class:`RunError` naming the notebook, the cell and the error; the partly executed
-    notebook is left in ``output_dir``.
+    notebook is left in ``output_dir``. Each notebook runs in a kernel started while the
+    one before it runs (``ahead``: kernels the caller started for the first notebooks, in
+    ``cwd``); every kernel is shut down before this returns or raises.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     declared = {nb: declared_parameters(nb) for nb in notebooks}
     timings: dict[str, float] = {}
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     bar = bool(progress) and sys.stderr.isatty()
-    for nb in notebooks:
-        target = output_dir / nb.name
-        mine = {k: v for k, v in parameters.items() if k in declared[nb]}
-        if progress:
-            progress(f"running {nb.name} ...")
-        start = time.perf_counter()
-
-        def on_cell(index, total, cell, name=nb.name):
-            if cell.cell_type == "code" and not bar:
-                first = next((line for line in cell.source.splitlines()
-                              if line.strip() and not line.startswith("#")), "")
-                progress(f"{name} cell {index + 1}/{total} "
-                         f"[{time.perf_counter() - started:5.1f} s] {first[:60]}")
-
-        try:
-            _in_worker_thread(lambda: papermill.execute_notebook(
-                str(nb), str(target), parameters=mine or None, kernel_name=KERNEL,
-                progress_bar=bar, cwd=str(cwd if cwd is not None else nb.parent),
-                log_output=False, engine_name="trustreview",
-                extra_arguments=KERNEL_ARGUMENTS,
-                on_cell=on_cell if progress else None,
-            ))
-        except PapermillExecutionError as error:
-            write_normalised(target)
-            raise RunError(f"{nb.name}: cell {error.exec_count or error.cell_index} failed with "
-                           f"{error.ename}: {error.evalue}; the partly executed notebook is "
-                           f"{target}") from None
-        except Exception as error:  # kernel died, nbformat error, ...
-            raise RunError(f"{nb.name}: could not be executed ({type(error).__name__}: "
-                           f"{error})") from None
-        write_normalised(target)
-        timings[nb.name] = time.perf_counter() - start
-        if progress:
-            progress(f"finished {nb.name} in {timings[nb.name]:.1f} s")
+    folders = [str(cwd if cwd is not None else nb.parent) for nb in notebooks]
+    kernels: list[_Kernel | None] = list(ahead or [])
+    try:
+        for position, nb in enumerate(notebooks):
+            while len(kernels) < min(position + 2, len(notebooks)):  # this one and the next
+                kernels.append(start_kernel(folders[len(kernels)], warm=len(kernels) > 0))
+            timings[nb.name] = _execute(nb, output_dir, {
+                k: v for k, v in parameters.items() if k in declared[nb]}, folders[position],
+                kernels[position], progress, started, bar)
+            if kernels[position] is not None:
+                kernels[position].stop()
+    finally:
+        for kernel in kernels:
+            if kernel is not None:
+                kernel.stop()
     return timings
+
+
+def _execute(nb: Path, output_dir: Path, mine: dict[str, Any], cwd: str,
+             kernel: _Kernel | None, progress: Callable[[str], None] | None, started: float,
+             bar: bool) -> float:
+    """Execute one notebook (see :func:`execute_notebooks`) in ``kernel`` (None: one
+    papermill starts); returns its seconds."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    target = output_dir / nb.name
+    if progress:
+        progress(f"running {nb.name} ...")
+    start = time.perf_counter()
+    engine = {"km": kernel.manager} if kernel is not None else {}
+
+    def on_cell(index, total, cell, name=nb.name):
+        if cell.cell_type == "code" and not bar:
+            first = next((line for line in cell.source.splitlines()
+                          if line.strip() and not line.startswith("#")), "")
+            progress(f"{name} cell {index + 1}/{total} "
+                     f"[{time.perf_counter() - started:5.1f} s] {first[:60]}")
+
+    try:
+        _in_worker_thread(lambda: papermill.execute_notebook(
+            str(nb), str(target), parameters=mine or None, kernel_name=KERNEL,
+            progress_bar=bar, cwd=cwd, log_output=False, engine_name="trustreview",
+            extra_arguments=KERNEL_ARGUMENTS, on_cell=on_cell if progress else None,
+            **engine))
+    except PapermillExecutionError as error:
+        write_normalised(target)
+        raise RunError(f"{nb.name}: cell {error.exec_count or error.cell_index} failed with "
+                       f"{error.ename}: {error.evalue}; the partly executed notebook is "
+                       f"{target}") from None
+    except Exception as error:  # kernel died, nbformat error, ...
+        raise RunError(f"{nb.name}: could not be executed ({type(error).__name__}: "
+                       f"{error})") from None
+    write_normalised(target)
+    seconds = time.perf_counter() - start
+    if progress:
+        progress(f"finished {nb.name} in {seconds:.1f} s")
+    return seconds
 
 
 def stderr_progress(message: str) -> None:
