@@ -33,6 +33,7 @@ import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -49,6 +50,10 @@ KIND_WORDS = {"article": "a journal article", "chapter": "a chapter", "book": "a
               "other": "another kind of work"}
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school")
 NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+TAG = re.compile(r"<[^>]{1,40}>")
+AND = re.compile(r"\s+and\s+")
+FIRST_PAGE = re.compile(r"\s*([A-Za-z]?\d+)")
+YEAR = re.compile(r"\d{4}")
 STOP = frozenset("a an the and or of on in at to for from with by".split())
 
 
@@ -58,14 +63,15 @@ def _title(text: str) -> str:
     elif "{" in text:
         text = text.replace("{", "").replace("}", "")
     if "<" in text or "&" in text:
-        text = html.unescape(re.sub(r"<[^>]{1,40}>", " ", text))
+        text = html.unescape(TAG.sub(" ", text))
     text = text.lower() if text.isascii() else fold(text).lower()
     return " ".join(NOT_ALNUM.sub(" ", text.replace("&", " and ")).split())
 
 
+@lru_cache(maxsize=1 << 16)  # an author list recurs across searches (its duplicates)
 def _surnames(authors: str) -> tuple[str, ...]:
     names = []
-    for name in re.split(r"\s+and\s+", authors):
+    for name in AND.split(authors):
         name = name.strip().strip("{}")
         if not name or name == "others":
             continue
@@ -84,7 +90,7 @@ def _surnames(authors: str) -> tuple[str, ...]:
 
 
 def _first_page(pages: str) -> str:
-    found = re.match(r"\s*([A-Za-z]?\d+)", pages)
+    found = FIRST_PAGE.match(pages)
     return found.group(1).lower() if found else ""
 
 
@@ -97,9 +103,11 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
 
     venues = [next((v for v in values if v), "") for values in
               zip(*(column(n) for n in VENUE_FIELDS))] if len(records) else []
+    venue_key = {v: " ".join(w for w in _title(v).split() if w not in STOP)
+                 for v in set(venues)}  # few venues, many records
     years = []
     for value in column("year"):
-        found = re.search(r"\d{4}", value)
+        found = YEAR.search(value)
         years.append(int(found.group()) if found else -1)
     authors = [a or e for a, e in zip(column("author"), column("editor"))]
     return pd.DataFrame({
@@ -108,7 +116,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         "names": [_surnames(a) for a in authors],
         "y": years,
         "doi": [doi_key(d) for d in column("doi")],
-        "venue": [" ".join(w for w in _title(v).split() if w not in STOP) for v in venues],
+        "venue": [venue_key[v] for v in venues],
         "vol": [ascii_fold(v) for v in column("volume")],
         "page": [_first_page(p) for p in column("pages")],
         "kind": [KINDS.get(t.lower(), "other") for t in column("entry_type")],
@@ -118,21 +126,20 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
 def candidate_pairs(prepared: pd.DataFrame, new_from: int = 0) -> list[tuple[int, int]]:
     """Pairs (i, j), i < j, of rows sharing a block; with ``new_from``, only pairs with
     at least one row at or after it (earlier rows were compared before)."""
-    blocks: dict[str, list[int]] = defaultdict(list)
     years = prepared["y"].tolist()
-    for i, (t, names, y, doi) in enumerate(zip(prepared["t"].tolist(),
-                                               prepared["names"].tolist(), years,
-                                               prepared["doi"].tolist())):
-        if doi:
-            blocks["d" + doi].append(i)
-        if t:
-            blocks["t" + t].append(i)
-            if len(t) > 30:
-                blocks["p" + t[:25]].append(i)
-                blocks["e" + t[-25:]].append(i)
-            words = [w for w in t.split() if w not in STOP][:2]
-            if names and words:
-                blocks[f"a{names[0]}|{y}|{' '.join(words)}"].append(i)
+    rows = list(zip(prepared["t"].tolist(), prepared["names"].tolist(), years,
+                    prepared["doi"].tolist()))
+    # with new_from, only blocks holding a new row matter: their keys first
+    wanted = {key for row in rows[new_from:] for key in _block_keys(*row)} \
+        if new_from else None
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows[:new_from] if new_from else rows):
+        for key in _block_keys(*row):
+            if wanted is None or key in wanted:
+                blocks[key].append(i)
+    for i, row in enumerate(rows[new_from:], start=new_from) if new_from else ():
+        for key in _block_keys(*row):
+            blocks[key].append(i)
     pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
         if len(members) < 2 or members[-1] < new_from:
@@ -150,6 +157,20 @@ def candidate_pairs(prepared: pd.DataFrame, new_from: int = 0) -> list[tuple[int
                     if j >= new_from or i >= new_from:
                         pairs.add((i, j) if i < j else (j, i))
     return sorted(pairs)
+
+
+def _block_keys(t: str, names: tuple[str, ...], y: int, doi: str) -> list[str]:
+    """The blocks a record is in: its DOI, its whole title, the title's first and last 25
+    characters (long titles), first author + year + two title words."""
+    keys = ["d" + doi] if doi else []
+    if t:
+        keys.append("t" + t)
+        if len(t) > 30:
+            keys += ["p" + t[:25], "e" + t[-25:]]
+        words = [w for w in t.split() if w not in STOP][:2]
+        if names and words:
+            keys.append(f"a{names[0]}|{y}|{' '.join(words)}")
+    return keys
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,20 @@ def workers_for(n_items: int, per_worker: int) -> int:
 
 def run_parts(function: Callable[..., Any], parts: list[tuple]) -> list:
     """``[function(*part) for part in parts]``: the first part in this process, the others in
-    fresh processes at the same time. Spawned, not forked, so that it is safe inside a
-    notebook's kernel (whose threads a fork would copy half-way); ``function`` must be a
-    module-level function (or a class's method) and the parts picklable."""
+    other processes at the same time. Forked when this process has one thread (a command:
+    the others start at once, with what is imported here), else spawned (a notebook's
+    kernel, whose threads a fork would copy half-way); ``function`` must be a module-level
+    function (or a class's method) and the parts picklable."""
     if len(parts) < 2:
         return [function(*part) for part in parts]
     import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
+    method = "fork" if threading.active_count() == 1 and \
+        "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(len(parts) - 1,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+                             mp_context=multiprocessing.get_context(method)) as pool:
         others = [pool.submit(function, *part) for part in parts[1:]]
         here = function(*parts[0])
         return [here, *(job.result() for job in others)]
