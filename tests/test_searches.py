@@ -255,6 +255,24 @@ def test_the_rules_on_pairs_that_look_alike():
     assert dedup.decide(*long_series).status == "distinct"
 
 
+def test_titles_compare_across_unicode_dashes_quotes_and_a_language_tag():
+    """Found on a real labelled set (bib-dedupe's haematology records): "Hemolytic–Uremic"
+    with an en dash read as one word, so the record missed its hyphenated duplicate; and
+    "... thrombosis. [French]" missed its twin without the language note."""
+    en_dash = prepared(title="Atypical Hemolytic\u2013Uremic Syndrome", author="Noris, M",
+                       year="2009", journal="N Engl J Med", volume="361", pages="1676-1687")
+    hyphen = prepared(title="Atypical hemolytic-uremic syndrome.", author="Noris, M.",
+                      year="2009", journal="New England Journal of Medicine", volume="361",
+                      pages="1676-1687")
+    assert en_dash["t"] == hyphen["t"] == "atypical hemolytic uremic syndrome"
+    assert dedup.decide(en_dash, hyphen).status == "merged"
+    quoted = prepared(title="\u201cGood\u201d schools: N\u00fcrnberg\u2019s boards",
+                      author="X, Y", year="2020")
+    assert quoted["t"] == "good schools nurnberg s boards"
+    tagged = prepared(title="Paroxysmal nocturnal hemoglobinuria and thrombosis. [French]")
+    assert tagged["t"] == "paroxysmal nocturnal hemoglobinuria and thrombosis"
+
+
 def test_blocking_pairs_a_duplicate_with_its_subtitle_dropped():
     frame = pd.DataFrame({"key": ["a", "b", "c"], "entry_type": ["article"] * 3,
                           "title": ["Chain Effects 2015: The impact of academy chains on "

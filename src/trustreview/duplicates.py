@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,6 +52,9 @@ KIND_WORDS = {"article": "a journal article", "chapter": "a chapter", "book": "a
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school")
 NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 TAG = re.compile(r"<[^>]{1,40}>")
+NOT_WORD = re.compile(r"[^\w\s]")
+# a database's note of the language after a title: "... thrombosis. [French]"
+LANGUAGE_TAG = re.compile(r"(?:\s*\[[A-Z][a-z]+\])+\s*$")
 AND = re.compile(r"\s+and\s+")
 FIRST_PAGE = re.compile(r"\s*([A-Za-z]?\d+)")
 YEAR = re.compile(r"\d{4}")
@@ -58,13 +62,16 @@ STOP = frozenset("a an the and or of on in at to for from with by".split())
 
 
 def _title(text: str) -> str:
+    text = LANGUAGE_TAG.sub("", text)
     if "\\" in text:
         text = decode_latex(text)
     elif "{" in text:
         text = text.replace("{", "").replace("}", "")
     if "<" in text or "&" in text:
         text = html.unescape(TAG.sub(" ", text))
-    text = text.lower() if text.isascii() else fold(text).lower()
+    if not text.isascii():  # a dash or quote between words splits them, as "-" does
+        text = fold(NOT_WORD.sub(" ", unicodedata.normalize("NFC", text)))
+    text = text.lower()
     return " ".join(NOT_ALNUM.sub(" ", text.replace("&", " and ")).split())
 
 
