@@ -130,6 +130,7 @@ class Synthesis:
     ris: dict[str, str] = field(default_factory=dict)
     report_docx: bytes = b""
     eppi_json: str = ""  # every included study for EPPI-Reviewer and EPPI-Mapper
+    png: dict[str, bytes] = field(default_factory=dict)  # the figures as drawn for the reports
 
     @property
     def field_tables(self) -> list[str]:
@@ -176,4 +177,5 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     from trustreview.synthesis.citations import add_citations
     everyone = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
     eppi = eppi_json(everyone, predictions, corpus.codebook, corpus.quotes)
-    return Synthesis(data, tables, shown, bib, page, ris, document, eppi)
+    return Synthesis(data, tables, shown, bib, page, ris, document, eppi,
+                     {"evidence_gap_map": gap_png, "screening_flow": flow_png})

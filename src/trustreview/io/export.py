@@ -103,12 +103,14 @@ def figure_bytes(figure, fmt: str) -> bytes:
 
 
 def write_figure(figure, out_dir: str | os.PathLike, name: str,
-                 formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Write ``OUT/figures/<name>.<fmt>`` for each format; returns the paths."""
+                 formats: tuple[str, ...] = ("png",),
+                 ready: dict[str, bytes | None] | None = None) -> list[Path]:
+    """Write ``OUT/figures/<name>.<fmt>`` for each format (``ready``: bytes of a format
+    already drawn by :func:`figure_bytes`, written as they are); returns the paths."""
     paths = []
     for fmt in formats:
         path = Path(out_dir) / "figures" / f"{name}.{fmt}"
-        atomic_write(path, figure_bytes(figure, fmt))
+        atomic_write(path, (ready or {}).get(fmt) or figure_bytes(figure, fmt))
         paths.append(path)
     return paths
 
