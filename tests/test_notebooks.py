@@ -75,3 +75,25 @@ def test_normalise_drops_timings_and_fixes_injected_id():
     assert out.cells[0].id == "injected-parameters"
     assert out.cells[0].metadata == {"tags": ["injected-parameters"]}
     assert "papermill" in nb.metadata  # the argument is not changed
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_a_stage_notebooks_kernel_warms_up_with_modules_that_exist(path):
+    """A kernel started ahead imports what its notebook lists in its metadata: modules that
+    import (a wrong name would only print an error at the kernel's start)."""
+    import importlib.util
+
+    from trustreview.run.runner import WARM_UP, warm_up
+
+    modules = warm_up(path)
+    assert modules != WARM_UP and "pandas" in modules
+    assert all(importlib.util.find_spec(m) is not None for m in modules), modules
+
+
+def test_a_notebook_without_a_warm_up_list_gets_the_default(tmp_path):
+    from trustreview.run.runner import WARM_UP, warm_up
+
+    plain = tmp_path / "mine.ipynb"
+    plain.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    assert warm_up(plain) == WARM_UP
+    assert warm_up(tmp_path / "missing.ipynb") == WARM_UP

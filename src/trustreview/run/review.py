@@ -40,8 +40,7 @@ def run_review(corpus_dir: str, bib_path: str, out_dir: str, notebooks: list[Pat
     started = time.perf_counter()
     # the first two notebooks' kernels start (and import) while the corpus is checked
     environment = {**os.environ, **outputs.staging_variable(Path(out_dir))}
-    ahead = [start_kernel(os.getcwd(), environment, warm=i > 0)
-             for i, _ in enumerate(notebooks[:2])]
+    ahead = [start_kernel(nb, os.getcwd(), environment) for nb in notebooks[:2]]
     try:
         progress(f"validating {corpus_dir} and {bib_path}")
         corpus = open_corpus(corpus_dir, bib_path)

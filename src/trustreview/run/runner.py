@@ -127,29 +127,40 @@ class _ProgressEngine(NBClientEngine):
 
 papermill_engines.register("trustreview", _ProgressEngine)
 
-# what the stage notebooks import first: a kernel started ahead imports them at its start
-# (names bound nowhere, no history), while the notebook before it runs
-WARM_UP = ("pandas", "sklearn", "trustreview.pipeline", "trustreview.model.evaluation",
-           "trustreview.synthesis.figures", "trustreview.run.outputs")
+# what a notebook's kernel imports as it starts, ahead of the notebook, when the notebook's
+# metadata does not say (``"trustreview": {"warm_up": [modules]}``, as the stage notebooks do)
+WARM_UP = ("pandas", "trustreview.pipeline")
+
+
+def warm_up(notebook: Path) -> tuple[str, ...]:
+    """The modules a kernel started for ``notebook`` imports ahead: its metadata's
+    ``trustreview.warm_up`` list, else :data:`WARM_UP`."""
+    try:
+        listed = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["trustreview"][
+            "warm_up"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return WARM_UP
+    return tuple(str(m) for m in listed if isinstance(m, str)) if isinstance(listed, list) \
+        else WARM_UP
 
 
 class _Kernel:
     """A kernel started ahead of its notebook (while the one before it runs) and importing
-    :data:`WARM_UP` as it starts, handed to papermill, which then runs the notebook in it
-    instead of starting one. Shut down with :meth:`stop`. (Sending it the imports from a
-    second client was tried: nbclient's wait for the kernel then timed out in about half
-    the runs.)"""
+    ``modules`` as it starts (bound to no name, no history), handed to papermill, which then
+    runs the notebook in it instead of starting one. Shut down with :meth:`stop`. (Sending
+    it the imports from a second client was tried: nbclient's wait for the kernel then
+    timed out in about half the runs.)"""
 
     def __init__(self, cwd: str, env: dict[str, str] | None = None,
-                 warm: bool = True) -> None:
+                 modules: tuple[str, ...] = ()) -> None:
         from jupyter_client.manager import KernelManager
 
         self.manager = KernelManager(kernel_name=KERNEL)
         # the arguments nbclient gives a kernel it starts itself
         self.manager.start_kernel(cwd=cwd, env=env or dict(os.environ), extra_arguments=[
             *KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:", *([
-                "--IPKernelApp.exec_lines=" + "; ".join(f"__import__({m!r})" for m in WARM_UP)
-                + ";"] if warm else [])])
+                "--IPKernelApp.exec_lines=" + "; ".join(f"__import__({m!r})" for m in modules)
+                + ";"] if modules else [])])
 
     def stop(self) -> None:
         """Kill the kernel (not jupyter_client's shutdown, which first interrupts it: a
@@ -165,13 +176,13 @@ class _Kernel:
             pass
 
 
-def start_kernel(cwd: str, env: dict[str, str] | None = None,
-                 warm: bool = True) -> _Kernel | None:
-    """A kernel started ahead in ``cwd`` with the environment ``env`` (default: this
-    process's), importing :data:`WARM_UP` unless not ``warm`` (the first notebook's, which
-    would wait for it), or None when it cannot be (papermill then starts its own)."""
+def start_kernel(notebook: Path, cwd: str,
+                 env: dict[str, str] | None = None) -> _Kernel | None:
+    """A kernel for ``notebook`` started ahead in ``cwd`` with the environment ``env``
+    (default: this process's), importing the notebook's :func:`warm_up` modules, or None
+    when it cannot be (papermill then starts its own)."""
     try:
-        return _Kernel(cwd, env, warm)
+        return _Kernel(cwd, env, warm_up(notebook))
     except Exception:
         return None
 
@@ -201,7 +212,7 @@ def execute_notebooks(notebooks: list[Path], output_dir: Path, parameters: dict[
     try:
         for position, nb in enumerate(notebooks):
             while len(kernels) < min(position + 2, len(notebooks)):  # this one and the next
-                kernels.append(start_kernel(folders[len(kernels)], warm=len(kernels) > 0))
+                kernels.append(start_kernel(notebooks[len(kernels)], folders[len(kernels)]))
             timings[nb.name] = _execute(nb, output_dir, {
                 k: v for k, v in parameters.items() if k in declared[nb]}, folders[position],
                 kernels[position], progress, started, bar)
