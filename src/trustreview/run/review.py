@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -48,14 +49,16 @@ def run_review(corpus_dir: str, bib_path: str, out_dir: str, notebooks: list[Pat
             progress(f"{len(corpus.warnings)} warning(s); see tables/validation_issues.csv")
         require_valid(corpus)
         params.check(corpus.codebook)
+        staged = ExitStack()  # a folder that cannot be written raises here, kernels stopped
+        staging = staged.enter_context(outputs.staged_output(out_dir, corpus_dir))
     except BaseException:
-        for kernel in ahead:
+        for kernel in ahead:  # not handed to execute_notebooks, which stops its kernels
             if kernel is not None:
                 kernel.stop()
         raise
     injected = {"corpus_dir": str(corpus_dir), "bib_path": str(bib_path),
                 "out_dir": str(out_dir), **params.as_dict()}
-    with outputs.staged_output(out_dir, corpus_dir) as staging:
+    with staged:
         try:
             execute_notebooks(notebooks, staging / "notebooks", injected, cwd=os.getcwd(),
                               progress=progress, ahead=ahead)
