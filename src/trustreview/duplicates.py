@@ -38,6 +38,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from trustreview.io.load import frame_rows
 from trustreview.io.text import ascii_fold, decode_latex, doi_key, fold
 from trustreview.schema import CHECK, DISTINCT, MERGED
 
@@ -293,18 +294,10 @@ def decide(a: dict, b: dict) -> Decision:
     return result(CHECK)
 
 
-def _rows(prepared: pd.DataFrame) -> list[dict]:
-    """The prepared records as dicts (built from column lists: far faster than
-    ``to_dict("records")`` on text columns)."""
-    columns = list(prepared.columns)
-    return [dict(zip(columns, values))
-            for values in zip(*(prepared[c].tolist() for c in columns))]
-
-
 def find_pairs(prepared: pd.DataFrame, new_from: int = 0) -> pd.DataFrame:
     """Every candidate pair that is alike, decided: columns ``i``, ``j`` (row positions),
     ``status``, ``reason``, ``score``."""
-    rows = _rows(prepared)
+    rows = list(frame_rows(prepared))
     found = []
     for i, j in candidate_pairs(prepared, new_from):
         decision = decide(rows[i], rows[j])
@@ -328,7 +321,7 @@ def resolve(prepared: pd.DataFrame, pairs: pd.DataFrame,
     """
     decided = decided or {}
     keys = prepared["key"].tolist()
-    records = _rows(prepared)
+    records = list(frame_rows(prepared))
     parent = list(range(len(prepared)))
 
     def root(i):

@@ -93,15 +93,14 @@ class Params:
                 f"codebook to table by{did_you_mean(unknown[0], tabled)}; allowed: "
                 f"{', '.join(tabled)}")
         fields = {f.id: f for f in codebook.fields}
+        mappable = [f for f, i in fields.items() if i.type in ("choice", "multi", "yes-no")]
         for field_id, values in self.where:
             item = fields.get(field_id)
-            if item is None or item.type not in ("choice", "multi", "yes-no"):
-                allowed = [f for f, i in fields.items() if i.type in ("choice", "multi",
-                                                                      "yes-no")]
+            if field_id not in mappable:
                 raise ParameterError(f"parameter 'where': {field_id!r} is not a choice, multi "
                                      f"or yes-no field of the codebook"
-                                     f"{did_you_mean(field_id, allowed)}; allowed: "
-                                     f"{', '.join(allowed)}")
+                                     f"{did_you_mean(field_id, mappable)}; allowed: "
+                                     f"{', '.join(mappable)}")
             unknown = [v for v in values if v not in item.allowed]
             if unknown or not values:
                 raise ParameterError(f"parameter 'where': {field_id} "
@@ -110,8 +109,6 @@ class Params:
                                      f"{did_you_mean(unknown[0], item.allowed) if unknown else ''}")
         for name in ("map_columns", "map_slices"):
             value = getattr(self, name)
-            mappable = [f for f, i in fields.items() if i.type in ("choice", "multi",
-                                                                   "yes-no")]
             if value and value not in mappable:
                 raise ParameterError(f"parameter {name!r}: {value!r} is not a choice, multi or "
                                      f"yes-no field of the codebook"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
-from trustreview.io.load import RawCorpus, empty_table, read_corpus
+from trustreview.io.load import RawCorpus, empty_table, frame_rows, read_corpus
 from trustreview.io.text import doi_key
 from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, MERGED,
                                 NO_DOMAIN, QUOTES_COLUMNS, RECORDS_COLUMNS, RECORDS_FILE,
@@ -118,14 +118,6 @@ def _column_issues(frame: pd.DataFrame, path: str, required: tuple[str, ...],
                                     f"{name!r} is ignored", _allowed(required),
                                     "delete the column or rename it"))
     return issues
-
-
-def _rows(frame: pd.DataFrame):
-    """The rows of a frame as dicts, one at a time (``to_dict("records")`` would hold them
-    all at once)."""
-    columns = list(frame.columns)
-    for values in zip(*(frame[c].tolist() for c in columns)):
-        yield dict(zip(columns, values))
 
 
 def normalise_title(title: str) -> str:
@@ -368,7 +360,7 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     missing_columns = any(i.severity == "error" for i in column_issues)
     status = []
     seen: dict[str, int] = {}
-    for row in _rows(frame):
+    for row in frame_rows(frame):
         sid = row["study_id"]
         row_issues = []
         if not sid:
@@ -411,7 +403,7 @@ def _code_rows(raw: RawCorpus, studies: pd.DataFrame, issues: list[Issue]) -> pd
     allowed = (raw.codebook.domain_ids if raw.codebook is not None else []) + [NO_DOMAIN]
     keep = []
     seen: set[tuple[str, str, str]] = set()
-    for row in _rows(frame):
+    for row in frame_rows(frame):
         sid, coder, domain = row["study_id"], row["coder"], row["domain"]
 
         def report(field, found, allowed_text, fix, severity="error"):

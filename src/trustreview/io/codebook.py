@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from trustreview.errors import InputError
@@ -41,7 +42,6 @@ class Lean:
 STAGES = ("title-abstract", "full-text", "not-retrieved")  # where a study is excluded
 FIELD_TYPES = ("choice", "multi", "yes-no", "number", "text")
 BUILT_IN = ("country", "design", "weight")  # fields the package has tables of its own for
-MULTI_SEPARATOR = "; "
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Codebook:
     extraction: tuple[ExtractionField, ...] = ()  # the codebook's own fields, if it lists any
     kept_columns: tuple[str, ...] = ()  # studies.csv columns that are not fields, kept as they are
 
-    @property
+    @cached_property  # read per study in validation: made once
     def fields(self) -> tuple[ExtractionField, ...]:
         """Every field a study is coded on: the codebook's ``fields:``, or without them
         country, design and weight (choice fields of the countries, designs and weights)."""

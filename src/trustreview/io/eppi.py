@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from trustreview.io.codebook import BUILT_IN
-from trustreview.io.text import decode_latex, letter_suffix, person_names
+from trustreview.io.text import ascii_fold, decode_latex, letter_suffix, person_names
+from trustreview.schema import NO_DOMAIN
 
 SELECTABLE = "Selectable (show checkbox)"
 NOT_SELECTABLE = "Not selectable (no checkbox)"
@@ -32,6 +33,7 @@ STANDARD = {"SetTypeName": "Standard", "SetTypeDescription": "A code set written
             "trustreview: one code per value."}
 DOMAINS_SET = "trustreview domains"
 SUGGESTIONS_SET = "trustreview suggestions"
+FIELD_SET_PREFIX = "trustreview field: "
 REFERENCE_KEYS = ("ItemId", "Title", "ParentTitle", "ShortTitle", "DateCreated", "CreatedBy",
                   "DateEdited", "EditedBy", "Year", "Month", "StandardNumber", "City",
                   "Country", "Publisher", "Institution", "Volume", "Pages", "Edition", "Issue",
@@ -43,6 +45,7 @@ TYPE_NAMES = {"article": "Journal, Article", "book": "Book, Whole",
               "inproceedings": "Conference Proceedings", "techreport": "Report",
               "report": "Report", "phdthesis": "Dissertation", "mastersthesis": "Dissertation",
               "thesis": "Dissertation", "online": "Web Site"}
+EXCLUDED_REASON = "excluded in EPPI-Reviewer"  # the reason of a study EPPI-Reviewer excluded
 EPPI_ITEM_ID = re.compile(r"(?im)^\s*eppi-itemid\s*=\s*[{\"]?\s*(\d+)")
 
 
@@ -65,6 +68,11 @@ def _code(set_name: str, path: list[str], description: str = "", children=None,
     return code
 
 
+def field_set_name(item) -> str:
+    """The code set of a codebook field in the file."""
+    return f"{FIELD_SET_PREFIX}{item.label}"
+
+
 def _code_set(name: str, description: str, codes: list[dict]) -> dict:
     return {"SetName": name, "ReviewSetId": stable_id("review set", name),
             "SetId": stable_id("set", name), "SetType": STANDARD,
@@ -77,7 +85,7 @@ def code_sets(codebook) -> list[dict]:
                       [_code(DOMAINS_SET, [d.label], d.definition, own_id=d.id)
                        for d in codebook.domains])]
     for item in codebook.fields:
-        name = f"trustreview field: {item.label}"
+        name = field_set_name(item)
         values = list(item.allowed) if item.type in ("choice", "multi", "yes-no") else \
             ["value (in AdditionalText)"]
         sets.append(_code_set(name, f"{item.id} ({item.type}): {item.definition}".strip(),
@@ -148,7 +156,7 @@ def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook,
             value = str(row.get(item.id, "") or "").strip()
             if not value:
                 continue
-            name = f"trustreview field: {item.label}"
+            name = field_set_name(item)
             if item.type == "multi":
                 codes += [_coded(stable_id(name, v.strip()), "") for v in value.split(";")
                           if v.strip()]
@@ -188,7 +196,7 @@ def _quoted_code(code: str, codebook) -> int:
     field_id, _, value = code.partition(": ")
     for item in codebook.fields:
         if item.id == field_id:
-            name = f"trustreview field: {item.label}"
+            name = field_set_name(item)
             if item.type in ("number", "text"):
                 return stable_id(name, "value (in AdditionalText)")
             return stable_id(name, value)
@@ -240,8 +248,6 @@ def looks_like_eppi(text: str) -> bool:
 
 
 def _slug(name: str, taken: set[str]) -> str:
-    from trustreview.io.text import ascii_fold
-
     words = re.findall(r"[a-z0-9]+", " ".join(ascii_fold(w) for w in name.lower().split()))
     base = "-".join(words)[:40].strip("-") or "code"
     if not base[0].isalpha():
@@ -279,13 +285,13 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
     domain_codes: list[dict] = []
     domain_owner = None
     for code_set in sets:
-        top = (code_set.get("Attributes") or {}).get("AttributesList") or []
+        top = _children(code_set)
         if domains is None and code_set.get("SetName") == DOMAINS_SET:
             domain_codes, domain_owner = top, code_set
         elif domains is not None and code_set.get("SetName") == domains:
             domain_codes, domain_owner = top, code_set
         elif domains is not None:
-            for path, code in _descendants({"Attributes": {"AttributesList": top}}):
+            for path, code in _descendants(code_set):
                 if code.get("AttributeName") == domains and _children(code):
                     domain_codes, domain_owner = _children(code), code
     if not domain_codes:
@@ -293,7 +299,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
         raise InputError(f"{source}: no domain codes: give --domains with the name of the code "
                          "set or code whose child codes are the review's domains (code sets: "
                          f"{', '.join(names)})")
-    taken: set[str] = {"none"}
+    taken: set[str] = {NO_DOMAIN}
     domain_of: dict[int, str] = {}
     codebook_domains = []
     for code in domain_codes:
@@ -314,17 +320,17 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
         if code_set is domain_owner:
             continue
         name = str(code_set.get("SetName", ""))
-        top = (code_set.get("Attributes") or {}).get("AttributesList") or []
+        top = _children(code_set)
         if name == SUGGESTIONS_SET:
-            for _, code in _descendants({"Attributes": {"AttributesList": top}}):
+            for _, code in _descendants(code_set):
                 ignored[code.get("AttributeId")] = "the tagger's suggestions, not human codes"
             continue
         own = FIELD_SET.match(str(code_set.get("SetDescription") or "")) \
-            if name.startswith("trustreview field: ") else None
+            if name.startswith(FIELD_SET_PREFIX) else None
         if own:  # a set trustreview wrote: one field, its codes the values
             kind = own["type"]
             values = [str(c.get("AttributeName", "")).strip() for c in top]
-            item = {"id": own["id"], "label": name.split(": ", 1)[1], "type": kind,
+            item = {"id": own["id"], "label": name[len(FIELD_SET_PREFIX):], "type": kind,
                     "definition": own["definition"].strip()}
             if kind in ("choice", "multi"):
                 item["values"] = values
@@ -333,7 +339,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
             for code, value in zip(top, values):
                 value_of[code.get("AttributeId")] = (own["id"], value)
             continue
-        for _, code in _descendants({"Attributes": {"AttributesList": top}}):
+        for _, code in _descendants(code_set):
             kind = str(code.get("AttributeType", "")).lower()
             if kind.startswith(("include", "exclude")):  # a screening code set's decisions
                 name_ = str(code.get("AttributeName", "")).strip()
@@ -465,8 +471,6 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
                      "left out": len(result.left_out)}
     return result
 
-
-EXCLUDED_REASON = "excluded in EPPI-Reviewer"
 
 
 def _record(reference: dict) -> tuple[dict, int]:

@@ -296,7 +296,7 @@ def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
     ``report.docx`` and ``eppi.json``."""
     out = folder(out_dir)
     export.write_synthesis(result.tables, out)
-    drawn = getattr(result, "png", {})  # the PNGs the reports have: not drawn again
+    drawn = result.png  # the PNGs the reports have: not drawn again
     export.write_figure(result.figures["evidence_gap_map"], out, "evidence_gap_map",
                         formats=("png", "svg"), ready={"png": drawn.get("evidence_gap_map")})
     export.write_figure(result.figures["screening_flow"], out, "screening_flow",

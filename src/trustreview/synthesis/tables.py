@@ -57,7 +57,6 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
     Unknown countries or domains raise ``ValueError`` naming the allowed values.
     """
     codebook = corpus.codebook
-    ids = [f.id for f in codebook.fields]
     first_mappable = next((f.id for f in codebook.fields if f.type in ("choice", "multi")), "")
     countries = list(countries or [])
     domains = list(domains or [])
@@ -103,8 +102,8 @@ def select_for_synthesis(corpus: ValidatedCorpus, predictions: pd.DataFrame,
                  "human_codes_only": human_codes_only,
                  "where": {k: list(v) for k, v in (where or {}).items()}},
         by=list(by) if by else default_by(codebook), quotes=corpus.quotes,
-        map_columns=map_columns or ("country" if "country" in ids else first_mappable),
-        map_slices=map_slices or ("weight" if "weight" in ids else ""))
+        map_columns=map_columns or ("country" if codebook.has("country") else first_mappable),
+        map_slices=map_slices or ("weight" if codebook.has("weight") else ""))
 
 
 def default_by(codebook: Codebook) -> list[str]:
@@ -494,27 +493,24 @@ def compute_corpus_counts(corpus: ValidatedCorpus) -> pd.DataFrame:
     """Studies by country, design and status (included / excluded), with totals (by those
     of country and design the codebook codes; with neither, the total row only)."""
     codebook = corpus.codebook
-    keys = [c for c in ("country", "design") if codebook.has(c)]
+    keys = codebook.coded("country", "design")
     records = corpus.records[corpus.records["status"].isin(["included", "excluded"])]
+    counts = records["status"].value_counts()
+    included, excluded = int(counts.get("included", 0)), int(counts.get("excluded", 0))
+    total = pd.DataFrame([[TOTAL, *[""] * (len(keys) - 1), included, excluded,
+                           included + excluded]],
+                         columns=[*(keys or ["count_of"]), "included", "excluded", TOTAL])
+    if not keys:
+        return total
     records = records.assign(**{c: records[c].replace("", NOT_RECORDED) for c in keys})
-    if keys:
-        table = pd.crosstab([records[c] for c in keys], records["status"])
-    else:
-        table = pd.DataFrame(columns=["included", "excluded"])
+    table = pd.crosstab([records[c] for c in keys], records["status"])
     table = table.reindex(columns=["included", "excluded"], fill_value=0)
     table[TOTAL] = table.sum(axis=1)
     order = {"country": {c: i for i, c in enumerate(codebook.countries)},
              "design": {d: i for i, d in enumerate(codebook.designs)}}
-    table = table.reset_index(drop=not keys)
-    if keys:
-        table = table.sort_values(keys, key=lambda s: s.map(order[s.name]), kind="stable")
-    counts = records["status"].value_counts()
-    total = pd.DataFrame([[TOTAL, *[""] * (len(keys) - 1),
-                           int(counts.get("included", 0)), int(counts.get("excluded", 0)),
-                           int(counts.sum())]],
-                         columns=[*(keys or ["count_of"]), "included", "excluded", TOTAL])
-    table = table[list(total.columns)] if keys else total.iloc[:0]
-    return pd.concat([table, total], ignore_index=True).astype(
+    table = table.reset_index().sort_values(keys, key=lambda s: s.map(order[s.name]),
+                                            kind="stable")
+    return pd.concat([table[list(total.columns)], total], ignore_index=True).astype(
         {"included": "int64", "excluded": "int64", TOTAL: "int64"})
 
 
