@@ -476,3 +476,26 @@ def test_a_second_run_says_what_changed_and_a_first_run_does_not(review, tmp_pat
     text = "\n".join(p.text for p in Document(folder / "out" / "report.docx").paragraphs)
     assert "What changed since the previous run" in text
     assert "Newly included: 1 (greany2025constant)." in text
+
+
+def test_a_record_said_same_as_two_studies_joins_the_first_only():
+    """Found trying the tool as a user: two check pairs shared a record, both answered yes,
+    and the record was merged into both studies (counted twice as a duplicate in PRISMA)."""
+    from trustreview.duplicate_decisions import decide
+    from trustreview.io.workbook import Filled
+
+    duplicates = pd.DataFrame({"study_id": ["a", "b"], "record": ["r", "r"],
+                               "source": ["s.ris", "s.ris"], "status": ["check", "check"],
+                               "reason": ["title 0.95", "title 0.95"], "score": ["0.8", "0.8"]})
+    studies = pd.DataFrame({"study_id": ["a", "b", "r"], "included": ["", "", ""]})
+    empty = pd.DataFrame({"study_id": []}, dtype=str)
+    rows = pd.DataFrame({"row": [2, 3], "study_id": ["a", "b"], "record": ["r", "r"],
+                         "same": ["yes", "yes"]})
+    result = decide(Filled("dups.xlsx", "duplicates", "duplicates", list(rows.columns), rows),
+                    duplicates, studies, empty, empty)
+    merged = result.duplicates[result.duplicates["status"] == "merged"]
+    assert list(zip(merged["study_id"], merged["record"])) == [("a", "r")]
+    assert result.removed == ["r"] and list(result.studies["study_id"]) == ["a", "b"]
+    assert result.duplicates["status"].tolist() == ["merged", "check"]
+    assert len(result.conflicts) == 1 and "was merged into a on an earlier row" in \
+        result.conflicts[0]

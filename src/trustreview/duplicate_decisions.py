@@ -157,8 +157,13 @@ def decide(filled, duplicates: pd.DataFrame, studies: pd.DataFrame, codes: pd.Da
         record = pair[1]
         if pair[0] not in study_ids or record not in study_ids:
             gone = pair[0] if pair[0] not in study_ids else record
-            result.conflicts.append(f"{label}: {gone} is not a study of the review any more; "
-                                    "nothing changed")
+            into = dict((r, s) for s, r in result.pairs).get(gone)
+            result.conflicts.append(
+                f"{label}: {gone} " + (f"was merged into {into} on an earlier row (a record "
+                                       "joins one study); if these two are the same study "
+                                       "too, exclude one of them (reason: duplicate) when "
+                                       "you screen" if into else
+                                       "is not a study of the review any more; nothing changed"))
             continue
         if record in screened or record in coded:
             result.conflicts.append(f"{label}: the same study, but {record} already has a "
@@ -174,6 +179,7 @@ def decide(filled, duplicates: pd.DataFrame, studies: pd.DataFrame, codes: pd.Da
                                 f"{pair[0]}")
         result.pairs.append((pair[0], record))
         result.merged.append(label)
+        study_ids.discard(record)  # merged: a later row cannot merge it into a second study
     result.duplicates = duplicates
     result.studies = studies[~studies["study_id"].isin(result.removed)]
     return result
