@@ -213,8 +213,11 @@ def _add(args) -> int:
     if plan.searches.empty:
         print("trustreview: nothing added (every file was added before)", file=sys.stderr)
         return EXIT_OK
-    print(f"trustreview: added {plan.summary()} "
-          f"({', '.join(p.name for p in written)})", file=sys.stderr)
+    from trustreview.schema import SEARCHES_DIR
+
+    names = [f"{SEARCHES_DIR}/{p.name}" if p.parent.name == SEARCHES_DIR else p.name
+             for p in written]  # a search's copy apart from the tables (both may be records.csv)
+    print(f"trustreview: added {plan.summary()} ({', '.join(names)})", file=sys.stderr)
     return EXIT_OK
 
 
