@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -76,6 +77,14 @@ def bundled_codes(bundled):
     """The reconciled 0/1 codes (studies x domains) of the bundled corpus's included studies."""
     from trustreview.model.agreement import coded_matrix
     return coded_matrix(bundled)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parse_stores_apart(tmp_path_factory):
+    """Commands run by the tests (in this process and in the processes it starts) keep their
+    BibTeX parse stores (trustreview.io.bibcache) in a folder of the test run, never in the
+    user's cache."""
+    os.environ["TRUSTREVIEW_CACHE"] = str(tmp_path_factory.mktemp("parse-stores"))
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ modules it calls."""
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from trustreview import __version__
 from trustreview.errors import ParameterError, TrustreviewError
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+# A command builds millions of objects that it keeps to the end (the entries of a large
+# BibTeX file, every study's words), and Python's default cycle collector rescans them again
+# and again: a fifth of the CPU time of `trustreview tag` on 100,000 studies. Commands
+# collect only the youngest objects, rarely (measured: as fast as no collector at all).
+COLLECTOR_THRESHOLDS = (500_000, 1000, 1000)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -309,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new, "add": _add,
                 "sheet": _sheet, "merge": _merge}
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     try:
         return handlers[args.command](args)
     except TrustreviewError as error:
@@ -319,3 +327,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("trustreview: interrupted; no output folder was changed", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        gc.set_threshold(*thresholds)

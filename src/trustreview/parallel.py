@@ -21,6 +21,17 @@ def workers_for(n_items: int, per_worker: int) -> int:
     return max(1, min(cores(), n_items // per_worker))
 
 
+def start_method() -> str:
+    """How :func:`run_parts` starts the other processes: ``fork`` when this process has one
+    thread (they start at once, with what is imported here), else ``spawn`` (they first
+    import what they need)."""
+    import multiprocessing
+    import threading
+
+    return "fork" if threading.active_count() == 1 and \
+        "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def run_parts(function: Callable[..., Any], parts: list[tuple]) -> list:
     """``[function(*part) for part in parts]``: the first part in this process, the others in
     other processes at the same time. Forked when this process has one thread (a command:
@@ -30,13 +41,10 @@ def run_parts(function: Callable[..., Any], parts: list[tuple]) -> list:
     if len(parts) < 2:
         return [function(*part) for part in parts]
     import multiprocessing
-    import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if threading.active_count() == 1 and \
-        "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(len(parts) - 1,
-                             mp_context=multiprocessing.get_context(method)) as pool:
+                             mp_context=multiprocessing.get_context(start_method())) as pool:
         others = [pool.submit(function, *part) for part in parts[1:]]
         here = function(*parts[0])
         return [here, *(job.result() for job in others)]

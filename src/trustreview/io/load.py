@@ -15,7 +15,6 @@ import csv
 import io
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pandas as pd
 import yaml
 
 from trustreview.errors import InputError
+from trustreview.io import bibcache
 from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.io.files import check_file, display_path, read_text
 from trustreview.io.text import empty_names, letter_suffix, normalise_doi
@@ -164,11 +164,12 @@ def read_bib(path: str | os.PathLike) -> Bibliography:
     """
     path = Path(path)
     source = display_path(path)
-    return parse_references(read_text(path, source), source)
+    return parse_references(read_text(path, source), source, remember=path)
 
 
-def parse_references(text: str, source: str) -> Bibliography:
-    """:func:`read_bib` on text already read from ``source``."""
+def parse_references(text: str, source: str, remember: Path | None = None) -> Bibliography:
+    """:func:`read_bib` on text already read from ``source`` (a BibTeX file read from
+    ``remember`` reuses what :mod:`trustreview.io.bibcache` remembers of it)."""
     from trustreview.io.ris import looks_like_ris, ris_to_bibtex
 
     if looks_like_ris(text) or (source.lower().endswith(".ris") and not text.strip()):
@@ -180,24 +181,30 @@ def parse_references(text: str, source: str) -> Bibliography:
     if source.lower().endswith(".ris") and text.strip():
         raise InputError(f"{source}: has no RIS record (no line starting 'TY  - '); export "
                          "the references again as RIS or BibTeX")
-    return parse_bib(text, source)
+    return parse_bib(text, source, remember=remember)
 
 
-def parse_bib(text: str, source: str, keep_duplicate_keys: bool = False) -> Bibliography:
+def parse_bib(text: str, source: str, keep_duplicate_keys: bool = False,
+              remember: Path | None = None) -> Bibliography:
     """BibTeX text already read from ``source`` (see :func:`read_bib`). A large file is
     read in parts at once on the machine's cores (:func:`_parse_in_parts`); the result is
     the same as reading it whole. With ``keep_duplicate_keys``, an entry whose key an
     earlier one has is kept under the key with ``a``, ``b``... added, and a warning, instead
-    of failing (a search export keeps every record)."""
-    parsed = _parse_in_parts(text, source)
-    if parsed is None:
-        parsed = _library_columns(text, source, keep_duplicate_keys)
-    return _bibliography(*parsed, source)
+    of failing (a search export keeps every record). With ``remember`` (the file's path), a
+    large file is parsed only where it changed since a command last read it
+    (:mod:`trustreview.io.bibcache`)."""
+    def parse(part: str):
+        return _parse_in_parts(part, source) or \
+            _library_columns(part, source, keep_duplicate_keys)
+
+    parsed = None
+    if remember is not None and bibcache.applies(text):
+        parsed = bibcache.read(text, remember, parse)
+    return _bibliography(*(parsed or parse(text)), source)
 
 
 PARALLEL_MIN_ENTRIES = 20_000  # per process: below that, starting one costs more than it saves
-ENTRY_START = re.compile(r"\n(?=@[A-Za-z]+\s*[{(])")
-STRING_BLOCK = re.compile(r"^[ \t]*@[ \t]*string\b", re.IGNORECASE | re.MULTILINE)
+ENTRY_START = bibcache.ENTRY_START
 
 
 def _parse_in_parts(text: str, source: str):
@@ -207,7 +214,7 @@ def _parse_in_parts(text: str, source: str):
     has (the whole file is then read at once, so that problems are reported exactly as
     BibTeX reads them)."""
     workers = workers_for(text.count("\n@"), PARALLEL_MIN_ENTRIES)
-    if workers < 2 or STRING_BLOCK.search(text):
+    if workers < 2 or bibcache.has_string_block(text):
         return None
     cuts = [0]
     for k in range(1, workers):

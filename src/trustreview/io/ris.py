@@ -53,7 +53,9 @@ class Converted:
 
 def looks_like_ris(text: str) -> bool:
     """True when ``text`` has RIS records (``TY  - `` lines) and no BibTeX entry."""
-    return bool(re.search(r"(?m)^TY  -", text)) and not BIBTEX_ENTRY.search(text)
+    has_record = text.startswith("TY  -") or "\nTY  -" in text  # a regex anchored at
+    # every line start took half a second on a 70 MB file
+    return has_record and not BIBTEX_ENTRY.search(text)
 
 
 def _records(text: str):

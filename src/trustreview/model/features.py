@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import (ENGLISH_STOP_WORDS, CountVectorizer
                                              TfidfTransformer)
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from trustreview.parallel import run_parts, workers_for
+from trustreview.parallel import run_parts, start_method, workers_for
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
@@ -160,9 +160,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 def _in_parallel(features: TextFeatures, texts: list[str], workers: int) -> sp.csr_matrix:
     """``features._features(texts)`` with the texts in ``workers`` contiguous parts (see
     :func:`trustreview.parallel.run_parts`)."""
-    # this process starts at once; the others first spend a second or two importing
-    # scikit-learn, so this one takes a larger part (only the speed depends on it)
-    first = min(1.0, 1 / workers + SPAWN_HEAD_START)
+    # this process starts at once; spawned ones first spend a second or two importing
+    # scikit-learn, so this one then takes a larger part (only the speed depends on it)
+    head_start = SPAWN_HEAD_START if start_method() == "spawn" else 0.0
+    first = min(1.0, 1 / workers + head_start)
     bounds = np.r_[0, np.linspace(first * len(texts), len(texts), workers).astype(int)]
     parts = [(features, texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     return sp.vstack(run_parts(TextFeatures._features, parts), format="csr")
