@@ -520,3 +520,36 @@ def test_features_of_many_texts_counted_in_parts_are_the_features_counted_at_onc
     in_parts = fitted.transform(texts)
     assert (in_parts != whole).nnz == 0 and in_parts.shape == whole.shape
     assert in_parts.dtype == whole.dtype
+
+
+def test_vocabulary_counts_are_scikit_learns_count_vectorizer(bundled):
+    # the vectorised counter against the oracle it replaces: scikit-learn's CountVectorizer
+    # with the same analyser and vocabulary; fitted on some studies, counting the others
+    # (unknown words and pairs), with a three-word signal term, a pair across a stop word,
+    # texts without a word or with only stop words, and a term at the very end of a text
+    from functools import partial
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from trustreview.model import features
+    from trustreview.model.tagging import study_texts
+
+    texts = study_texts(bundled.records)
+    terms = (("budget", "school improvement partner"), ("teacher workload", "economies of scale"))
+    fitted = features.TextFeatures(signal_terms=terms).fit(texts[:40])
+    longer = frozenset({"school improvement partner"})
+    oracle = CountVectorizer(analyzer=partial(features.analyse, longer=longer, longest=3),
+                             vocabulary=fitted.counter_.entries, dtype=np.float32)
+    extra = ["", "the of and", "Economies of scale, economies of SCALE!",
+             "a school improvement partner", "school improvement partner school improvement",
+             "budget budget teacher workload"]
+    for sample in (texts[40:], extra, texts[:40] + extra):
+        got, expected = fitted.counter_.counts(sample), oracle.transform(sample)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        assert (got != expected).nnz == 0 and got.has_canonical_format
+    counts = fitted.counter_.counts(extra)
+    column = fitted.counter_.vocabulary_
+    assert counts[2, column["economies scale"]] == 2
+    assert counts[3, column["school improvement partner"]] == 1
+    assert counts[4, column["school improvement partner"]] == 1
+    assert counts[:2].nnz == 0
