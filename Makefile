@@ -41,7 +41,7 @@ unit: install
 	TRUSTREVIEW_FUZZ_EXAMPLES=$${TRUSTREVIEW_FUZZ_EXAMPLES:-100} $(SERIAL_BLAS) $(BIN)/python -m pytest -p no:nbval -q -n auto --dist worksteal -m "not slow" tests
 
 nbval: install
-	cd notebooks && ../$(BIN)/python -m pytest -p nbval -q --nbval --nbval-current-env \
+	cd notebooks && $(SERIAL_BLAS) ../$(BIN)/python -m pytest -p nbval -q --nbval --nbval-current-env \
 		--nbval-sanitize-with ../tests/nbval_sanitize.cfg -o addopts="" -o testpaths=. \
 		--rootdir=. .
 

@@ -171,14 +171,15 @@ def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
     # `pip install .` (not editable) into a fresh virtualenv; the dependencies come from the
     # test environment, the package itself (code, notebooks, codebook) from the build
     env = tmp_path / "venv"
-    venv.create(env, with_pip=True)
-    python = env / "bin" / "python"
+    venv.create(env, with_pip=False)  # this environment's pip installs into it (--python):
+    python = env / "bin" / "python"   # ensurepip would cost 6 s of the test's CPU
     site = next((env / "lib").glob("python3*/site-packages"))
     deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and
                 (p / "pandas").exists())
     (site / "deps.pth").write_text(str(deps) + "\n")
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                              str(REPO)], capture_output=True, text=True, timeout=600)
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                              "--quiet", "--no-deps", str(REPO)],
+                             capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr[-3000:]
     where = subprocess.run([str(python), "-c", "import trustreview; print(trustreview.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path)
