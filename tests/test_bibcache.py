@@ -138,3 +138,15 @@ def test_only_the_most_recent_stores_are_kept(bib, monkeypatch, tmp_path):
         copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
         load.read_bib(copy)
     assert len(list((tmp_path / "stores").iterdir())) == 2
+
+
+def test_new_keeps_the_store_of_the_references_it_writes(bib, tmp_path):
+    from trustreview.scaffold import new_review
+
+    path, parsed = bib
+    new_review(tmp_path / "review", [path], added="2026-01-01")
+    made = tmp_path / "review" / "references.bib"
+    assert len(list((tmp_path / "stores").iterdir())) == 1
+    parsed.clear()
+    entries = load.read_bib(made).entries
+    assert parsed == [] and len(entries) > 100  # the review's first read parses nothing

@@ -26,7 +26,9 @@ import pandas as pd
 from trustreview import intake
 from trustreview.errors import InputError, OutputError
 from trustreview.intake import Plan
+from trustreview.io import bibcache
 from trustreview.io.files import display_path
+from trustreview.io.load import read_bib
 from trustreview.schema import (CODES_COLUMNS, DUPLICATES_COLUMNS, DUPLICATES_FILE,
                                 QUOTES_COLUMNS, RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS,
                                 SEARCHES_DIR, SEARCHES_FILE, STUDIES_COLUMNS)
@@ -153,11 +155,16 @@ def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
         for name, columns, frame in _ledger(plan):
             (corpus / name).write_text(_csv(columns, _table_rows(frame, columns)),
                                        encoding="utf-8")
-        (building / "references.bib").write_text(_bib_text(plan), encoding="utf-8")
+        bib_text = _bib_text(plan)
+        (building / "references.bib").write_text(bib_text, encoding="utf-8")
         _finish(building, target, len(plan.studies))
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
+    if bibcache.applies(bib_text):
+        # a large references.bib is parsed once here, where it is made, and its parse
+        # store kept: the review's next commands (validate, add...) parse only what changed
+        read_bib(target / "references.bib")
     return plan
 
 
