@@ -42,3 +42,5 @@ QUOTES_COLUMNS = ("study_id", "code", "text", "document")
 BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
               "institution", "school", "publisher", "howpublished", "volume", "number",
               "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
+# the columns of a reference file's entries as read: key, type, first line, the entry's text
+BIB_COLUMNS = ("key", "entry_type", "line", "raw", *BIB_FIELDS)

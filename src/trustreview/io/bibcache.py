@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from trustreview.schema import BIB_FIELDS
+from trustreview.schema import BIB_COLUMNS, BIB_FIELDS
 
 MIN_ENTRIES = 2_000  # below that a file parses in well under a second: not worth a store
 KEEP_STORES = 16
@@ -144,14 +144,14 @@ def _columns(parts: list[str], rows_per_part: list[list]) -> dict[str, list]:
             where.append((piece, line))
         line += piece.count("\n")
     if not rows:
-        return {name: [] for name in ("key", "entry_type", "line", "raw", *BIB_FIELDS)}
+        return {name: [] for name in BIB_COLUMNS}
     offsets, starts, ends, *values = map(list, zip(*rows))
     columns = dict(zip(FIELDS, values))
     if len(columns) != len(FIELDS):
         raise ValueError("a store row of another shape")
     columns["line"] = [first + offset for (_, first), offset in zip(where, offsets)]
     columns["raw"] = [piece[a:b] for (piece, _), a, b in zip(where, starts, ends)]
-    return {name: columns[name] for name in ("key", "entry_type", "line", "raw", *BIB_FIELDS)}
+    return {name: columns[name] for name in BIB_COLUMNS}
 
 
 def _fingerprint() -> str:

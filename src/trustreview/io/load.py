@@ -28,8 +28,8 @@ from trustreview.io.files import check_file, display_path, read_text
 from trustreview.io.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
 from trustreview.parallel import run_parts, workers_for
-from trustreview.schema import (BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS, DECISIONS_FILE,
-                                DUPLICATES_COLUMNS, DUPLICATES_FILE, RECORDS_COLUMNS,
+from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS,
+                                DECISIONS_FILE, DUPLICATES_COLUMNS, DUPLICATES_FILE, RECORDS_COLUMNS,
                                 QUOTES_COLUMNS, QUOTES_FILE, RECORDS_FILE,
                                 SEARCHES_COLUMNS, SEARCHES_FILE)
 
@@ -290,8 +290,7 @@ def _library_columns(text: str, source: str, keep_duplicate_keys: bool = False):
             failed.append((line, "the entry cannot be read (unbalanced braces or quotes, a "
                                  "missing comma or '=', or text outside an entry)"))
     entries.sort(key=lambda e: e.start_line)
-    columns: dict[str, list] = {name: [] for name in ("key", "entry_type", "line", "raw",
-                                                      *BIB_FIELDS)}
+    columns: dict[str, list] = {name: [] for name in BIB_COLUMNS}
     for entry in entries:  # column lists, not a dict per entry: 1M entries fit
         values = {}
         for f in entry.fields:

@@ -263,13 +263,12 @@ def records_to_bibtex(items, kind_of_file: str = "RIS") -> Converted:
     usable; two records with the same key get ``a``, ``b``... after the first, with a
     warning (see the module docstring for the key rule). ``columns`` holds the entries as
     :func:`trustreview.io.load.parse_bib` would read them back from ``bibtex``."""
-    from trustreview.schema import BIB_FIELDS
+    from trustreview.schema import BIB_COLUMNS, BIB_FIELDS
 
     lines: dict[str, int] = {}
     warnings: list[tuple[int, str]] = []
     texts: list[str] = []
-    columns: dict[str, list] = {name: [] for name in ("key", "entry_type", "line", "raw",
-                                                      *BIB_FIELDS)}
+    columns: dict[str, list] = {name: [] for name in BIB_COLUMNS}
     for line, record in items:
         kind = str(record.get("type_of_reference", "")).strip().upper()
         entry_type = TYPES.get(kind, "misc")
