@@ -27,6 +27,7 @@ import marshal
 import os
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -154,6 +155,7 @@ def _columns(parts: list[str], rows_per_part: list[list]) -> dict[str, list]:
     return {name: columns[name] for name in BIB_COLUMNS}
 
 
+@lru_cache(maxsize=1)  # asked when a store is read and again when it is written
 def _fingerprint() -> str:
     """Changes whenever the parse could: this code, the reader's, bibtexparser's version."""
     import bibtexparser
