@@ -150,3 +150,21 @@ def test_new_keeps_the_store_of_the_references_it_writes(bib, tmp_path):
     parsed.clear()
     entries = load.read_bib(made).entries
     assert parsed == [] and len(entries) > 100  # the review's first read parses nothing
+
+
+def test_bibtexparsers_own_messages_never_reach_the_user(bib, monkeypatch, caplog):
+    # a broken entry is reported once, by trustreview, with its line in the file; before,
+    # bibtexparser's log line reached the terminal too (and, for a changed piece read from
+    # the store, with a line counted from the start of the piece)
+    import logging
+
+    path, _ = bib
+    load.read_bib(path)
+    text = path.read_text(encoding="utf-8")
+    at = text.index("title = {", len(text) // 2)
+    path.write_text(text[:at] + "title = {{" + text[at + len("title = {"):], encoding="utf-8")
+    with caplog.at_level(logging.DEBUG):
+        got = load.read_bib(path)
+        whole_file(path, monkeypatch)
+    assert got.failed
+    assert not [r for r in caplog.records if r.name.startswith("bibtexparser")]

@@ -244,9 +244,12 @@ def _library_columns(text: str, source: str, keep_duplicate_keys: bool = False):
     ``@string`` blocks), lines counted from the start of ``text``."""
     import bibtexparser
 
+    # failures are reported below, with line numbers; bibtexparser's own messages come from
+    # its modules' loggers (bibtexparser.splitter...), which a level on the parent silences
+    # (disabling the parent did not: they reached the terminal)
     logger = logging.getLogger("bibtexparser")
-    previous = logger.disabled
-    logger.disabled = True  # failures are reported below, with line numbers
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
     try:
         library = bibtexparser.parse_string(text)
     except Exception:  # bibtexparser raises assorted types on pathological input
@@ -254,7 +257,7 @@ def _library_columns(text: str, source: str, keep_duplicate_keys: bool = False):
                          "is broken beyond single entries); check it "
                          "in your reference manager and export it again") from None
     finally:
-        logger.disabled = previous
+        logger.setLevel(previous)
     failed, warnings = [], []
     strings = "\n".join(block.raw.strip() for block in library.strings)
     entries = list(library.entries)
