@@ -291,6 +291,23 @@ def test_cross_validation_beats_tagging_everything_and_reports_its_spread(bundle
     assert {"model_f1", "model_f1_sd", "coder_A_f1", "coder_B_kappa"} <= set(table.columns)
 
 
+def test_the_curves_whole_folds_reuse_the_cross_validations_models(bundled):
+    """pipeline.tag fits the cross-validation's models once and gives them to the learning
+    curve for the folds it uses whole: the curve and the scores are those made without."""
+    from trustreview.model import evaluation
+
+    settings = {"cv_folds": 5, "cv_repeats": 2, "seed": 0}
+    full = evaluation.repeated_predictions(bundled, **settings)
+    # training folds of 84, 88, 87, 86, 87 and 86, 85, 87, 87, 87 studies: at 86, some are
+    # used whole (their tags taken from ``full``), some subsampled, one after a whole one
+    sizes = [86]
+    pd.testing.assert_frame_equal(
+        evaluation.learning_curve(bundled, sizes, predictions=full, **settings),
+        evaluation.learning_curve(bundled, sizes, **settings))
+    scores = evaluation.cross_validate_tagger(bundled, predictions=full, **settings)
+    assert list(scores["domain"]) == [*bundled.codebook.domain_ids, "macro", "micro"]
+
+
 def test_platt_fit_maps_scores_to_the_chance_of_a_code():
     from trustreview.model.decision import platt_fit
 
@@ -553,3 +570,8 @@ def test_vocabulary_counts_are_scikit_learns_count_vectorizer(bundled):
     assert counts[3, column["school improvement partner"]] == 1
     assert counts[4, column["school improvement partner"]] == 1
     assert counts[:2].nnz == 0
+    # a vocabulary with an empty entry (what texts without a single word are fitted to)
+    entries = ["", "budget", "economies scale", "teacher workload"]
+    oracle = CountVectorizer(analyzer=features.analyse, vocabulary=entries, dtype=np.float32)
+    got = features.VocabularyCounter(entries).counts(extra)
+    assert (got != oracle.transform(extra)).nnz == 0 and got.sum() == 5

@@ -95,14 +95,17 @@ def tag(corpus: ValidatedCorpus, params: Params, evaluate: bool = True) -> Taggi
     shown: dict[str, object] = {}
     gap = evaluation.evaluation_gap(corpus, params.cv_folds)
     if gap is None and evaluate:
+        # the models of the cross-validation are those of the curve's last point: fitted once
+        full = evaluation.repeated_predictions(corpus, cv_repeats=params.cv_repeats,
+                                               **settings)
         scores = evaluation.cross_validate_tagger(corpus, cv_repeats=params.cv_repeats,
-                                                  **settings)
+                                                  predictions=full, **settings)
         tables["tagger_evaluation"] = evaluation.model_vs_coders(
             scores, evaluation.compare_coders(corpus))
         n_coded = len(tagged.coded_ids)
         curve = evaluation.learning_curve(
             corpus, evaluation.learning_curve_sizes(n_coded, params.cv_folds),
-            cv_repeats=params.cv_repeats, **settings)
+            cv_repeats=params.cv_repeats, predictions=full, **settings)
         from trustreview.synthesis import figures  # matplotlib: only when there is a curve
 
         tables["learning_curve"] = curve

@@ -94,27 +94,41 @@ def evaluation_gap(corpus: ValidatedCorpus, cv_folds: int) -> str | None:
     return None
 
 
+def repeated_predictions(corpus: ValidatedCorpus, cv_folds: int = 5, cv_repeats: int = 3,
+                         seed: int = 0, tag_threshold: float | None = None,
+                         min_domains: int = 1) -> list[np.ndarray]:
+    """For each repeat (seed ``seed + repeat``), every coded study's 0/1 tags (studies x
+    domains, in the order of :func:`coded_texts`) from the run's tagger fitted on the other
+    folds: what :func:`cross_validate_tagger` scores, and the full-size point of
+    :func:`learning_curve`, which can be given them instead of fitting the same models again."""
+    coded, texts = coded_texts(corpus)
+    Y = coded.to_numpy()
+    if len(Y) < cv_folds:
+        raise ValueError(evaluation_gap(corpus, cv_folds))
+    return [out_of_fold_predictions(make_tagger(corpus.codebook, seed + repeat, cv_folds,
+                                                tag_threshold, min_domains),
+                                    texts, Y, cv_folds, seed + repeat)
+            for repeat in range(cv_repeats)]
+
+
 def cross_validate_tagger(corpus: ValidatedCorpus, cv_folds: int = 5, cv_repeats: int = 3,
                           seed: int = 0, tag_threshold: float | None = None,
-                          min_domains: int = 1) -> pd.DataFrame:
+                          min_domains: int = 1,
+                          predictions: list[np.ndarray] | None = None) -> pd.DataFrame:
     """Repeated stratified k-fold cross-validation against the reference codes.
 
     Each repeat predicts every coded study once from a model that did not see it (the same
     tagger a run uses, thresholds chosen inside the training folds); metrics are computed
     per repeat and averaged. Columns: domain, support, precision, recall, f1, kappa, f1_sd
     (the standard deviation of F1 between repeats); rows: domains, macro, micro.
+    ``predictions``: :func:`repeated_predictions` of the same arguments, if already made.
     """
-    coded, texts = coded_texts(corpus)
-    Y = coded.to_numpy()
-    if len(Y) < cv_folds:
-        raise ValueError(evaluation_gap(corpus, cv_folds))
-    results = []
-    for repeat in range(cv_repeats):
-        tagger = make_tagger(corpus.codebook, seed + repeat, cv_folds, tag_threshold,
-                             min_domains)
-        pred = out_of_fold_predictions(tagger, texts, Y, cv_folds, seed + repeat)
-        frame = pd.DataFrame(pred, index=coded.index, columns=coded.columns)
-        results.append(compare_matrices(frame, coded).set_index("domain"))
+    if predictions is None:
+        predictions = repeated_predictions(corpus, cv_folds, cv_repeats, seed, tag_threshold,
+                                           min_domains)
+    coded = coded_matrix(corpus)
+    results = [compare_matrices(pd.DataFrame(pred, index=coded.index, columns=coded.columns),
+                                coded).set_index("domain") for pred in predictions]
     mean = sum(r[METRICS] for r in results) / len(results)
     mean.insert(0, "support", results[0]["support"])
     f1 = np.array([r["f1"].to_numpy(dtype=float) for r in results])
@@ -159,12 +173,15 @@ def learning_curve_sizes(n_coded: int, cv_folds: int) -> list[int]:
 
 def learning_curve(corpus: ValidatedCorpus, sizes: list[int], cv_folds: int = 5,
                    cv_repeats: int = 3, seed: int = 0, tag_threshold: float | None = None,
-                   min_domains: int = 1) -> pd.DataFrame:
+                   min_domains: int = 1,
+                   predictions: list[np.ndarray] | None = None) -> pd.DataFrame:
     """Macro- and micro-F1 on held-out studies against the number of coded training studies.
 
     The folds are those of :func:`cross_validate_tagger`; each training fold is subsampled
-    (seeded) to the size. Size 0 is the codebook-only tagger. Columns: n_coded, macro_f1,
-    micro_f1.
+    (seeded) to the size. Size 0 is the codebook-only tagger. A fold whose training studies
+    are no more than the size is used whole: with ``predictions`` (:func:`repeated_predictions`
+    of the same arguments) its studies' tags are taken from there, the same model's.
+    Columns: n_coded, macro_f1, micro_f1.
     """
     coded, texts = coded_texts(corpus)
     Y = coded.to_numpy()
@@ -176,7 +193,11 @@ def learning_curve(corpus: ValidatedCorpus, sizes: list[int], cv_folds: int = 5,
             rng = np.random.default_rng(seed + repeat)
 
             def predict(train, test, repeat=repeat, rng=rng):
+                whole = size >= len(train)
+                # drawn even when whole: the draws of the folds after it stay the same
                 train = np.sort(rng.choice(train, size=min(size, len(train)), replace=False))
+                if whole and predictions is not None:
+                    return predictions[repeat][test]
                 model = make_tagger(corpus.codebook, seed + repeat, cv_folds, tag_threshold,
                                     min_domains).fit(list(texts_arr[train]), Y[train])
                 return model.predict(list(texts_arr[test]))

@@ -208,8 +208,8 @@ class DomainTagger(BaseEstimator):
         training = texts + pseudo_texts
         self.features_ = TextFeatures(
             signal_terms=tuple(tuple(d.signal_terms) for d in domains),
-            prior_weight=self.prior_weight).fit(training)
-        X = self.features_.transform(training)
+            prior_weight=self.prior_weight)
+        X = self.features_.fit_transform(training)
         Y_all = np.vstack([Y, pseudo_codes])
         weight = np.concatenate([np.ones(len(texts)), pseudo_weights])
         gram = (X @ X.T).toarray().astype(float) if X.shape[0] <= DUAL_MAX_ROWS else None
