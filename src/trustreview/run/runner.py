@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -155,12 +158,25 @@ class _Kernel:
                  modules: tuple[str, ...] = ()) -> None:
         from jupyter_client.manager import KernelManager
 
-        self.manager = KernelManager(kernel_name=KERNEL)
-        # the arguments nbclient gives a kernel it starts itself
-        self.manager.start_kernel(cwd=cwd, env=env or dict(os.environ), extra_arguments=[
-            *KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:", *([
-                "--IPKernelApp.exec_lines=" + "; ".join(f"__import__({m!r})" for m in modules)
-                + ";"] if modules else [])])
+        if os.name == "posix":
+            # Unix sockets (files named after this prefix, removed at stop): with TCP, the
+            # ports jupyter_client picks are free when picked but may be taken by another
+            # process starting a kernel before this one binds them ("Address already in
+            # use", a kernel dead at start; seen with two runs side by side)
+            prefix = os.path.join(tempfile.gettempdir(), f"trustreview-{uuid.uuid4().hex}")
+            self.manager = KernelManager(kernel_name=KERNEL, transport="ipc", ip=prefix)
+        else:
+            self.manager = KernelManager(kernel_name=KERNEL)
+        try:
+            # the arguments nbclient gives a kernel it starts itself
+            self.manager.start_kernel(cwd=cwd, env=env or dict(os.environ), extra_arguments=[
+                *KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:", *([
+                    "--IPKernelApp.exec_lines=" + "; ".join(f"__import__({m!r})"
+                                                            for m in modules)
+                    + ";"] if modules else [])])
+        except BaseException:  # a Ctrl-C while it starts: no kernel or socket left behind
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Kill the kernel (not jupyter_client's shutdown, which first interrupts it: a
@@ -277,8 +293,6 @@ def refresh_notebooks(notebooks_dir: str | os.PathLike,
     """Re-execute the committed notebooks in place with their own default parameters (no
     injected cell) and normalise them, so nbval can check that outputs still match; then
     write the copies without outputs that the package ships (``package_copy``)."""
-    import shutil
-    import tempfile
 
     notebooks = list_notebooks(notebooks_dir)
     with tempfile.TemporaryDirectory() as tmp:
