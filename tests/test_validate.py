@@ -164,6 +164,59 @@ def test_xlsx_tables_are_accepted(tmp_path):
     assert len(corpus.codes) == len(written)
 
 
+def _add_column(path, name, value):
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[0].append(name)
+    for row in rows[1:]:
+        row.append(value)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def test_a_studies_column_named_as_a_reference_field_is_reported_not_read(tmp_path, cli):
+    # found fuzzing: a studies.csv with a title (or year, doi, status) column of its own
+    # crashed validation with a KeyError; the bib is the home of those facts
+    corpus_dir, bib = make_corpus(tmp_path)
+    before = open_corpus(corpus_dir, bib).records
+    for name in ("title", "year", "status"):
+        _add_column(corpus_dir / "studies.csv", name, "mine")
+    corpus = open_corpus(corpus_dir, bib)
+    warned = {i.field: i for i in corpus.issues if i.severity == "warning" and i.line == 1}
+    assert {"title", "year", "status"} <= set(warned)
+    assert "comes from its entry in the reference file" in warned["title"].found
+    assert "rename the column" in warned["year"].fix
+    assert corpus.records.equals(before)  # titles, years and statuses as before
+    code, _, err = cli("validate", "--corpus", corpus_dir, "--bib", bib)
+    assert code == 0 and "column 'title' of the studies table is not read" in err
+
+
+def test_a_column_named_line_is_an_error_naming_the_fix(tmp_path, cli):
+    corpus_dir, bib = make_corpus(tmp_path)
+    _add_column(corpus_dir / "codes.csv", "line", "3")
+    code, _, err = cli("validate", "--corpus", corpus_dir, "--bib", bib)
+    assert code == 1 and "Traceback" not in err
+    assert "codes.csv:1" in err and "column 'line'" in err and "rename the column" in err
+
+
+@pytest.mark.parametrize("where", ["fields", "kept_columns"])
+def test_a_codebook_may_not_name_a_column_trustreview_makes(tmp_path, where):
+    import yaml
+
+    from trustreview.errors import InputError
+    from trustreview.io.codebook import parse_codebook
+
+    data = yaml.safe_load((REPO / "corpus" / "codebook.yml").read_text(encoding="utf-8"))
+    if where == "fields":
+        data["fields"] = [*data.get("fields", []), {"id": "doi", "label": "DOI", "type": "text"}]
+    else:
+        data["kept_columns"] = ["doi"]
+    with pytest.raises(InputError, match=rf"{where} names 'doi'.*call the column something"):
+        parse_codebook(data, "codebook.yml")
+
+
 def test_missing_corpus_folder_is_one_clear_message(tmp_path, cli):
     code, _, err = cli("validate", "--corpus", tmp_path / "nope", "--bib", tmp_path / "x.bib")
     assert code == 1

@@ -44,3 +44,11 @@ BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "boo
               "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
 # the columns of a reference file's entries as read: key, type, first line, the entry's text
 BIB_COLUMNS = ("key", "entry_type", "line", "raw", *BIB_FIELDS)
+# what validation gives each study from its reference entry (venue: the first of journal,
+# booktitle, ... that is filled in; bib_raw: the entry's text)
+FROM_BIB = ("title", "authors", "editor", "year", "venue", "publisher", "entry_type", "volume",
+            "number", "pages", "doi", "url", "keywords", "abstract", "crossref", "bib_raw")
+# columns of a validated study that validation makes: a studies table's column of one of
+# these names is not read (nor may a codebook field take one); `line` is each table's own
+MADE_BY_VALIDATION = ("status", *FROM_BIB)
+LINE = "line"  # the column of every table read: the line (or sheet row) each row came from

@@ -19,7 +19,8 @@ from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
 from trustreview.io.load import RawCorpus, empty_table, frame_rows, read_corpus
 from trustreview.io.text import doi_key
-from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, MERGED,
+from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, FROM_BIB,
+                                MADE_BY_VALIDATION, MERGED,
                                 NO_DOMAIN, QUOTES_COLUMNS, RECORDS_COLUMNS, RECORDS_FILE,
                                 SEARCHES_COLUMNS, SEARCHES_FILE, STUDIES_COLUMNS, WEIGHTS)
 
@@ -335,6 +336,15 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
     required = STUDIES_COLUMNS if raw.codebook is None else tuple(
         c for c in raw.codebook.study_columns if c not in {f.id for f in extra})
     column_issues = _column_issues(frame, table.path, required, exact=False)
+    made = [name for name in frame.columns if name in MADE_BY_VALIDATION]
+    for name in made:
+        whose = ("each study's status is trustreview's (from included)" if name == "status"
+                 else f"each study's {name} comes from its entry in the reference file")
+        column_issues.append(Issue(
+            "warning", table.path, 1, "", name, f"column {name!r} of the studies table is not "
+            f"read: {whose}", "", "rename the column (and list the new name in the codebook's "
+            "fields: or kept_columns: to keep it) or delete it"))
+    frame = frame.drop(columns=made)
     if raw.codebook is not None and raw.codebook.extraction:  # a codebook that lists fields
         known = {*raw.codebook.study_columns, *raw.codebook.kept_columns, "line"}
         for name in frame.columns:
@@ -493,9 +503,7 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
     for name in reversed(VENUE_FIELDS):  # the first non-empty field, in VENUE_FIELDS order
         venue = venue.where(bib[name] == "", bib[name])
     bib = bib.assign(venue=venue)
-    keep = ["study_id", "title", "authors", "editor", "year", "venue", "publisher",
-            "entry_type", "volume", "number", "pages", "doi", "url", "keywords", "abstract",
-            "crossref", "bib_raw"]
+    keep = ["study_id", *FROM_BIB]
     merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
     for name in keep[1:]:
         merged[name] = merged[name].fillna("").astype("str")

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from trustreview.errors import InputError
-from trustreview.schema import NO_DOMAIN, WEIGHTS
+from trustreview.schema import LINE, MADE_BY_VALIDATION, NO_DOMAIN, WEIGHTS
 
 DEFAULT_COUNTRIES = ("England", "US", "Netherlands", "Sweden", "multi")
 DEFAULT_DESIGNS = ("quantitative", "qualitative", "mixed", "review", "theory")
@@ -259,8 +259,15 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
     if len(set(weights)) != len(weights):
         raise InputError(f"{source}: field 'weights' lists a level twice; list each "
                          "weight-of-evidence level once, highest first")
+    kept = _string_list(data.get("kept_columns"), "field 'kept_columns'", source)
+    for name, where in [*((f.id, "fields") for f in extraction),
+                        *((k, "kept_columns") for k in kept)]:
+        if name in (*MADE_BY_VALIDATION, LINE):
+            raise InputError(f"{source}: {where} names {name!r}, a column trustreview makes for "
+                             "each study (from its reference entry, its screening or the line "
+                             "it is read from); call the column something else")
     return Codebook(
-        kept_columns=_string_list(data.get("kept_columns"), "field 'kept_columns'", source),
+        kept_columns=kept,
         extraction=extraction,
         exclusion_reasons=_reasons(data.get("exclusion_reasons"), source),
         domains=tuple(domains),

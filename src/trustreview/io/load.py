@@ -28,7 +28,7 @@ from trustreview.io.files import check_file, display_path, read_text
 from trustreview.io.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
 from trustreview.parallel import run_parts, workers_for
-from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS,
+from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS, LINE,
                                 DECISIONS_FILE, DUPLICATES_COLUMNS, DUPLICATES_FILE, RECORDS_COLUMNS,
                                 QUOTES_COLUMNS, QUOTES_FILE, RECORDS_FILE,
                                 SEARCHES_COLUMNS, SEARCHES_FILE)
@@ -105,6 +105,10 @@ def _frame(header: list[str], rows: list[list[str]], lines: list[int],
            source: str) -> pd.DataFrame:
     seen: set[str] = set()
     for name in header:
+        if name == LINE:
+            raise InputError(f"{source}:1: column {LINE!r} is the name trustreview gives the "
+                             "line each row is read from; rename the column (e.g. "
+                             f"'{LINE}_no') or delete it")
         if name and name in seen:
             raise InputError(f"{source}:1: column {name!r} appears twice in the header; "
                              "delete or rename one of them")
@@ -117,7 +121,7 @@ def _frame(header: list[str], rows: list[list[str]], lines: list[int],
     columns = {name: [(row[i] if i < len(row) else "").strip() for row in rows]
                for i, name in enumerate(header) if name}
     frame = pd.DataFrame(columns, dtype="str")
-    frame.insert(0, "line", pd.array(lines, dtype="int64"))
+    frame.insert(0, LINE, pd.array(lines, dtype="int64"))
     return frame
 
 
