@@ -50,12 +50,18 @@ def tiny(tmp_path):
 
 
 @pytest.fixture
-def cli(capsys):
-    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+def cli(capsys, monkeypatch):
+    """Run the CLI in-process (from the folder ``cwd``, if given, as ``python -m
+    trustreview`` run there would); returns (exit code, stdout, stderr). A process of its own
+    would add only its start and imports (1.2 CPU-s a command); the tests that start one
+    are those about the process: Ctrl-C, exit codes, an installed copy."""
     from trustreview.cli import main
 
-    def run(*args):
-        code = main([str(a) for a in args])
+    def run(*args, cwd=None):
+        with monkeypatch.context() as here:
+            if cwd is not None:
+                here.chdir(cwd)
+            code = main([str(a) for a in args])
         out = capsys.readouterr()
         return code, out.out, out.err
 

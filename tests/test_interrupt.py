@@ -48,14 +48,14 @@ def wait_for(process, text, timeout=120):
 
 @pytest.fixture(scope="module")
 def complete_run(tmp_path_factory):
+    # the previous, complete run: made in this process (the interrupted ones need their own)
+    from trustreview.cli import main
+
     base = tmp_path_factory.mktemp("complete")
     corpus, bib = make_corpus(base)
     out = base / "out"
-    first = subprocess.run(
-        [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
-         "--out", str(out), "-p", "cv_repeats", "1"],
-        capture_output=True, text=True, timeout=600)
-    assert first.returncode == 0, first.stderr
+    assert main(["run", "--corpus", str(corpus), "--bib", str(bib), "--out", str(out),
+                 "-p", "cv_repeats", "1"]) == 0
     assert (out / "manifest.json").exists()
     return corpus, bib, out
 
@@ -89,7 +89,8 @@ def test_interrupted_run_leaves_the_previous_outputs_untouched(tmp_path, complet
         # and is removed by the next run; OUT itself is unchanged, checked above)
 
 
-def test_a_run_keeps_the_users_files_after_an_interrupted_run_too(tmp_path, complete_run):
+def test_a_run_keeps_the_users_files_after_an_interrupted_run_too(tmp_path, complete_run,
+                                                                    cli):
     corpus, bib, previous = complete_run
     out = tmp_path / "outputs"
     shutil.copytree(previous, out)
@@ -102,13 +103,10 @@ def test_a_run_keeps_the_users_files_after_an_interrupted_run_too(tmp_path, comp
     process.communicate(timeout=120)
     assert process.returncode != 0
     assert (out / "my-notes.txt").read_text(encoding="utf-8") == "my notes"
-    done = subprocess.run(
-        [sys.executable, "-m", "trustreview", "run", "--corpus", str(corpus), "--bib", str(bib),
-         "--out", str(out), "-p", "cv_repeats", "1"], capture_output=True, text=True,
-        timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert "kept 2 files trustreview did not write: drafts/chapter.docx, my-notes.txt" in \
-        done.stderr
+    code, _, err = cli("run", "--corpus", corpus, "--bib", bib, "--out", out,
+                       "-p", "cv_repeats", "1")
+    assert code == 0, err
+    assert "kept 2 files trustreview did not write: drafts/chapter.docx, my-notes.txt" in err
     assert (out / "my-notes.txt").read_text(encoding="utf-8") == "my notes"
     assert (out / "drafts" / "chapter.docx").read_bytes() == b"PK draft"
     manifest = (out / "manifest.json").read_text(encoding="utf-8")

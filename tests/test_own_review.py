@@ -118,16 +118,15 @@ def screen(review: Path, decided: list[str], coded: list[str]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("n_coded", [0, 3])
 def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluation(
-        tmp_path, refs, n_coded):
+        tmp_path, refs, n_coded, cli):
     review = tmp_path / "review"
-    assert trustreview("new", review, "--from", refs, cwd=tmp_path).returncode == 0
+    assert cli("new", review, "--from", refs)[0] == 0
     decided = IDS[:10]  # two studies stay awaiting screening
     included = [s for s in decided if bundled_rows()[s]["included"] == "yes"]
     screen(review, decided, included[:n_coded])
-    done = trustreview("run", "--out", "outputs", "-p", "cv_repeats", "1", cwd=review)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "02-tag-domains.ipynb cell 3/" in done.stderr  # progress: notebook and cell
-    assert "without encryption" not in done.stderr  # no kernel transport warning
+    code, _, err = cli("run", "--out", "outputs", "-p", "cv_repeats", "1", cwd=review)
+    assert code == 0, err[-3000:]
+    assert "02-tag-domains.ipynb cell 3/" in err  # progress: notebook and cell
     out = review / "outputs"
     assert (out / "manifest.json").exists()
     notebook = (out / "notebooks" / "02-tag-domains.ipynb").read_text()
@@ -145,12 +144,12 @@ def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluatio
     assert "2 studies await screening" in " ".join(issues["found"])
 
 
-@pytest.mark.slow
-def test_awaiting_screening_is_neither_included_nor_excluded_nor_an_error(tmp_path, refs):
+def test_awaiting_screening_is_neither_included_nor_excluded_nor_an_error(tmp_path, refs,
+                                                                         cli):
     from trustreview.validate import AWAITING, open_corpus
 
     review = tmp_path / "review"
-    assert trustreview("new", review, "--from", refs, cwd=tmp_path).returncode == 0
+    assert cli("new", review, "--from", refs)[0] == 0
     screen(review, IDS[:4], [])
     corpus = open_corpus(review / "corpus", review / "references.bib")
     assert not corpus.errors
@@ -192,17 +191,18 @@ def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
     done = trustreview("run", "--corpus", "r/corpus", "--bib", "r/references.bib", "--out",
                        "out", "-p", "cv_repeats", "1", cwd=empty, executable=str(python))
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "02-tag-domains.ipynb cell 3/" in done.stderr  # progress: notebook and cell
+    assert "without encryption" not in done.stderr  # no kernel transport warning
     assert (empty / "out" / "manifest.json").exists()
     assert (empty / "out" / "report.html").exists()
 
 
-@pytest.mark.slow
-def test_a_study_excluded_at_screening_needs_no_country_or_design(tmp_path, refs):
+def test_a_study_excluded_at_screening_needs_no_country_or_design(tmp_path, refs, cli):
     from trustreview.synthesis.tables import compute_corpus_counts
     from trustreview.validate import open_corpus
 
     review = tmp_path / "review"
-    assert trustreview("new", review, "--from", refs, cwd=tmp_path).returncode == 0
+    assert cli("new", review, "--from", refs)[0] == 0
     path = review / "corpus" / "studies.csv"
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -444,9 +444,7 @@ def test_changes_after_adding_a_search_and_screening(review, cli):
 
 
 @pytest.mark.slow
-def test_a_second_run_says_what_changed_and_a_first_run_does_not(review, tmp_path):
-    import subprocess
-
+def test_a_second_run_says_what_changed_and_a_first_run_does_not(review, tmp_path, cli):
     folder, _ = review
     corpus = folder / "corpus"
     screen(corpus, {sid: ("yes", "") for sid in ("ED559231", "chain", "adolfsson2020power")})
@@ -455,16 +453,15 @@ def test_a_second_run_says_what_changed_and_a_first_run_does_not(review, tmp_pat
                     "adolfsson2020power,reconciled,governance\n")
 
     def run(out):
-        done = subprocess.run([sys.executable, "-m", "trustreview", "run", "--out", out, "-p",
-                               "cv_repeats", "1"],
-                              cwd=folder, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr
+        code, _, err = cli("run", "--out", out, "-p", "cv_repeats", "1", cwd=folder)
+        assert code == 0, err
 
     run("out")
     assert not (folder / "out" / "tables" / "changes.csv").exists()
     assert "What changed" not in (folder / "out" / "report.html").read_text()
-    subprocess.run([sys.executable, "-m", "trustreview", "add", "--from", SEARCHES / "bei.ris",
-                    "--date", "2027-02-01"], cwd=folder, check=True, capture_output=True)
+    code, _, err = cli("add", "--from", SEARCHES / "bei.ris", "--date", "2027-02-01",
+                       cwd=folder)
+    assert code == 0, err
     screen(corpus, {"greany2025constant": ("yes", "")})
     run("out")
     changes = rows(folder / "out" / "tables" / "changes.csv")
