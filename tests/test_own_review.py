@@ -116,14 +116,13 @@ def screen(review: Path, decided: list[str], coded: list[str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("n_coded", [0, 3])
-def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluation(
-        tmp_path, refs, n_coded, cli):
+def test_a_review_with_no_coded_studies_runs_and_says_why_there_is_no_evaluation(
+        tmp_path, refs, cli):
     review = tmp_path / "review"
     assert cli("new", review, "--from", refs)[0] == 0
     decided = IDS[:10]  # two studies stay awaiting screening
     included = [s for s in decided if bundled_rows()[s]["included"] == "yes"]
-    screen(review, decided, included[:n_coded])
+    screen(review, decided, [])
     code, _, err = cli("run", "--out", "outputs", "-p", "cv_repeats", "1", cwd=review)
     assert code == 0, err[-3000:]
     assert "02-tag-domains.ipynb cell 3/" in err  # progress: notebook and cell
@@ -135,13 +134,37 @@ def test_a_review_with_few_coded_studies_runs_and_says_why_there_is_no_evaluatio
     import pandas as pd
     predictions = pd.read_csv(out / "tables" / "predictions.csv")
     assert set(predictions["study_id"]) == set(included)
-    assert (predictions["source"] == "human").sum() == 7 * n_coded
+    assert (predictions["source"] == "model").all()
     assert (predictions.groupby("study_id")["tagged"].sum() >= 1).all()
     flow = pd.read_csv(out / "tables" / "screening_flow.csv").set_index("count_of")["n"]
     assert flow["awaiting screening"] == 2
     assert flow["included in the synthesis"] == len(included)
     issues = pd.read_csv(out / "tables" / "validation_issues.csv")
     assert "2 studies await screening" in " ".join(issues["found"])
+
+
+@pytest.mark.parametrize("n_coded", [0, 3])
+def test_a_review_with_few_coded_studies_is_tagged_and_says_why_it_is_not_evaluated(
+        tmp_path, refs, cli, n_coded):
+    # the stage notebook 02 runs (the whole run is made once, above)
+    from trustreview import pipeline
+    from trustreview.params import Params
+    from trustreview.validate import open_corpus, require_valid
+
+    review = tmp_path / "review"
+    assert cli("new", review, "--from", refs)[0] == 0
+    decided = IDS[:10]
+    included = [s for s in decided if bundled_rows()[s]["included"] == "yes"]
+    screen(review, decided, included[:n_coded])
+    corpus = require_valid(open_corpus(review / "corpus", review / "references.bib"))
+    result = pipeline.tag(corpus, Params.from_values(cv_repeats=1))
+    assert result.no_evaluation.startswith("There is no cross-validated evaluation yet")
+    assert result.no_evaluation.endswith("and those codes." if n_coded else "alone.")
+    assert "tagger_evaluation" not in result.tables
+    predictions = result.predictions
+    assert set(predictions["study_id"]) == set(included)
+    assert (predictions["source"] == "human").sum() == 7 * n_coded
+    assert (predictions.groupby("study_id")["tagged"].sum() >= 1).all()
 
 
 def test_awaiting_screening_is_neither_included_nor_excluded_nor_an_error(tmp_path, refs,
