@@ -75,6 +75,20 @@ def test_ids_are_stable_and_the_same_inputs_give_the_same_bytes(tmp_path):
     assert all(10_000_000 <= i < 100_000_000 for i in ids)
 
 
+def test_the_file_is_the_json_modules_text_written_faster(tmp_path):
+    # eppi.json is written by orjson; its text must stay json.dumps(indent=2)'s, byte for
+    # byte, also for hostile strings and a number past 64 bits (the json module then)
+    from trustreview.io.eppi import json_text
+
+    corpus, predictions, data = exported(tmp_path, uncoded=("torres2016workload",))
+    assert json_text(data) == json.dumps(data, ensure_ascii=False, indent=2)
+    hostile = {"Title": "\x00\x1f\x7f\u2028 \"quoted\" back\\slash / é 😀 \t\n\r\b\f",
+               "Codes": [], "Attributes": {}, "Nested": [[], {"a": [1, -2, 0]}],
+               "ItemId": 10**30, "Flag": True, "None": None}
+    for value in (hostile, {k: v for k, v in hostile.items() if k != "ItemId"}):
+        assert json_text(value) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
 def test_a_review_goes_out_and_back_unchanged(tmp_path, cli):
     corpus, predictions, data = exported(tmp_path / "out")
     path = tmp_path / "export.json"

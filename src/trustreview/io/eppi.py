@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+import orjson
 import pandas as pd
 
 from trustreview.io.codebook import BUILT_IN
@@ -214,7 +215,19 @@ def eppi_json(included: pd.DataFrame, predictions: pd.DataFrame, codebook,
     """The whole file, as text (keys in EPPI-Reviewer's order, two-space indents)."""
     data = {"CodeSets": code_sets(codebook),
             "References": references(included, predictions, codebook, quotes)}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_text(data) + "\n"
+
+
+def json_text(data) -> str:
+    """``json.dumps(data, ensure_ascii=False, indent=2)``, the same text (a test checks),
+    written by orjson: with an indent, the json module encodes in pure Python (15-20 s of
+    the synthesis of 100,000 studies). The file holds strings, whole numbers, lists and
+    mappings only (no float, whose spelling differs: 1e-07 against 1e-7); a number orjson
+    cannot write (past 64 bits) falls back to the json module."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 # -- reading an export -------------------------------------------------------------------
