@@ -25,6 +25,7 @@ import orjson
 import pandas as pd
 
 from trustreview.io.codebook import BUILT_IN
+from trustreview.io.load import frame_rows
 from trustreview.io.text import ascii_fold, decode_latex, letter_suffix, person_names
 from trustreview.schema import NO_DOMAIN
 
@@ -130,10 +131,10 @@ def references(included: pd.DataFrame, predictions: pd.DataFrame, codebook,
         suggested.setdefault(sid, []).append((domain, float(probability), band))
     quoted: dict[str, list[dict]] = {}
     if quotes is not None:
-        for quote in quotes.to_dict("records"):
+        for quote in frame_rows(quotes):
             quoted.setdefault(quote["study_id"], []).append(quote)
     out = []
-    for row in included.to_dict("records"):
+    for row in frame_rows(included):
         sid = row["study_id"]
         text = {k: decode_latex(str(row.get(k, "") or "")) for k in
                 ("title", "venue", "year", "volume", "number", "publisher", "keywords",

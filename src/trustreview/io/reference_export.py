@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from bibtexparser.model import Field
 
+from trustreview.io.load import frame_rows
 from trustreview.io.text import normalise_doi
 
 CHUNK = 5000  # entries parsed at a time
@@ -158,7 +159,7 @@ def domain_reference_files(studies: pd.DataFrame, tags: pd.DataFrame, domains: l
     parents = {k: v for k, v in (parents or {}).items() if k in wanted}
     bibtex = SelfContained({k: v.strip() for k, v in raws.items() if v.strip()}, strings,
                            parents)
-    ris = ris_texts(studies.to_dict("records"))
+    ris = ris_texts(list(frame_rows(studies)))
     by_domain = tags.groupby("domain")["study_id"].agg(set)
     bib_files, ris_files = {}, {}
     for domain in domains:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trustreview.io.load import frame_rows
+
 CHANGES_COLUMNS = ["what", "study_id", "before", "after"]
 # the tables compared (as written to tables/<name>.csv): the state each run saw
 COMPARED = ("searches", "records", "predictions", "screening_flow", "domain_by_country",
@@ -34,7 +36,7 @@ def _cells(name: str, table: pd.DataFrame | None) -> dict[str, str]:
         return {}
     first = table.columns[0]
     cells = {}
-    for row in table.astype(str).to_dict("records"):
+    for row in frame_rows(table.astype(str)):
         for column, value in row.items():
             if column != first:
                 cells[f"{name}: {row[first]} / {column}"] = value
@@ -53,14 +55,14 @@ def compare_runs(previous: dict[str, pd.DataFrame], current: dict[str, pd.DataFr
     before_searches, after_searches = get(previous, "searches"), get(current, "searches")
     known = set(before_searches["file"]) if before_searches is not None else set()
     if after_searches is not None:
-        for row in after_searches.to_dict("records"):
+        for row in frame_rows(after_searches):
             if row["file"] not in known:
                 rows.append(("search added", "", "", f"{row['file']} ({row['database']}, "
                              f"{row['added']}, {row['records']} records)"))
     earlier = get(previous, "records")
-    before = {r["study_id"]: r for r in earlier.to_dict("records")} if earlier is not None \
+    before = {r["study_id"]: r for r in frame_rows(earlier)} if earlier is not None \
         else {}
-    after = {r["study_id"]: r for r in get(current, "records").to_dict("records")}
+    after = {r["study_id"]: r for r in frame_rows(get(current, "records"))}
     for sid in sorted(set(before) | set(after)):
         if sid not in before:
             rows.append(("study added", sid, "", _decision(after[sid])))

@@ -10,6 +10,7 @@ import re
 
 import pandas as pd
 
+from trustreview.io.load import frame_rows
 from trustreview.io.text import (decode_latex, letter_suffix, normalise_doi, parse_name,
                                  split_authors)
 
@@ -162,6 +163,6 @@ def add_citations(records: pd.DataFrame) -> pd.DataFrame:
         for i, position in enumerate(ordered.index):
             suffix[position] = letter_suffix(i)
     citations = [b[:-1] + s + ")" if s else b for b, s in zip(base, suffix)]
-    runs = [apa_runs(row, s) for row, s in zip(frame.to_dict("records"), suffix)]
+    runs = [apa_runs(row, s) for row, s in zip(frame_rows(frame), suffix)]
     references = ["".join(text for text, _ in r) for r in runs]
     return records.assign(citation=citations, reference=references, reference_runs=runs)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from trustreview.io.load import frame_rows
 from trustreview.synthesis.citations import NO_DATE, add_citations
 from trustreview.io.codebook import BUILT_IN, Codebook
 from trustreview.io.text import fold
@@ -284,7 +285,7 @@ def evidence_table(data: SynthesisInput, domain: str) -> pd.DataFrame:
                *extra, "sample", "summary", "source"]
     if data.quotes is not None and len(data.quotes):  # where the review has quotes
         quoted = {}
-        for row in data.quotes.to_dict("records"):
+        for row in frame_rows(data.quotes):
             where = f" ({row['document']})" if row["document"] else ""
             quoted.setdefault(row["study_id"], []).append(
                 f"{row['code']}: {row['text']}{where}" if row["code"] else row["text"] + where)
