@@ -63,12 +63,12 @@ def complete_run(tmp_path_factory):
 # when: the progress line to wait for, then seconds more. Mid-cell is counted from the start
 # of notebook 02's tagging cell, not from the notebook's start: a fixed 4 s from there was
 # once after the whole run had finished (it takes 5-8 s here)
-TAGGING_CELL = "02-tag-domains.ipynb cell 4/"
+NOTEBOOK_02, TAGGING_CELL = "running 02-tag-domains", "02-tag-domains.ipynb cell 4/"
 
 
 @pytest.mark.parametrize("how, when, delay", [
-    (signal.SIGINT, "running 02-tag-domains", 0.0), (signal.SIGINT, "running 02-tag-domains", 1.5),
-    (signal.SIGINT, TAGGING_CELL, 0.3), (signal.SIGKILL, "running 02-tag-domains", 1.0)],
+    (signal.SIGINT, NOTEBOOK_02, 0.0), (signal.SIGINT, NOTEBOOK_02, 1.5),
+    (signal.SIGINT, TAGGING_CELL, 0.3), (signal.SIGKILL, NOTEBOOK_02, 1.0)],
     ids=["ctrl-c-at-kernel-start", "ctrl-c-early", "ctrl-c-mid-cell", "killed"])
 def test_interrupted_run_leaves_the_previous_outputs_untouched(tmp_path, complete_run, how,
                                                                 when, delay):
@@ -104,7 +104,7 @@ def test_a_run_keeps_the_users_files_after_an_interrupted_run_too(tmp_path, comp
     (out / "drafts").mkdir()
     (out / "drafts" / "chapter.docx").write_bytes(b"PK draft")
     process = start_run(corpus, bib, out)
-    wait_for(process, "running 02-tag-domains")
+    wait_for(process, NOTEBOOK_02)
     os.killpg(process.pid, signal.SIGINT)
     process.communicate(timeout=120)
     assert process.returncode != 0

@@ -19,19 +19,17 @@ from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
 from trustreview.io.load import RawCorpus, empty_table, frame_rows, read_corpus
 from trustreview.io.text import doi_key
-from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, FROM_BIB,
-                                MADE_BY_VALIDATION, MERGED,
-                                NO_DOMAIN, QUOTES_COLUMNS, RECORDS_COLUMNS, RECORDS_FILE,
-                                SEARCHES_COLUMNS, SEARCHES_FILE, STUDIES_COLUMNS, WEIGHTS)
+from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, FROM_BIB, LINE,
+                                MADE_BY_VALIDATION, MERGED, NO_DOMAIN, QUOTES_COLUMNS,
+                                RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_FILE,
+                                STUDIES_COLUMNS, WEIGHTS)
 
 STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
 YEAR_RANGE = (1900, 2100)
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school", "publisher",
                 "howpublished")
 RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
-                  "sample", "summary", "title", "authors", "editor", "year", "venue",
-                  "publisher", "entry_type", "volume", "number", "pages", "doi", "url",
-                  "keywords", "abstract", "crossref", "bib_raw", "line"]
+                  "sample", "summary", *FROM_BIB, LINE]
 
 
 @dataclass(frozen=True)
@@ -346,7 +344,7 @@ def _studies_rows(raw: RawCorpus, issues: list[Issue]) -> pd.DataFrame:
             "fields: or kept_columns: to keep it) or delete it"))
     frame = frame.drop(columns=made)
     if raw.codebook is not None and raw.codebook.extraction:  # a codebook that lists fields
-        known = {*raw.codebook.study_columns, *raw.codebook.kept_columns, "line"}
+        known = {*raw.codebook.study_columns, *raw.codebook.kept_columns, LINE}
         for name in frame.columns:
             if name and name not in known:
                 column_issues.append(Issue(
@@ -494,9 +492,7 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
                             "(or remove the entry)"))
     bib = entries.rename(columns={"key": "study_id", "author": "authors", "line": "bib_line",
                                   "raw": "bib_raw"})
-    for name in ("title", "authors", "editor", "year", "entry_type", "volume", "number",
-                 "pages", "doi", "url", "keywords", "abstract", "crossref", "bib_raw",
-                 *VENUE_FIELDS):
+    for name in (*FROM_BIB, *VENUE_FIELDS):  # venue: made from the others below
         if name not in bib.columns:
             bib[name] = ""
     venue = pd.Series("", index=bib.index, dtype="str")

@@ -28,9 +28,9 @@ from trustreview.io.files import check_file, display_path, read_text
 from trustreview.io.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
 from trustreview.parallel import run_parts, workers_for
-from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS, LINE,
-                                DECISIONS_FILE, DUPLICATES_COLUMNS, DUPLICATES_FILE, RECORDS_COLUMNS,
-                                QUOTES_COLUMNS, QUOTES_FILE, RECORDS_FILE,
+from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS,
+                                DECISIONS_FILE, DUPLICATES_COLUMNS, DUPLICATES_FILE, LINE,
+                                QUOTES_COLUMNS, QUOTES_FILE, RECORDS_COLUMNS, RECORDS_FILE,
                                 SEARCHES_COLUMNS, SEARCHES_FILE)
 
 
