@@ -220,7 +220,7 @@ def test_papermill_runs_the_notebooks_from_the_project_root(tmp_path):
     papermill("01-load-and-validate.ipynb")
     issues = (out / "tables" / "validation_issues.csv").read_text()
     assert ",references.bib," in issues and "../" not in issues
-    papermill("02-tag-domains.ipynb", "-p", "cv_repeats", "1")
+    papermill("02-tag-domains.ipynb", "-p", "cv_repeats", "1", "-p", "cv_folds", "3")
     papermill("03-synthesis.ipynb", "-p", "countries", "England,US")
     import pandas as pd
     table = pd.read_csv(out / "tables" / "domain_by_country.csv")
