@@ -1,6 +1,10 @@
-"""The committed notebooks: thin, parameterised like Params, executed and normalised."""
+"""The committed notebooks: thin, parameterised like Params, executed and normalised; the
+socket files of a killed run's kernels do not pile up."""
 
 import ast
+import os
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -97,3 +101,41 @@ def test_a_notebook_without_a_warm_up_list_gets_the_default(tmp_path):
     plain.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     assert warm_up(plain) == WARM_UP
     assert warm_up(tmp_path / "missing.ipynb") == WARM_UP
+
+
+def test_the_socket_files_of_a_killed_run_are_removed_by_the_next():
+    # a run killed with SIGKILL leaves its kernels' Unix socket files in the temporary
+    # folder; the next run removes those of runs no longer running, and nothing else
+    import socket
+
+    from trustreview.run import runner
+
+    dead = next(pid for pid in range(4_000_000, 3_000_000, -1) if not _running(pid))
+    with tempfile.TemporaryDirectory(prefix="tr") as name:  # short: a socket's path has
+        folder = Path(name)                                  # at most 107 bytes
+
+        def socket_file(name):
+            with socket.socket(socket.AF_UNIX) as server:
+                server.bind(str(folder / name))  # the file stays after close
+            return name
+
+        orphans = [socket_file(f"trustreview-{dead}-0123abcd-{n}") for n in (1, 2)]
+        kept = [socket_file(f"trustreview-{os.getpid()}-4567abcd-1"),  # a run still running
+                socket_file(f"other-{dead}-0123abcd-1"),  # not trustreview's
+                socket_file(f"trustreview-{dead}-1")]  # not a kernel's name
+        (folder / f"trustreview-{dead}-89abcdef-1").write_text("not a socket")
+        kept.append(f"trustreview-{dead}-89abcdef-1")
+        assert runner.remove_orphaned_sockets(name) == sorted(orphans)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(kept)
+        socket_file(f"trustreview-{dead}-0123abcd-3")
+        assert runner.remove_orphaned_sockets(name) == []  # once a process
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's
+        return True
+    return True

@@ -163,7 +163,9 @@ class _Kernel:
             # ports jupyter_client picks are free when picked but may be taken by another
             # process starting a kernel before this one binds them ("Address already in
             # use", a kernel dead at start; seen with two runs side by side)
-            prefix = os.path.join(tempfile.gettempdir(), f"trustreview-{uuid.uuid4().hex}")
+            folder = tempfile.gettempdir()
+            remove_orphaned_sockets(folder)
+            prefix = os.path.join(folder, f"{SOCKETS}-{os.getpid()}-{uuid.uuid4().hex}")
             self.manager = KernelManager(kernel_name=KERNEL, transport="ipc", ip=prefix)
         else:
             self.manager = KernelManager(kernel_name=KERNEL)
@@ -190,6 +192,45 @@ class _Kernel:
             self.manager.cleanup_resources()
         except Exception:  # already gone
             pass
+
+
+SOCKETS = "trustreview"  # a kernel's socket files: trustreview-<run's pid>-<hex>-<n>
+_swept: set[str] = set()
+
+
+def remove_orphaned_sockets(folder: str) -> list[str]:
+    """Remove the kernel socket files in ``folder`` left by runs that no longer exist (a run
+    killed with SIGKILL cannot remove its own: two kernels' files, ten a kill), once per
+    process; returns the names removed. Only this user's socket files named after a
+    process id that is not running are touched."""
+    if folder in _swept:
+        return []
+    _swept.add(folder)
+    import stat
+
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        parts = entry.name.split("-")
+        if len(parts) != 4 or parts[0] != SOCKETS or not parts[1].isdigit():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            os.kill(int(parts[1]), 0)  # raises when no such process runs
+        except ProcessLookupError:
+            try:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+            except OSError:
+                pass
+        except (OSError, OverflowError):  # another user's process, a vanished file
+            continue
+    return sorted(removed)
 
 
 def start_kernel(notebook: Path, cwd: str,
