@@ -96,6 +96,36 @@ def test_markdown_escapes_pipes():
     assert "x\\|y" in text and "1.5000" in text
 
 
+def test_rows_read_from_column_lists_are_the_rows_itertuples_gives():
+    # markdown, the workbook, the report and Word read rows through frame_tuples
+    from trustreview.io.frames import frame_rows, frame_tuples
+
+    frame = pd.DataFrame({
+        "text": pd.Series(["a", None, "=1+1", ""], dtype="str"),
+        "count": [1, 2, 3, 4], "share": [0.5, float("nan"), 1e-9, -2.0],
+        "flag": [True, False, True, False],
+        "maybe": pd.array([1, None, 3, 4], dtype="Int64"),
+        "when": pd.to_datetime(["2020-01-01", None, "2021-05-06", "2022-12-31"]),
+        "objects": [["x"], None, {"k": 1}, 2]})
+    expected = list(frame.itertuples(index=False, name=None))
+    got = list(frame_tuples(frame))
+    assert len(got) == len(expected) == 4
+
+    def plain(value):  # missing as None, numpy scalars as the Python values they hold
+        if not isinstance(value, (list, dict)) and pd.isna(value):
+            return None
+        return value.item() if hasattr(value, "item") and not isinstance(value, pd.Timestamp) \
+            else value
+
+    assert [[plain(v) for v in row] for row in got] == [[plain(v) for v in row]
+                                                        for row in expected]
+    assert all(type(v).__module__ != "numpy" for row in got for v in row)  # Python values
+    assert [row["count"] for row in frame_rows(frame)] == [1, 2, 3, 4]
+    assert list(frame_tuples(frame.iloc[:0])) == [] and list(frame_tuples(pd.DataFrame())) == []
+    assert export.markdown_table(frame.iloc[:, :3]).splitlines()[2:] == [
+        "| a | 1 | 0.5000 |", "|  | 2 |  |", "| =1+1 | 3 | 0.0000 |", "|  | 4 | -2.0000 |"]
+
+
 def test_figures_are_byte_stable(hostile_outputs):
     out, tables = hostile_outputs
     fig = figures.plot_learning_curve(pd.DataFrame({"n_coded": [0, 5], "macro_f1": [0.3, 0.5],

@@ -38,7 +38,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from trustreview.io.load import frame_rows
+from trustreview.io.frames import frame_rows
 from trustreview.io.text import ascii_fold, decode_latex, doi_key, fold
 from trustreview.schema import CHECK, DISTINCT, MERGED
 

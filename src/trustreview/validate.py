@@ -17,7 +17,8 @@ import pandas as pd
 
 from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
-from trustreview.io.load import RawCorpus, empty_table, frame_rows, read_corpus
+from trustreview.io.frames import frame_rows
+from trustreview.io.load import RawCorpus, empty_table, read_corpus
 from trustreview.io.text import doi_key
 from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, FROM_BIB, LINE,
                                 MADE_BY_VALIDATION, MERGED, NO_DOMAIN, QUOTES_COLUMNS,

@@ -25,7 +25,7 @@ import orjson
 import pandas as pd
 
 from trustreview.io.codebook import BUILT_IN
-from trustreview.io.load import frame_rows
+from trustreview.io.frames import frame_rows
 from trustreview.io.text import ascii_fold, decode_latex, letter_suffix, person_names
 from trustreview.schema import NO_DOMAIN
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from trustreview import __version__
 from trustreview.io.files import atomic_write
+from trustreview.io.frames import frame_tuples
 from trustreview.io.workbook import workbook_bytes
 
 MARKER = ".trustreview-output"
@@ -128,7 +129,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(cell(v) for v in row) + " |"
-            for row in frame.itertuples(index=False)]
+            for row in frame_tuples(frame)]
     return "\n".join([header, rule, *body]) + "\n"
 
 

@@ -408,14 +408,6 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
                      search_records, quotes)
 
 
-def frame_rows(frame: pd.DataFrame):
-    """The rows of a frame as dicts, one at a time (built from column lists: far faster than
-    ``to_dict("records")`` on text columns, and never all held at once)."""
-    columns = list(frame.columns)
-    for values in zip(*(frame[c].tolist() for c in columns)):
-        yield dict(zip(columns, values))
-
-
 def empty_table(columns) -> pd.DataFrame:
     """A corpus table with these columns and no rows (text columns)."""
     return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})

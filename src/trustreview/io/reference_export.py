@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from bibtexparser.model import Field
 
-from trustreview.io.load import frame_rows
+from trustreview.io.frames import frame_rows
 from trustreview.io.text import normalise_doi
 
 CHUNK = 5000  # entries parsed at a time

@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from trustreview.io.load import frame_rows
+from trustreview.io.frames import frame_rows
 from trustreview.io.text import (decode_latex, letter_suffix, normalise_doi, parse_name,
                                  split_authors)
 

@@ -12,6 +12,7 @@ from html import escape
 
 import pandas as pd
 
+from trustreview.io.frames import frame_tuples
 
 FLOAT_FORMAT = "%.4f"
 MAX_CELL_STUDIES = 500  # studies listed under one gap-map cell (all are in gap_map_cells.csv)
@@ -37,7 +38,7 @@ def html_table_parts(frame: pd.DataFrame, table_id: str = "") -> list[str]:
     a long table is not copied into one string before it joins the page."""
     head = "".join(f"<th scope=\"col\">{escape(str(c))}</th>" for c in frame.columns)
     rows = []
-    for row in frame.itertuples(index=False):
+    for row in frame_tuples(frame):
         cells = []
         for value in row:
             if isinstance(value, float):

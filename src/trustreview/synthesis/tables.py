@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview.io.load import frame_rows
+from trustreview.io.frames import frame_rows
 from trustreview.synthesis.citations import NO_DATE, add_citations
 from trustreview.io.codebook import BUILT_IN, Codebook
 from trustreview.io.text import fold

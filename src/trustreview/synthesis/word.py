@@ -15,6 +15,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from trustreview.io.frames import frame_tuples
+
 FLOAT_FORMAT = "{:.1f}"
 # Word is for reading: a very large review's evidence tables and reference list are cut
 # here, saying so; the complete ones are in tables/*.csv, synthesis.xlsx and report.html.
@@ -66,7 +68,7 @@ def add_table(document, frame: pd.DataFrame, font_size: float = 8,
     _repeat_header(table.rows[0])
     size = int(round(font_size * 2))  # half-points
     body = []
-    for values in frame.itertuples(index=False):
+    for values in frame_tuples(frame):
         cells = []
         for value in values:
             right = isinstance(value, (int, float)) or hasattr(value, "dtype")
