@@ -10,6 +10,8 @@ keys, each with a BibTeX entry. Steps, timed in-process:
 - validate:  stage 01, `pipeline.validate` (read and check the corpus, coder agreement)
 - tag:       stage 02, `pipeline.tag` (cross-validation, learning curve, tag every study)
 - synthesis: stage 03, `pipeline.synthesise` (filters, every table, figures, report page)
+- files:     stage 03's files written (`outputs.write_synthesis`: tables, markdown, the
+             workbook, figures, reference files, report.html and .docx, eppi.json)
 
 Then the whole commands `trustreview validate` and `trustreview tag` on the 100,000-study
 corpus, as a user types them (Python start, imports, reading, writing; target: `tag` under
@@ -80,6 +82,7 @@ def run_steps(corpus: str, bib: str) -> dict:
     """Run the three steps in this process; returns {step: [seconds, peak MB]}."""
     from trustreview import pipeline
     from trustreview.params import Params
+    from trustreview.run import outputs
     from trustreview.validate import require_valid
 
     params = Params()
@@ -91,8 +94,13 @@ def run_steps(corpus: str, bib: str) -> dict:
     tagging = pipeline.tag(validated, params)
     result["tag"] = [time.perf_counter() - start, peak_mb()]
     start = time.perf_counter()
-    tables = pipeline.synthesise(validated, tagging.predictions, params).tables
+    synthesis = pipeline.synthesise(validated, tagging.predictions, params)
+    tables = synthesis.tables
     result["synthesis"] = [time.perf_counter() - start, peak_mb()]
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="trustreview-bench-out-") as out:
+        outputs.write_synthesis(synthesis, out)
+    result["files"] = [time.perf_counter() - start, peak_mb()]
     result["rows"] = {"studies": len(validated.records),
                       "evidence_rows": int(sum(len(t) for k, t in tables.items()
                                                if k.startswith("evidence_")))}
@@ -114,7 +122,7 @@ def main(sizes: list[int]) -> None:
                 lines.append(f"| {n:,} | failed (exit {child.returncode}) | | |")
                 continue
             result = json.loads(child.stdout.strip().splitlines()[-1])
-            for step in ("validate", "tag", "synthesis"):
+            for step in ("validate", "tag", "synthesis", "files"):
                 seconds, peak = result[step]
                 line = f"| {n:,} | {step} | {seconds:.1f} | {peak:.0f} |"
                 lines.append(line)
