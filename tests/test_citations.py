@@ -1,5 +1,8 @@
 """Citations from BibTeX names: corporate authors, LaTeX accents, et al., n.d."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from trustreview.io.text import parse_name, split_authors
 from trustreview.synthesis.citations import apa_reference, in_text_citation
 
@@ -41,3 +44,15 @@ def test_apa_article():
     assert ref == ("Chapman, C., & Muijs, D. (2014). Does school-to-school collaboration "
                    "promote school improvement? School Effectiveness and School Improvement, "
                    "25(3), 351–393. https://doi.org/10.1080/x")
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(st.lists(st.sampled_from(["Smith, J.", "and", " ", "  ", "\t", "\n", "A", "x and",
+                                 "and ", " and", "Anderson", "band", "others", ","]),
+                max_size=12).map("".join))
+def test_names_without_braces_split_as_the_brace_aware_reader_splits_them(field):
+    # a field without braces takes a shorter way (a regular expression); it must give
+    # exactly what the brace-aware loop gives, trailing and dangling "and" included
+    from trustreview.io.text import _split_outside_braces
+
+    assert split_authors(field) == _split_outside_braces(field)

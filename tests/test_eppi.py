@@ -9,11 +9,11 @@ import pandas as pd
 
 from conftest import make_corpus
 from trustreview.io.eppi import REFERENCE_KEYS, SUGGESTIONS_SET, eppi_json, stable_id
+from trustreview.synthesis.citations import add_citations
 
 
 def exported(tmp_path, uncoded=()):
     from trustreview.model.evaluation import tag_studies
-    from trustreview.synthesis.citations import add_citations
     from trustreview.validate import open_corpus
 
     corpus_dir, bib = make_corpus(tmp_path)
@@ -23,6 +23,22 @@ def exported(tmp_path, uncoded=()):
     predictions = tag_studies(corpus, seed=0).predictions
     included = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
     return corpus, predictions, json.loads(eppi_json(included, predictions, corpus.codebook))
+
+
+def test_the_export_holds_every_included_study_whatever_the_synthesis_filters(tmp_path):
+    # filters choose what the tables show; EPPI-Reviewer gets the whole review, with the
+    # citations of the whole review (a letter suffix depends on which studies are in)
+    from trustreview import pipeline
+    from trustreview.params import Params
+
+    corpus, predictions, _ = exported(tmp_path)
+    unfiltered = pipeline.synthesise(corpus, predictions, Params())
+    england = pipeline.synthesise(corpus, predictions, Params(countries=["England"]))
+    assert len(england.data.studies) < len(unfiltered.data.studies) == len(corpus.included)
+    assert england.eppi_json == unfiltered.eppi_json
+    included = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
+    assert unfiltered.eppi_json == eppi_json(included, predictions, corpus.codebook,
+                                             corpus.quotes)
 
 
 def test_the_export_has_eppi_reviewers_shape_codes_and_suggestions(tmp_path):

@@ -178,7 +178,10 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     document = word.report_docx(data, tables, flow, gap_png, flow_png, changed)
     from trustreview.io.eppi import eppi_json
     from trustreview.synthesis.citations import add_citations
-    everyone = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
+    # EPPI-Reviewer gets every included study, whatever the filters; when they kept every
+    # one, the synthesis already has their citations (the same table: filters only drop rows)
+    everyone = (data.studies if len(data.studies) == len(corpus.included) else
+                add_citations(corpus.included.sort_values("study_id", ignore_index=True)))
     eppi = eppi_json(everyone, predictions, corpus.codebook, corpus.quotes)
     return Synthesis(data, tables, shown, bib, page, ris, document, eppi,
                      {"evidence_gap_map": gap_png, "screening_flow": flow_png})

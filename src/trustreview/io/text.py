@@ -100,8 +100,19 @@ def _outside_braces(text: str) -> str:
     return "".join(out)
 
 
+_AND = re.compile(r"\s+and(?=\s)")
+_TRAILING_AND = re.compile(r"\s+and")
+
+
 def split_authors(field: str) -> list[str]:
     """Split a BibTeX author field on `` and `` outside braces."""
+    if "{" not in field and "}" not in field:  # most fields: no braces to step over
+        return [part.strip() for part in _AND.split(field)
+                if part.strip() and not _TRAILING_AND.fullmatch(part)]
+    return _split_outside_braces(field)
+
+
+def _split_outside_braces(field: str) -> list[str]:
     names, depth, current = [], 0, []
     tokens = re.split(r"(\s+and(?=\s)|[{}])", field)
     for token in tokens:
