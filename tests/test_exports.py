@@ -126,6 +126,20 @@ def test_rows_read_from_column_lists_are_the_rows_itertuples_gives():
         "| a | 1 | 0.5000 |", "|  | 2 |  |", "| =1+1 | 3 | 0.0000 |", "|  | 4 | -2.0000 |"]
 
 
+def test_a_missing_value_is_an_empty_cell_in_every_export_as_in_the_csv():
+    frame = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"),
+                          "s": pd.Series(["x", None], dtype="str"),
+                          "f": [0.5, float("nan")],
+                          "t": pd.to_datetime(["2020-01-02", None])})
+    sheet = load_workbook(io.BytesIO(workbook.workbook_bytes({"t": frame})))["t"]
+    assert [c.value for c in sheet[3]] == [None, None, None, None]
+    assert export.table_csv(frame).decode().splitlines()[2] == ",,,"
+    assert export.markdown_table(frame).splitlines()[3] == "|  |  |  |  |"
+    html = "".join(report.html_table_parts(frame))
+    assert "NA" not in html and "NaT" not in html
+    assert [word._cell_text(v) for v in (pd.NA, pd.NaT, None, float("nan"))] == [""] * 4
+
+
 def test_figures_are_byte_stable(hostile_outputs):
     out, tables = hostile_outputs
     fig = figures.plot_learning_curve(pd.DataFrame({"n_coded": [0, 5], "macro_f1": [0.3, 0.5],

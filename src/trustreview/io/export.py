@@ -20,7 +20,7 @@ import pandas as pd
 
 from trustreview import __version__
 from trustreview.io.files import atomic_write
-from trustreview.io.frames import frame_tuples
+from trustreview.io.frames import frame_tuples, is_missing
 from trustreview.io.workbook import workbook_bytes
 
 MARKER = ".trustreview-output"
@@ -119,8 +119,10 @@ def write_figure(figure, out_dir: str | os.PathLike, name: str,
 def markdown_table(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table; ``|`` and line breaks in cells are escaped."""
     def cell(value) -> str:
-        if isinstance(value, float):
-            text = FLOAT_FORMAT % value if value == value else ""
+        if is_missing(value):
+            text = ""
+        elif isinstance(value, float):
+            text = FLOAT_FORMAT % value
         else:
             text = str(value)
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") \

@@ -13,6 +13,13 @@ def frame_tuples(frame: pd.DataFrame):
     return zip(*(frame.iloc[:, i].tolist() for i in range(frame.shape[1])))
 
 
+def is_missing(value) -> bool:
+    """Whether a value read from a frame is a missing one (None, NaN, ``pd.NA``, ``NaT``):
+    written as an empty cell, as CSV writes it."""
+    return value is None or value is pd.NA or value is pd.NaT or (
+        isinstance(value, float) and value != value)
+
+
 def frame_rows(frame: pd.DataFrame):
     """The rows of a frame as dicts keyed by column, one at a time (never all held at
     once)."""

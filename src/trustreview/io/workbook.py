@@ -15,7 +15,7 @@ import pandas as pd
 
 from trustreview.errors import InputError
 from trustreview.io.files import check_file, display_path
-from trustreview.io.frames import frame_tuples
+from trustreview.io.frames import frame_tuples, is_missing
 
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
@@ -447,7 +447,7 @@ def _about_rows(sheet) -> list[list[str]]:
 
 
 def _excel_value(value):
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):  # an empty cell, as in the CSV
         return None
     if isinstance(value, (bool, int, float)) and not isinstance(value, str):
         return value.item() if hasattr(value, "item") else value

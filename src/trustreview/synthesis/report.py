@@ -12,7 +12,7 @@ from html import escape
 
 import pandas as pd
 
-from trustreview.io.frames import frame_tuples
+from trustreview.io.frames import frame_tuples, is_missing
 
 FLOAT_FORMAT = "%.4f"
 MAX_CELL_STUDIES = 500  # studies listed under one gap-map cell (all are in gap_map_cells.csv)
@@ -44,6 +44,8 @@ def html_table_parts(frame: pd.DataFrame, table_id: str = "") -> list[str]:
             if isinstance(value, float):
                 text = FLOAT_FORMAT % value if value == value else ""
                 cells.append(f"<td class=\"num\">{text}</td>")
+            elif is_missing(value):
+                cells.append("<td></td>")
             elif isinstance(value, (int,)) or hasattr(value, "dtype"):
                 cells.append(f"<td class=\"num\">{escape(str(value))}</td>")
             else:

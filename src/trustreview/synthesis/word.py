@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from trustreview.io.frames import frame_tuples
+from trustreview.io.frames import frame_tuples, is_missing
 
 FLOAT_FORMAT = "{:.1f}"
 # Word is for reading: a very large review's evidence tables and reference list are cut
@@ -31,7 +31,7 @@ EVIDENCE_WIDTHS = {"citation": 4.2, "country": 2.3, "design": 2.4, "weight": 1.7
 def _cell_text(value) -> str:
     if isinstance(value, float):
         return FLOAT_FORMAT.format(value) if value == value else ""
-    return str(value)
+    return "" if is_missing(value) else str(value)
 
 
 def _xml_text(text: str) -> str:
