@@ -94,15 +94,16 @@ def test_ids_are_stable_and_the_same_inputs_give_the_same_bytes(tmp_path):
 def test_the_file_is_the_json_modules_text_written_faster(tmp_path):
     # eppi.json is written by orjson; its text must stay json.dumps(indent=2)'s, byte for
     # byte, also for hostile strings and a number past 64 bits (the json module then)
-    from trustreview.io.eppi import json_text
+    from trustreview.io.eppi import json_bytes
 
     corpus, predictions, data = exported(tmp_path, uncoded=("torres2016workload",))
-    assert json_text(data) == json.dumps(data, ensure_ascii=False, indent=2)
+    assert json_bytes(data) == (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
     hostile = {"Title": "\x00\x1f\x7f\u2028 \"quoted\" back\\slash / é 😀 \t\n\r\b\f",
                "Codes": [], "Attributes": {}, "Nested": [[], {"a": [1, -2, 0]}],
                "ItemId": 10**30, "Flag": True, "None": None}
     for value in (hostile, {k: v for k, v in hostile.items() if k != "ItemId"}):
-        assert json_text(value) == json.dumps(value, ensure_ascii=False, indent=2)
+        assert json_bytes(value) == (json.dumps(value, ensure_ascii=False, indent=2)
+                                     + "\n").encode()
 
 
 def test_a_review_goes_out_and_back_unchanged(tmp_path, cli):
@@ -200,7 +201,7 @@ def test_quotes_show_in_the_evidence_tables_and_go_out_and_back(tmp_path, cli):
     assert "(chain-effects-2018.pdf)" in row["quotes"]
     included = add_citations(corpus.included.sort_values("study_id", ignore_index=True))
     out = tmp_path / "out.json"
-    out.write_text(eppi_json(included, predictions, corpus.codebook, corpus.quotes))
+    out.write_bytes(eppi_json(included, predictions, corpus.codebook, corpus.quotes))
     assert cli("new", tmp_path / "back", "--from", out)[0] == 0
     before = pd.read_csv(review / "corpus" / "quotes.csv", dtype=str, keep_default_na=False)
     after = pd.read_csv(tmp_path / "back" / "corpus" / "quotes.csv", dtype=str,

@@ -132,7 +132,7 @@ class Synthesis:
     report_html: str
     ris: dict[str, str] = field(default_factory=dict)
     report_docx: bytes = b""
-    eppi_json: str = ""  # every included study for EPPI-Reviewer and EPPI-Mapper
+    eppi_json: bytes = b""  # every included study for EPPI-Reviewer and EPPI-Mapper (UTF-8)
     png: dict[str, bytes] = field(default_factory=dict)  # the figures as drawn for the reports
 
     @property

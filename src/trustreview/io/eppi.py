@@ -212,23 +212,25 @@ def _coded(attribute_id: int, text: str) -> dict:
 
 
 def eppi_json(included: pd.DataFrame, predictions: pd.DataFrame, codebook,
-              quotes: pd.DataFrame | None = None) -> str:
-    """The whole file, as text (keys in EPPI-Reviewer's order, two-space indents)."""
+              quotes: pd.DataFrame | None = None) -> bytes:
+    """The whole file, as UTF-8 bytes (keys in EPPI-Reviewer's order, two-space indents)."""
     data = {"CodeSets": code_sets(codebook),
             "References": references(included, predictions, codebook, quotes)}
-    return json_text(data) + "\n"
+    return json_bytes(data)
 
 
-def json_text(data) -> str:
-    """``json.dumps(data, ensure_ascii=False, indent=2)``, the same text (a test checks),
-    written by orjson: with an indent, the json module encodes in pure Python (15-20 s of
-    the synthesis of 100,000 studies). The file holds strings, whole numbers, lists and
-    mappings only (no float, whose spelling differs: 1e-07 against 1e-7); a number orjson
-    cannot write (past 64 bits) falls back to the json module."""
+def json_bytes(data) -> bytes:
+    """``json.dumps(data, ensure_ascii=False, indent=2)`` and a newline, as UTF-8: the same
+    bytes (a test checks), written by orjson into one buffer. With an indent, the json
+    module encodes in pure Python (15-20 s of the synthesis of 100,000 studies), and text
+    decoded and a newline added would each copy the file (257 MB there) again. The file
+    holds strings, whole numbers, lists and mappings only (no float, whose spelling
+    differs: 1e-07 against 1e-7); a number orjson cannot write (past 64 bits) falls back to
+    the json module."""
     try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8")
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
-        return json.dumps(data, ensure_ascii=False, indent=2)
+        return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 # -- reading an export -------------------------------------------------------------------

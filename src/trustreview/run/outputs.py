@@ -307,5 +307,5 @@ def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
         export.write_text(text, out / "bib" / f"{domain}.ris")
     export.write_text(result.report_html, out / "report.html")
     atomic_write(out / "report.docx", result.report_docx)
-    export.write_text(result.eppi_json, out / "eppi.json")
+    atomic_write(out / "eppi.json", result.eppi_json)
     return out
