@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -206,8 +207,6 @@ def remove_orphaned_sockets(folder: str) -> list[str]:
     if folder in _swept:
         return []
     _swept.add(folder)
-    import stat
-
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -334,7 +333,6 @@ def refresh_notebooks(notebooks_dir: str | os.PathLike,
     """Re-execute the committed notebooks in place with their own default parameters (no
     injected cell) and normalise them, so nbval can check that outputs still match; then
     write the copies without outputs that the package ships (``package_copy``)."""
-
     notebooks = list_notebooks(notebooks_dir)
     with tempfile.TemporaryDirectory() as tmp:
         timings = execute_notebooks(notebooks, Path(tmp), {}, progress=progress)

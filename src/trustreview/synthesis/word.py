@@ -29,9 +29,9 @@ EVIDENCE_WIDTHS = {"citation": 4.2, "country": 2.3, "design": 2.4, "weight": 1.7
 
 
 def _cell_text(value) -> str:
-    if isinstance(value, float):
-        return FLOAT_FORMAT.format(value) if value == value else ""
-    return "" if is_missing(value) else str(value)
+    if is_missing(value):
+        return ""
+    return FLOAT_FORMAT.format(value) if isinstance(value, float) else str(value)
 
 
 def _xml_text(text: str) -> str:
