@@ -22,6 +22,7 @@ ENTRY_TYPES = {
     "thesis": "phdthesis",
     "book": "book",
     "policy": "misc",
+    "conference-paper": "inproceedings",
 }
 VENUE_FIELD = {
     "article": "journal",
@@ -30,6 +31,7 @@ VENUE_FIELD = {
     "phdthesis": "school",
     "book": "publisher",
     "misc": "howpublished",
+    "inproceedings": "booktitle",
 }
 LATEX_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$"}
 
