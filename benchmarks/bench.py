@@ -249,17 +249,9 @@ def bench_searches(n: int = 100_000, later: int = 10_000) -> list[str]:
 def _dedup_truth(corpus: Path, searches: Path) -> list[str]:
     """merged and check pairs, wrong merges and recall of a review made from synthetic
     searches, against their truth.csv."""
-    truth: dict[str, list[str]] = {}
-    with open(searches / "truth.csv", encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            truth.setdefault(row["file"], []).append(row["work"])
-    with open(corpus / "records.csv", encoding="utf-8", newline="") as handle:
-        ledger = sorted(csv.DictReader(handle), key=lambda r: (r["source"], int(r["file_line"])))
-    work, seen = {}, {}
-    for row in ledger:
-        position = seen.get(row["source"], 0)
-        seen[row["source"]] = position + 1
-        work[row["record"]] = truth[row["source"]][position]
+    import searches as synthetic
+
+    work = synthetic.record_works(corpus, searches)
     with open(corpus / "duplicates.csv", encoding="utf-8", newline="") as handle:
         pairs = list(csv.DictReader(handle))
     merged = [p for p in pairs if p["status"] == "merged"]

@@ -35,8 +35,9 @@ def _vocabulary():
     return words, surnames, venues
 
 
-def make_works(n: int, rng: random.Random) -> list[dict]:
-    """``n`` distinct works, about one in twenty of them a look-alike of another."""
+def make_works(n: int, rng: random.Random, messy: bool = False) -> list[dict]:
+    """``n`` distinct works, about one in twenty of them a look-alike of another (with
+    ``messy``, also a journal's recurring column in four issues of a volume)."""
     words, surnames, venues = _vocabulary()
     works: list[dict] = []
 
@@ -79,6 +80,10 @@ def make_works(n: int, rng: random.Random) -> list[dict]:
             report = dict(base, type="report", venue="", volume="", issue="", pages="",
                           doi="", year=year - 1)
             works += [report, base]
+        elif messy and 0.04 <= kind < 0.05 and len(works) + 4 <= n:  # a column, 4 issues
+            column = dict(base, title="Remarks from the editor - " + title(), pages="",
+                          doi="", abstract="", authors=base["authors"][:1])
+            works += [dict(column, issue=str(k)) for k in range(1, 5)]
         elif kind < 0.04:  # a generic title, in another journal each time
             works.append(dict(base, title=rng.choice(["Editorial", "Introduction",
                                                       "Book review", "Erratum"]),
@@ -88,7 +93,7 @@ def make_works(n: int, rng: random.Random) -> list[dict]:
     return works[:n]
 
 
-def _variant(work: dict, rng: random.Random) -> dict:
+def _variant(work: dict, rng: random.Random, messy: bool = False) -> dict:
     """The work as another database writes it."""
     record = dict(work)
     title = work["title"]
@@ -117,18 +122,53 @@ def _variant(work: dict, rng: random.Random) -> dict:
         record["venue"] = work["venue"].upper()
     if rng.random() < 0.05 and work["type"] == "article":
         record["year"] = work["year"] - 1  # online first
+    if messy:
+        _mess(record, work, rng)
     return record
 
 
-def make_records(n: int, seed: int = 0, duplicates: float = 0.25):
-    """``n`` records (dicts with ``work``), ``duplicates`` of them second records."""
+def _mess(record: dict, work: dict, rng: random.Random) -> None:
+    """What real exports do to a record, seen among the duplicates a benchmark missed: a
+    subtitle glued to the title, the venue split into the volume field, a full stop after
+    the venue, words around the volume's number, a mistyped page, or a correction notice
+    (which benchmark labellers count as a duplicate of its article)."""
+    change = rng.random()
+    if change < 0.04 and ":" in work["title"]:
+        main, _, subtitle = work["title"].partition(":")
+        record["title"] = main + subtitle.strip()  # "...statesthe examples of..."
+    elif change < 0.08 and ":" in work["title"]:
+        record["title"] = work["title"].partition(":")[0]
+    elif change < 0.11 and work["venue"].count(" ") >= 2 and work["volume"]:
+        first, rest = work["venue"].split(" ", 1)[0], work["venue"].split(" ", 1)[1]
+        record["venue"], record["volume"] = first, f"{rest}. {work['volume']}"
+    elif change < 0.14 and work["venue"]:
+        record["venue"] = work["venue"] + "."
+    elif change < 0.17 and work["volume"]:
+        record["volume"] = rng.choice(["Vol. {}", "{} (Suppl 1)", "Volume {}"]).format(
+            work["volume"])
+    elif change < 0.20 and "--" in work["pages"]:
+        start, end = work["pages"].split("--")
+        digit = rng.randrange(len(start))
+        wrong = start[:digit] + str((int(start[digit]) + 1) % 10) + start[digit + 1:]
+        record["pages"] = f"{wrong}--{end}"
+    elif change < 0.22 and work["type"] == "article":
+        record["title"] = rng.choice(["Erratum: {}", "Correction to: {}", "{} (vol {}, pg {}, {})"]
+                                     ).format(work["title"], work["volume"],
+                                              work["pages"].split("--")[0], work["year"])
+        record.update(year=work["year"] + 1, pages=str(rng.randint(1, 900)), doi="",
+                      abstract="", issue=str(rng.randint(1, 12)))
+
+
+def make_records(n: int, seed: int = 0, duplicates: float = 0.25, messy: bool = False):
+    """``n`` records (dicts with ``work``), ``duplicates`` of them second records (with
+    ``messy``, written as real exports mangle them: :func:`_mess`)."""
     rng = random.Random(seed)
     n_works = round(n * (1 - duplicates))
-    works = make_works(n_works, rng)
+    works = make_works(n_works, rng, messy)
     records = [dict(w, work=i) for i, w in enumerate(works)]
     for _ in range(n - n_works):
         i = rng.randrange(n_works)
-        records.append(dict(_variant(works[i], rng), work=i))
+        records.append(dict(_variant(works[i], rng, messy), work=i))
     rng.shuffle(records)
     return records
 
@@ -211,12 +251,14 @@ def write_scopus_csv(records, path: Path) -> list[str]:
     return keys
 
 
-def write_searches(folder: Path, n: int, seed: int = 0, later: int = 0) -> dict[str, Path]:
+def write_searches(folder: Path, n: int, seed: int = 0, later: int = 0,
+                   messy: bool = False, records: list[dict] | None = None) -> dict[str, Path]:
     """Three search files with ``n`` records in all, and ``truth.csv``; with ``later``, also
     ``later.ris``: a later search of ``later`` records of the same stream (so some are
-    duplicates of records in the first three)."""
+    duplicates of records in the first three). ``records`` (dicts as :func:`make_records`
+    makes them) are written instead of generated ones when given."""
     folder.mkdir(parents=True, exist_ok=True)
-    records = make_records(n + later, seed)
+    records = records if records is not None else make_records(n + later, seed, messy=messy)
     records, later_records = records[:n], records[n:]
     a, b = round(n * 0.4), round(n * 0.75)
     files = {"eric.ris": (write_ris, records[:a]), "wos.bib": (write_bibtex, records[a:b]),
@@ -230,6 +272,23 @@ def write_searches(folder: Path, n: int, seed: int = 0, later: int = 0) -> dict[
             for key, record in zip(write(part, folder / name), part):
                 writer.writerow([name, key, record["work"]])
     return {name: folder / name for name in files}
+
+
+def record_works(corpus: Path, searches: Path) -> dict[str, str]:
+    """Each record key of a review made from these searches -> the work it is a record of
+    (records.csv lists every record with its file and line, in the files' order)."""
+    truth: dict[str, list[str]] = {}
+    with open(searches / "truth.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            truth.setdefault(row["file"], []).append(row["work"])
+    with open(corpus / "records.csv", encoding="utf-8", newline="") as handle:
+        ledger = sorted(csv.DictReader(handle), key=lambda r: (r["source"], int(r["file_line"])))
+    work, seen = {}, {}
+    for row in ledger:
+        position = seen.get(row["source"], 0)
+        seen[row["source"]] = position + 1
+        work[row["record"]] = truth[row["source"]][position]
+    return work
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def test_no_import_cycle(module):
 
 
 NEVER = {
-    "trustreview.io": ("trustreview.validate", "trustreview.coding", "trustreview.synthesis",
+    "trustreview.io": ("trustreview.dedup", "trustreview.validate", "trustreview.coding", "trustreview.synthesis",
                        "trustreview.model", "trustreview.run", "trustreview.pipeline",
                        "trustreview.cli", "trustreview.scaffold", "trustreview.params"),
     "trustreview.model": ("trustreview.run", "trustreview.pipeline", "trustreview.cli",
@@ -66,6 +66,10 @@ NEVER = {
     "trustreview.synthesis": ("trustreview.model.tagging", "trustreview.model.evaluation",
                               "trustreview.model.features", "trustreview.run",
                               "trustreview.pipeline", "trustreview.cli"),
+    "trustreview.dedup": ("trustreview.validate", "trustreview.coding", "trustreview.synthesis",
+                          "trustreview.model", "trustreview.run", "trustreview.pipeline",
+                          "trustreview.cli", "trustreview.scaffold", "trustreview.intake",
+                          "trustreview.params"),
     "trustreview.schema": ("trustreview",),
 }
 

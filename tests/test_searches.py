@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from trustreview import duplicates as dedup
+from trustreview import dedup
 from trustreview.io.searches import csv_records, read_search
 
 HERE = Path(__file__).parent

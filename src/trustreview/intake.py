@@ -1,6 +1,6 @@
 """Searches into a review: ``trustreview new --from`` and ``add --from`` read each export as
 one search, key its records uniquely within the review, find the duplicates
-(:mod:`trustreview.duplicates`) and say what to write, so that every record of every file
+(:mod:`trustreview.dedup`) and say what to write, so that every record of every file
 is exactly one study or one ``merged`` row of ``duplicates.csv``.
 
 The review's ledger of searches is three files in its corpus folder: ``searches.csv``
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trustreview import duplicates as dedup
+from trustreview import dedup
 from trustreview.errors import InputError, ParameterError
 from trustreview.io.files import display_path
 from trustreview.io.searches import read_search, sha256

@@ -38,10 +38,24 @@ MERGED, CHECK, DISTINCT = "merged", "check", "distinct"  # a pair's status
 QUOTES_FILE = "quotes.csv"
 QUOTES_COLUMNS = ("study_id", "code", "text", "document")
 
+# where a work appeared, first filled-in field first: the container (journal, book, series of
+# reports, school) and then, for a study's venue, its publisher
+CONTAINER_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school")
+VENUE_FIELDS = (*CONTAINER_FIELDS, "publisher", "howpublished")
+# BibTeX entry types -> the kind of work (what duplicate finding compares), and the kind in words
+ENTRY_KINDS = {"article": "article", "incollection": "chapter", "inbook": "chapter",
+               "book": "book", "techreport": "report", "report": "report",
+               "phdthesis": "thesis", "mastersthesis": "thesis", "thesis": "thesis",
+               "inproceedings": "paper", "conference": "paper", "proceedings": "book"}
+KIND_WORDS = {"article": "a journal article", "chapter": "a chapter", "book": "a book",
+              "report": "a report", "thesis": "a thesis", "paper": "a conference paper",
+              "other": "another kind of work"}
+
 # the BibTeX fields read from a reference file (one column each in the references table)
 BIB_FIELDS = ("author", "title", "year", "date", "journal", "journaltitle", "booktitle",
               "institution", "school", "publisher", "howpublished", "volume", "number",
-              "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref")
+              "pages", "doi", "url", "keywords", "abstract", "editor", "month", "crossref",
+              "edition", "eid")
 # the columns of a reference file's entries as read: key, type, first line, the entry's text
 BIB_COLUMNS = ("key", "entry_type", "line", "raw", *BIB_FIELDS)
 # what validation gives each study from its reference entry (venue: the first of journal,

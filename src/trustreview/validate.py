@@ -11,10 +11,11 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
 import pandas as pd
+from rapidfuzz.fuzz import ratio
 
+from trustreview.dedup.prepare import title_key
 from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
 from trustreview.io.frames import frame_rows
@@ -23,12 +24,10 @@ from trustreview.io.text import doi_key
 from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, FROM_BIB, LINE,
                                 MADE_BY_VALIDATION, MERGED, NO_DOMAIN, QUOTES_COLUMNS,
                                 RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_FILE,
-                                STUDIES_COLUMNS, WEIGHTS)
+                                STUDIES_COLUMNS, VENUE_FIELDS, WEIGHTS)
 
 STUDY_ID = re.compile(r"^[^\W_][\w:.\-+/]*$")  # any letters (Unicode), digits, _ : . - + /
 YEAR_RANGE = (1900, 2100)
-VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school", "publisher",
-                "howpublished")
 RECORD_COLUMNS = ["study_id", "status", "exclusion_reason", "country", "design", "weight",
                   "sample", "summary", *FROM_BIB, LINE]
 
@@ -120,12 +119,6 @@ def _column_issues(frame: pd.DataFrame, path: str, required: tuple[str, ...],
     return issues
 
 
-def normalise_title(title: str) -> str:
-    """Lower-case alphanumeric words of a title, LaTeX braces and punctuation removed."""
-    return " ".join(re.sub(r"[^\w]+", " ", title.lower().replace("{", "").replace("}", ""))
-                    .split())
-
-
 def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> list[tuple[str, str]]:
     """Pairs of keys (index labels) whose titles are the same or nearly so.
 
@@ -136,7 +129,7 @@ def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> li
     blocks: dict[str, list] = defaultdict(list)
     normalised = {}
     for key, title in titles.items():
-        text = normalise_title(str(title))
+        text = title_key(str(title))
         if len(text) < 8:
             continue
         normalised[key] = text
@@ -151,7 +144,7 @@ def find_near_duplicate_titles(titles: pd.Series, threshold: float = 0.92) -> li
         for i, first in enumerate(members):
             for second in members[i + 1:]:
                 a, b = normalised[first], normalised[second]
-                if a == b or SequenceMatcher(None, a, b).ratio() >= threshold:
+                if a == b or ratio(a, b) >= threshold * 100:
                     pairs.add(tuple(sorted((str(first), str(second)))))
     return sorted(pairs)
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from trustreview.errors import InputError
+from trustreview.io.text import single_spaced
 from trustreview.schema import LINE, MADE_BY_VALIDATION, NO_DOMAIN, WEIGHTS
 
 DEFAULT_COUNTRIES = ("England", "US", "Netherlands", "Sweden", "multi")
@@ -160,7 +161,7 @@ def _text(value: Any, where: str, source: str) -> str:
     if value is None:
         return ""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return " ".join(str(value).split())
+        return single_spaced(value)
     raise InputError(f"{source}: {where} must be text, found {type(value).__name__}; "
                      "write it as a plain string")
 

@@ -26,7 +26,8 @@ import pandas as pd
 
 from trustreview.io.codebook import BUILT_IN
 from trustreview.io.frames import frame_rows
-from trustreview.io.text import ascii_fold, decode_latex, letter_suffix, person_names
+from trustreview.io.text import (ascii_fold, decode_latex, letter_suffix, person_names,
+                                  single_spaced)
 from trustreview.schema import NO_DOMAIN
 
 SELECTABLE = "Selectable (show checkbox)"
@@ -277,6 +278,13 @@ def _slug(name: str, taken: set[str]) -> str:
     return slug
 
 
+def code_name(code: dict) -> str:
+    """A code's name as the codebook will store it (single spaces, see
+    :func:`~trustreview.io.text.single_spaced`), with ``;`` made ``,``: ``;`` joins the values
+    of a multi field, so it cannot stand inside one."""
+    return single_spaced(code.get("AttributeName") or "").replace(";", ",")
+
+
 def _children(code: dict) -> list[dict]:
     return ((code.get("Attributes") or {}).get("AttributesList") or [])
 
@@ -284,7 +292,7 @@ def _children(code: dict) -> list[dict]:
 def _descendants(code: dict, prefix: str = ""):
     """(path, code) of every code below ``code``, depth first ("Parent > Child")."""
     for child in _children(code):
-        path = f"{prefix}{child.get('AttributeName', '').strip()}"
+        path = f"{prefix}{code_name(child)}"
         yield path, child
         yield from _descendants(child, path + " > ")
 
@@ -306,11 +314,13 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
         top = _children(code_set)
         if domains is None and code_set.get("SetName") == DOMAINS_SET:
             domain_codes, domain_owner = top, code_set
-        elif domains is not None and code_set.get("SetName") == domains:
+        elif domains is not None and single_spaced(code_set.get("SetName") or "") == \
+                single_spaced(domains):
             domain_codes, domain_owner = top, code_set
         elif domains is not None:
             for path, code in _descendants(code_set):
-                if code.get("AttributeName") == domains and _children(code):
+                if code_name(code) == code_name({"AttributeName": domains}) and \
+                        _children(code):
                     domain_codes, domain_owner = _children(code), code
     if not domain_codes:
         names = sorted({s.get("SetName", "") for s in sets})
@@ -321,7 +331,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
     domain_of: dict[int, str] = {}
     codebook_domains = []
     for code in domain_codes:
-        name = str(code.get("AttributeName", "")).strip()
+        name = code_name(code)
         own = code.get("ExtURL") if code.get("ExtType") == "trustreview id" else ""
         domain_id = own if own and own not in taken else _slug(name, taken)
         taken.add(domain_id)
@@ -347,7 +357,7 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
             if name.startswith(FIELD_SET_PREFIX) else None
         if own:  # a set trustreview wrote: one field, its codes the values
             kind = own["type"]
-            values = [str(c.get("AttributeName", "")).strip() for c in top]
+            values = [single_spaced(c.get("AttributeName") or "") for c in top]
             item = {"id": own["id"], "label": name[len(FIELD_SET_PREFIX):], "type": kind,
                     "definition": own["definition"].strip()}
             if kind in ("choice", "multi"):
@@ -360,19 +370,19 @@ def parse_eppi(data, source: str, domains: str | None = None) -> Imported:
         for _, code in _descendants(code_set):
             kind = str(code.get("AttributeType", "")).lower()
             if kind.startswith(("include", "exclude")):  # a screening code set's decisions
-                name_ = str(code.get("AttributeName", "")).strip()
+                name_ = code_name(code)
                 screening[code.get("AttributeId")] = ("yes", "") if kind.startswith(
                     "include") else ("no", name_)
         for code in top:
             if domain_owner is code or code.get("AttributeId") in screening:
                 continue
-            label = str(code.get("AttributeName", "")).strip()
+            label = code_name(code)
             below = [(path, child) for path, child in _descendants(code)
                      if child.get("AttributeId") not in screening]
             if below:
                 field_id = _slug(label, field_ids | taken | set(BUILT_IN))
                 field_ids.add(field_id)
-                paths = [path for path, _ in below]
+                paths = list(dict.fromkeys(path for path, _ in below))
                 fields.append({"id": field_id, "label": label, "type": "multi",
                                "values": paths, "definition":
                                str(code.get("AttributeDescription") or label)})

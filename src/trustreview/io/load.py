@@ -33,6 +33,9 @@ from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISION
                                 QUOTES_COLUMNS, QUOTES_FILE, RECORDS_COLUMNS, RECORDS_FILE,
                                 SEARCHES_COLUMNS, SEARCHES_FILE)
 
+# an article number as the databases' BibTeX names it (biblatex's eid; Web of Science,
+# Scopus, ACM): one column, ``eid``
+EID_ALIASES = {"article-number": "eid", "art_number": "eid", "articleno": "eid"}
 
 
 @dataclass
@@ -302,7 +305,7 @@ def _library_columns(text: str, source: str, keep_duplicate_keys: bool = False):
         values = {}
         for f in entry.fields:
             value = _unbrace(f.value) if id(entry) in raw_values else f.value
-            values.setdefault(f.key.lower(), value)
+            values.setdefault(EID_ALIASES.get(f.key.lower(), f.key.lower()), value)
         columns["key"].append(entry.key)
         columns["entry_type"].append(entry.entry_type.lower())
         columns["line"].append(entry.start_line + 1)

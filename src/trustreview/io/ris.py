@@ -206,6 +206,8 @@ def _fields(record: dict, kind: str, entry_type: str) -> dict[str, str]:
         "year": _year(record),
         "volume": _escape(re.sub(r"(?i)^(volume|vol\.?)\s*", "", _first(record, "volume"))),
         "number": _escape(_first(record, "number")),
+        "edition": _escape(_first(record, "edition")),
+        "eid": _escape(_first(record, "custom7")),  # C7: the article number
         "doi": _doi(record),
         "url": _first(record, "urls"),
         "abstract": _escape(_plain(_first(record, "abstract", "notes_abstract"))),

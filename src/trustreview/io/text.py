@@ -14,6 +14,12 @@ DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.(?:org|acm\.org)/|(?:dx\.)?
                         r"doi:\s*)", re.IGNORECASE)
 
 
+def single_spaced(text) -> str:
+    """Text with its runs of spaces, tabs and line breaks made one space, and none at either
+    end: how the codebook stores every name and value, and so how an import must write them."""
+    return " ".join(str(text).split())
+
+
 def normalise_doi(value: str) -> str:
     """A DOI without the URL or ``doi:`` prefixes it is often written with, repeated ones
     too (``https://doi.org/http://dx.doi.org/10.1/x`` -> ``10.1/x``)."""
