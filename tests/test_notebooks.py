@@ -11,8 +11,8 @@ import pytest
 
 from conftest import REPO
 from trustreview.params import PATH_DEFAULTS, Params
-from trustreview.run.runner import (PACKAGED_NOTEBOOKS, declared_parameters, list_notebooks,
-                                normalise_notebook, strip_outputs)
+from trustreview.run.runner import (PACKAGED_NOTEBOOKS, SCREENER, declared_parameters,
+                                list_notebooks, normalise_notebook, strip_outputs)
 
 NOTEBOOKS = list_notebooks(REPO / "notebooks")
 
@@ -42,7 +42,22 @@ def test_the_package_ships_the_notebooks_without_outputs(path):
     shipped = nbformat.read(str(PACKAGED_NOTEBOOKS / path.name), as_version=4)
     assert shipped == strip_outputs(nbformat.read(str(path), as_version=4))
     assert sorted(p.name for p in PACKAGED_NOTEBOOKS.glob("*.ipynb")) == \
-        [p.name for p in NOTEBOOKS]
+        sorted([p.name for p in NOTEBOOKS] + [SCREENER])
+
+
+def test_the_screening_notebook_is_shipped_thin_and_never_run():
+    # opened in JupyterLab (`new` copies it into a review folder); `run` and `make
+    # notebooks` run only the stage notebooks NN-name.ipynb
+    committed = nbformat.read(str(REPO / "notebooks" / SCREENER), as_version=4)
+    assert nbformat.read(str(PACKAGED_NOTEBOOKS / SCREENER), as_version=4) == committed
+    assert SCREENER not in [p.name for p in list_notebooks()]
+    assert set(declared_parameters(REPO / "notebooks" / SCREENER)) == \
+        {"corpus_dir", "bib_path", "out_dir", "coder"}
+    for cell in committed.cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree))
+            assert "Screener" in cell.source or "coder" in cell.source or "HTML" in cell.source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

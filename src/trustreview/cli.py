@@ -1,4 +1,4 @@
-"""Command line: ``trustreview run | validate | tag | new | add | sheet | merge``. It parses the
+"""Command line: ``trustreview run | validate | tag | new | add | sheet | merge | simulate``. It parses the
 arguments, calls the package, and reports (messages, exit codes); the work is done in the
 modules it calls."""
 
@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--coder", metavar="NAME", help="the coder the workbook is for")
     who.add_argument("--reconcile", action="store_true", help="a reconciliation workbook: "
                      "every study where the coders differ")
+    sheet.add_argument("--screen", action="store_true", help="with --coder: the next records "
+                       "awaiting the coder's screening, most likely relevant first")
+    sheet.add_argument("--batch", type=int, default=None, metavar="N",
+                       help="with --screen: how many records (default: 50)")
+    sheet.add_argument("--seed", type=int, default=0, help="with --screen: the relevance "
+                       "model's seed (default: 0)")
     sheet.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
     sheet.add_argument("--suggest", action="store_true", help="add the model's suggested "
                        "domains and probabilities (read-only columns after note)")
@@ -99,6 +105,22 @@ def _parser() -> argparse.ArgumentParser:
                             "removes the merged records' entries from it)")
     merge.add_argument("--replace", action="store_true", help="overwrite codes and decisions "
                        "this coder already has that differ from the workbook")
+
+    simulate = sub.add_parser("simulate", help="replay a finished review's screening in "
+                              "relevance order: how much work it saves, where to stop")
+    corpus_args(simulate)
+    simulate.add_argument("--out", required=True, metavar="FILE.csv", help="the screening "
+                          "order (rank, study_id, included, batch, stop); the recall curve "
+                          "goes beside it as FILE.png")
+    simulate.add_argument("--prior-included", type=int, default=1, metavar="K",
+                          help="included records known at the start, drawn at random "
+                               "(default: 1)")
+    simulate.add_argument("--prior-excluded", type=int, default=1, metavar="K",
+                          help="excluded records known at the start (default: 1)")
+    simulate.add_argument("--batch", type=int, default=1, metavar="N", help="records "
+                          "screened between retrainings (default: 1, as the JupyterLab "
+                          "screener; 50 is the Excel sheet's)")
+    simulate.add_argument("--seed", type=int, default=0, help="draws the priors (default: 0)")
 
     tag = sub.add_parser("tag", help="tag included studies with the codebook's domains")
     corpus_args(tag)
@@ -240,6 +262,22 @@ def _sheet(args) -> int:
         raise ParameterError(f"--coder {args.coder!r}: give the coder's name or initials "
                              f"(not empty, no spaces around it, not {coding.RECONCILED!r}, "
                              "which is what --reconcile writes)")
+    if args.screen or args.batch is not None:
+        if not args.screen or args.coder is None:
+            raise ParameterError("--screen goes with --coder NAME (and --batch N with "
+                                 "--screen): trustreview sheet --screen --coder A --out s.xlsx")
+        if args.batch is not None and args.batch < 1:
+            raise ParameterError(f"--batch {args.batch}: give 1 or more records")
+        from trustreview.io.load import read_decisions, read_table, find_table
+        from trustreview.screening.sheet import BATCH, build_sheet
+
+        corpus = require_valid(open_corpus(args.corpus, args.bib))
+        studies = read_table(find_table(Path(args.corpus), "studies")).frame
+        sheet, what = build_sheet(corpus, studies, read_decisions(args.corpus), args.coder,
+                                  args.batch or BATCH, args.seed)
+        atomic_write(args.out, coding_workbook_bytes(sheet))
+        print(f"trustreview: wrote {args.out}: {what}", file=sys.stderr)
+        return EXIT_OK
     if args.duplicates:
         sheet, what = _duplicates_sheet(args)
         atomic_write(args.out, coding_workbook_bytes(sheet))
@@ -277,6 +315,9 @@ def _merge(args) -> int:
     if filled.kind == "duplicates":
         from trustreview.duplicate_decisions import merge_duplicates_workbook
         result, written = merge_duplicates_workbook(filled, args.corpus, args.bib)
+    elif filled.kind == "screen":
+        from trustreview.screening.sheet import merge_screen_workbook
+        result, written = merge_screen_workbook(filled, args.corpus, replace=args.replace)
     else:
         result, written = merge_workbook(args.workbook, args.corpus, replace=args.replace)
     for line in result.conflicts:
@@ -287,6 +328,34 @@ def _merge(args) -> int:
         print(f"note: {line}", file=sys.stderr)
     changed = ", ".join(p.name for p in written) or "nothing changed"
     print(f"trustreview: {result.coder}: {result.summary()} ({changed})")
+    return EXIT_OK
+
+
+def _simulate(args) -> int:
+    from trustreview.io.files import atomic_write
+    from trustreview.screening.simulate import simulate_review
+
+    if not str(args.out).lower().endswith(".csv"):
+        raise ParameterError(f"--out {args.out}: the file's name must end in .csv")
+    if args.batch < 1 or args.prior_included < 1 or args.prior_excluded < 0:
+        raise ParameterError("--batch and --prior-included must be 1 or more, "
+                             "--prior-excluded 0 or more")
+    from trustreview.io.export import figure_bytes
+    from trustreview.synthesis.figures import plot_recall_curve
+
+    try:
+        result = simulate_review(args.corpus, args.bib, args.prior_included,
+                                 args.prior_excluded, args.batch, args.seed)
+    except ValueError as error:
+        raise ParameterError(str(error)) from None
+    out = Path(args.out)
+    figure = plot_recall_curve(result.order["included"].eq("yes"), result.stops,
+                               f"{result.total:,} records, {result.relevant:,} included")
+    atomic_write(out, result.order.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    atomic_write(out.with_suffix(".png"), figure_bytes(figure, "png"))
+    for line in result.lines():
+        print(line)
+    print(f"trustreview: wrote {out} and {out.with_suffix('.png')}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -314,7 +383,7 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": _run, "validate": _validate, "tag": _tag, "new": _new, "add": _add,
-                "sheet": _sheet, "merge": _merge}
+                "sheet": _sheet, "merge": _merge, "simulate": _simulate}
     thresholds = gc.get_threshold()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     try:

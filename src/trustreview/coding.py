@@ -28,7 +28,8 @@ from trustreview.io.load import (empty_table, find_table, read_codebook, read_co
                                  read_decisions, read_table)
 from trustreview.io.workbook import Filled, Problem, read_coding_workbook
 from trustreview.schema import (AWAITING, CODER_FIELDS, DECISIONS_COLUMNS, DECISIONS_FILE,
-                                NO_DOMAIN, NOTE, RECONCILED)
+                                NO_DOMAIN, NOTE, RECONCILED, SEQUENCE)
+from trustreview.screening.decisions import is_screening_only
 from trustreview.validate import field_problem
 
 CONTEXT = ["study_id", "title", "year", "authors", "abstract"]
@@ -191,9 +192,11 @@ def _decided(codes: pd.DataFrame, decisions: pd.DataFrame) -> dict[str, dict[str
     the study)."""
     result: dict[str, dict[str, dict]] = {}
     for row in decisions.to_dict("records"):
+        if is_screening_only(row):  # included on title and abstract, not coded yet
+            continue
         domains = frozenset(d for d in str(row["domains"]).split(";") if d)
         decision = {name: value for name, value in row.items()
-                    if name not in ("study_id", "coder", "domains", NOTE)}
+                    if name not in ("study_id", "coder", "domains", NOTE, SEQUENCE)}
         result.setdefault(row["study_id"], {})[row["coder"]] = {**decision, "domains": domains}
     for (sid, coder), domains in _domains_of(codes).items():
         decision = result.setdefault(sid, {}).setdefault(
@@ -541,7 +544,8 @@ class _Merging:
                 studies[name] = ""
             studies[name] = studies[name].fillna("").astype("str")
         codes = codes[["study_id", "coder", "domain"]].astype("str").reset_index(drop=True)
-        columns = decisions_columns(codebook)
+        columns = decisions_columns(codebook) + \
+            ([SEQUENCE] if SEQUENCE in decisions.columns else [])  # kept from screening
         decisions = decisions.reindex(columns=columns).fillna("").astype("str")
         state = cls(filled, studies, codes, decisions, codebook.domain_ids, replace, fields,
                     columns)
@@ -574,6 +578,9 @@ class _Merging:
         sid, coder = row["study_id"], self.filled.coder
         decision = _decision_row(row, coder, self.domains, self.fields)
         previous = self.existing_decisions.get((sid, coder))
+        if previous is not None and is_screening_only(previous):
+            decision[SEQUENCE] = previous[SEQUENCE]  # coded now: the screening row's place
+            previous = None
         if previous is not None and any(previous.get(c, "") != decision.get(c, "")
                                         for c in self.columns if c != NOTE) \
                 and not self.replace:

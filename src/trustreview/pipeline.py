@@ -172,10 +172,12 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
              "screening_flow": figures.plot_screening_flow(flow)}
     gap_png = figure_bytes(shown["evidence_gap_map"], "png")  # drawn once, for both reports
     flow_png = figure_bytes(shown["screening_flow"], "png")
-    page = report.build_review_report(data, tables, flow, gap_png, flow_png, changed)
+    png = {"evidence_gap_map": gap_png, "screening_flow": flow_png}
+    stop = screening_stop(corpus, tables, shown, png)
+    page = report.build_review_report(data, tables, flow, gap_png, flow_png, changed, stop)
     bib, ris = domain_reference_files(data.studies, data.tags, data.domains, corpus.bib_strings,
                                       corpus.bib_parents)
-    document = word.report_docx(data, tables, flow, gap_png, flow_png, changed)
+    document = word.report_docx(data, tables, flow, gap_png, flow_png, changed, stop)
     from trustreview.io.eppi import eppi_json
     from trustreview.synthesis.citations import add_citations
     # EPPI-Reviewer gets every included study, whatever the filters; when they kept every
@@ -183,5 +185,29 @@ def synthesise(corpus: ValidatedCorpus, predictions: pd.DataFrame, params: Param
     everyone = (data.studies if len(data.studies) == len(corpus.included) else
                 add_citations(corpus.included.sort_values("study_id", ignore_index=True)))
     eppi = eppi_json(everyone, predictions, corpus.codebook, corpus.quotes)
-    return Synthesis(data, tables, shown, bib, page, ris, document, eppi,
-                     {"evidence_gap_map": gap_png, "screening_flow": flow_png})
+    return Synthesis(data, tables, shown, bib, page, ris, document, eppi, png)
+
+
+def screening_stop(corpus: ValidatedCorpus, tables: dict, shown: dict, png: dict):
+    """For a review screened in relevance order (decisions with a ``sequence``): the
+    ``screening_progress`` table and figure, and the stopping verdict for the reports
+    (``(verdict, figure PNG)``); None otherwise (the outputs are then as before)."""
+    from trustreview.io.export import figure_bytes
+    from trustreview.screening.progress import progress_table, verdict
+    from trustreview.synthesis import figures
+
+    total = int((corpus.records["status"] != "error").sum())
+    progress = progress_table(corpus.decisions, total)
+    if progress.empty:
+        return None
+    tables["screening_progress"] = progress
+    stops = {}
+    for rule, column in (("hypergeometric", "hypergeometric"), ("knee", "knee"),
+                         ("in_a_row", "in_a_row")):
+        said = progress.index[progress[column] == "yes"]
+        stops[rule] = int(progress["screened"].iat[said[0]]) if len(said) else None
+    shown["screening_progress"] = figures.plot_recall_curve(
+        progress["included"].eq("yes"), stops,
+        f"{len(progress):,} of {total:,} records screened")
+    png["screening_progress"] = figure_bytes(shown["screening_progress"], "png")
+    return verdict(progress, total), png["screening_progress"]

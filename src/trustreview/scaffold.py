@@ -46,7 +46,8 @@ README = """# {name}: an evidence review with trustreview
 - `corpus/codebook.yml`: the domains, their signal terms and the exclusion reasons (with
   the screening stage of each); edit them for your review.
 - `references.bib`: the references, one entry per study.
-- `notebooks/`: the review's stage notebooks, for JupyterLab.
+- `notebooks/`: the review's stage notebooks, and `screen.ipynb` (screening one record at
+  a time), for JupyterLab.
 
 Next steps, from this folder:
 
@@ -66,7 +67,18 @@ trustreview add --from new-search.ris --database ERIC --date YYYY-MM-DD
 adds only the studies not already in the review (duplicates of earlier studies are
 recorded in `corpus/duplicates.csv`); a file added before adds nothing.
 
-Screen and code in Excel, one workbook per coder, then reconcile:
+Screen the titles and abstracts in relevance order, the records most likely to be included
+first (the model learns from every decision; each sheet is ranked again):
+
+```sh
+trustreview sheet --screen --coder A --out screen-A.xlsx   # the next 50; fill in, then:
+trustreview merge screen-A.xlsx
+```
+
+or one record at a time in JupyterLab: `notebooks/screen.ipynb`. `trustreview run` then
+says in its report whether screening may stop (section "Screening: can we stop?").
+
+Code in Excel, one workbook per coder, then reconcile:
 
 ```sh
 trustreview sheet --coder A --out coder-A.xlsx   # fill it in, then:
@@ -171,11 +183,11 @@ def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
 def _finish(building: Path, target: Path, n: int) -> None:
     """Add the notebooks and the README to a review folder built in ``building``, and
     rename it into place as ``target``."""
-    from trustreview.run.runner import list_notebooks
+    from trustreview.run.runner import PACKAGED_NOTEBOOKS, SCREENER, list_notebooks
 
     notebooks = building / "notebooks"
     notebooks.mkdir()
-    for notebook in list_notebooks():
+    for notebook in [*list_notebooks(), PACKAGED_NOTEBOOKS / SCREENER]:
         shutil.copyfile(notebook, notebooks / notebook.name)
     (building / "README.md").write_text(README.format(name=target.resolve().name, n=n),
                                         encoding="utf-8")

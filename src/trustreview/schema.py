@@ -23,6 +23,9 @@ CODER_FIELDS = ("included", "exclusion_reason", "country", "design", "sample", "
 NOTE = "note"
 DECISIONS_COLUMNS = ("study_id", "coder", *CODER_FIELDS, "domains", NOTE)
 DECISIONS_FILE = "decisions.csv"
+# decisions.csv's last column where screening in relevance order made a decision: its place
+# (1, 2, ...) in the order the decisions were made (the stopping rules need it; no clock time)
+SEQUENCE = "sequence"
 
 # a review's searches (corpus/searches.csv, copies in corpus/searches/), every record read
 # (records.csv) and the pairs of records found alike (duplicates.csv)

@@ -21,8 +21,9 @@ from trustreview.io.codebook import Codebook
 from trustreview.io.frames import frame_rows
 from trustreview.io.load import RawCorpus, empty_table, read_corpus
 from trustreview.io.text import doi_key
-from trustreview.schema import (AWAITING, CODES_COLUMNS, DUPLICATES_COLUMNS, FROM_BIB, LINE,
-                                MADE_BY_VALIDATION, MERGED, NO_DOMAIN, QUOTES_COLUMNS,
+from trustreview.schema import (AWAITING, CODES_COLUMNS, DECISIONS_COLUMNS,
+                                DUPLICATES_COLUMNS, FROM_BIB, LINE, MADE_BY_VALIDATION, MERGED,
+                                NO_DOMAIN, QUOTES_COLUMNS,
                                 RECORDS_COLUMNS, RECORDS_FILE, SEARCHES_COLUMNS, SEARCHES_FILE,
                                 STUDIES_COLUMNS, VENUE_FIELDS, WEIGHTS)
 
@@ -80,6 +81,8 @@ class ValidatedCorpus:
     search_records: pd.DataFrame = field(default_factory=lambda: empty_table(RECORDS_COLUMNS))
     duplicates: pd.DataFrame = field(default_factory=lambda: empty_table(DUPLICATES_COLUMNS))
     quotes: pd.DataFrame = field(default_factory=lambda: empty_table(QUOTES_COLUMNS))
+    # every coder's decisions (decisions.csv); screening's carry their `sequence`
+    decisions: pd.DataFrame = field(default_factory=lambda: empty_table(DECISIONS_COLUMNS))
 
     @property
     def errors(self) -> list[Issue]:
@@ -533,10 +536,12 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
         issues.append(Issue("warning", raw.studies.path, None, "", "included",
                             f"{awaiting} stud{'y awaits' if awaiting == 1 else 'ies await'} "
                             "screening (included is empty)", "yes, no",
-                            "screen them in a coding workbook (trustreview sheet --coder NAME "
-                            "--out FILE.xlsx, then trustreview merge FILE.xlsx) or write yes or "
-                            "no in included; until then they are neither included nor "
-                            "excluded"))
+                            "screen them in relevance order (trustreview sheet --screen "
+                            "--coder NAME --out FILE.xlsx, or the screening notebook), or in a "
+                            "coding workbook (trustreview sheet --coder NAME --out FILE.xlsx), "
+                            "then trustreview merge FILE.xlsx, or write yes or no in included; "
+                            "until then they are neither included nor excluded (a record "
+                            "included on its title and abstract stays so until it is coded)"))
     ledger = _ledger(raw)
     issues += _ledger_issues(raw, ledger, set(records["study_id"]))
     issues.sort(key=lambda i: (i.severity != "error", i.file, i.line or 0, i.study_id, i.field))
@@ -548,7 +553,9 @@ def validate_corpus(raw: RawCorpus) -> ValidatedCorpus:
     return ValidatedCorpus(records, codes, raw.codebook, issues, bib_only,
                            0 if raw.bib is None else len(raw.bib.entries),
                            "" if raw.bib is None else raw.bib.strings, parents, *ledger,
-                           raw.quotes if raw.quotes is not None else empty_table(QUOTES_COLUMNS))
+                           raw.quotes if raw.quotes is not None else empty_table(QUOTES_COLUMNS),
+                           raw.decisions if raw.decisions is not None else
+                           empty_table(DECISIONS_COLUMNS))
 
 
 def _ledger(raw: RawCorpus) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -92,6 +92,7 @@ class Codebook:
     exclusion_reasons: tuple[ExclusionReason, ...] = ()
     extraction: tuple[ExtractionField, ...] = ()  # the codebook's own fields, if it lists any
     kept_columns: tuple[str, ...] = ()  # studies.csv columns that are not fields, kept as they are
+    screening_scope: str = ""  # `screening: scope:` the inclusion criteria in words
 
     @cached_property  # read per study in validation: made once
     def fields(self) -> tuple[ExtractionField, ...]:
@@ -267,7 +268,12 @@ def parse_codebook(data: Any, source: str = "codebook.yml") -> Codebook:
             raise InputError(f"{source}: {where} names {name!r}, a column trustreview makes for "
                              "each study (from its reference entry, its screening or the line "
                              "it is read from); call the column something else")
+    screening = data.get("screening") or {}
+    if not isinstance(screening, dict):
+        raise InputError(f"{source}: field 'screening' must be a mapping (scope: the "
+                         "inclusion criteria in words)")
     return Codebook(
+        screening_scope=_text(screening.get("scope"), "field 'screening' 'scope'", source),
         kept_columns=kept,
         extraction=extraction,
         exclusion_reasons=_reasons(data.get("exclusion_reasons"), source),

@@ -80,6 +80,7 @@ class RawCorpus:
     searches: pd.DataFrame | None = None  # searches.csv (empty when there is none)
     search_records: pd.DataFrame | None = None  # records.csv (empty when there is none)
     quotes: pd.DataFrame | None = None  # quotes.csv (empty when there is none)
+    decisions: pd.DataFrame | None = None  # decisions.csv (empty when there is none)
 
 
 def _csv_frame(text: str, source: str) -> pd.DataFrame:
@@ -407,8 +408,9 @@ def read_corpus(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> R
     searches = attempt(read_searches, corpus_dir)
     search_records = attempt(read_search_records, corpus_dir)
     quotes = attempt(read_quotes, corpus_dir)
+    decisions = attempt(read_decisions, corpus_dir)
     return RawCorpus(studies, codes, codebook, bib, errors, duplicates, searches,
-                     search_records, quotes)
+                     search_records, quotes, decisions)
 
 
 def empty_table(columns) -> pd.DataFrame:

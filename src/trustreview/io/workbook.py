@@ -152,7 +152,7 @@ def read_coding_workbook(path: str | os.PathLike):
     return Filled(source, kind, coder, [c for c in columns if c], rows, problems)
 
 
-KINDS = ("coder", "reconcile", "duplicates")
+KINDS = ("coder", "reconcile", "duplicates", "screen")
 
 
 @dataclass
@@ -406,6 +406,20 @@ def _about_rows(sheet) -> list[list[str]]:
                "Write same: yes (the same study: the record is merged into the study) or "
                "no (two studies: never proposed again). A row left empty is left for later.",
                "Then: trustreview merge THIS-FILE.xlsx"]
+        return [["coder", sheet.coder], ["sheet", sheet.kind],
+                ["written by", f"trustreview {version}"], []] + \
+            [["how to fill", line] for line in how]
+    if sheet.kind == "screen":
+        how = ["Each row is a record awaiting your screening, the most likely relevant first "
+               "(relevance: the model's probability of inclusion, 0-1, learnt from the "
+               "decisions merged so far).",
+               "Write included: yes or no; for no, choose an exclusion_reason (the list is "
+               "the codebook's; another reason may be typed). A note is optional. A row "
+               "left empty is left for later.",
+               "An included record needs no coding yet: country, design, weight and domains "
+               "come with the coder's sheet (trustreview sheet --coder).",
+               "Then: trustreview merge THIS-FILE.xlsx, and trustreview sheet --screen for "
+               "the next records, ranked again with what you decided."]
         return [["coder", sheet.coder], ["sheet", sheet.kind],
                 ["written by", f"trustreview {version}"], []] + \
             [["how to fill", line] for line in how]

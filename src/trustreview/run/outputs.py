@@ -292,8 +292,9 @@ def read_predictions(out_dir: str | os.PathLike, corpus) -> pd.DataFrame:
 def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
     """Stage 03: every synthesis table (``tables/*.csv``, ``markdown/*.md``,
     ``synthesis.xlsx``), ``figures/evidence_gap_map.png`` and ``.svg``,
-    ``figures/screening_flow.png``, ``bib/<domain>.bib`` and ``.ris``, ``report.html``,
-    ``report.docx`` and ``eppi.json``."""
+    ``figures/screening_flow.png`` (and ``screening_progress.png`` for a review screened in
+    relevance order), ``bib/<domain>.bib`` and ``.ris``, ``report.html``, ``report.docx``
+    and ``eppi.json``."""
     out = folder(out_dir)
     export.write_synthesis(result.tables, out)
     drawn = result.png  # the PNGs the reports have: not drawn again
@@ -301,6 +302,9 @@ def write_synthesis(result, out_dir: str | os.PathLike) -> Path:
                         formats=("png", "svg"), ready={"png": drawn.get("evidence_gap_map")})
     export.write_figure(result.figures["screening_flow"], out, "screening_flow",
                         ready={"png": drawn.get("screening_flow")})
+    if "screening_progress" in result.figures:  # a review screened in relevance order
+        export.write_figure(result.figures["screening_progress"], out, "screening_progress",
+                            ready={"png": drawn.get("screening_progress")})
     for domain, text in result.bib.items():
         export.write_text(text, out / "bib" / f"{domain}.bib")
     for domain, text in result.ris.items():

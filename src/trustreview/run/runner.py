@@ -26,6 +26,7 @@ INJECTED_ID = "injected-parameters"
 
 
 PACKAGED_NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
+SCREENER = "screen.ipynb"  # the screening notebook: opened in JupyterLab, never run
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no transport warning on the terminal
 
 

@@ -223,3 +223,33 @@ def plot_screening_flow(flow: pd.DataFrame) -> Figure:
     fig.tight_layout()
     return fig
 
+
+
+def plot_recall_curve(included, stops: dict[str, int | None] | None = None,
+                      title: str = "") -> Figure:
+    """Included records found against records screened, in screening order (black), the
+    line a random order would give (grey dashes), and where each stopping rule says stop
+    (vertical lines, labelled)."""
+    found = np.cumsum(np.asarray(included, dtype=float))
+    n = len(found)
+    fig = Figure(figsize=(6, 3.6), dpi=100)
+    ax = fig.add_subplot()
+    x = np.arange(1, n + 1)
+    ax.plot(x, found, color="black", label="screening order")
+    if n:
+        ax.plot([0, n], [0, found[-1]], color="grey", linestyle="--", label="random order")
+    styles = {"hypergeometric": ":", "knee": "-.", "in_a_row": (0, (1, 4))}
+    for rule, at in (stops or {}).items():
+        if at is not None:
+            ax.axvline(at, color="black", linestyle=styles.get(rule, ":"), linewidth=1,
+                       label=f"{rule.replace('_', ' ')}: stop at {at:,}")
+    ax.set_xlabel("records screened")
+    ax.set_ylabel("included records found")
+    if title:
+        ax.set_title(title)
+    ax.set_xlim(0, max(n, 1))
+    ax.set_ylim(0, max(found[-1] if n else 0, 1) * 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

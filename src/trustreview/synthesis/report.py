@@ -197,9 +197,11 @@ ANCHORS = {"domain_cooccurrence": "cooccurrence", "domain_by_period": "period"}
 
 def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
                         gap_map_png: bytes, flow_png: bytes,
-                        changed: list[str] | None = None) -> str:
+                        changed: list[str] | None = None, stop=None) -> str:
     """The review's report page from the synthesis tables and figures; ``changed``: the
-    sentences of a "What changed since the previous run" section, first."""
+    sentences of a "What changed since the previous run" section, first; ``stop``: the
+    screening verdict and its figure (:func:`trustreview.pipeline.screening_stop`), for a
+    section "Screening: can we stop?"."""
     from trustreview.synthesis.tables import cross_tables, describe_filters
 
     intro = ("Synthesis of the included studies by domain of a strong school trust. "
@@ -218,6 +220,15 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
         ("screening-flow", "Screening flow", flow),
         ("screening-figure", "Screening flow diagram", flow_png),
     ]
+    if stop is not None:
+        said, figure = stop
+        data_uri = base64.b64encode(figure).decode("ascii")
+        sections.append(("screening-stop", "Screening: can we stop?", [
+            f"<p><strong>{escape(said.recommended)}</strong></p>",
+            f"<p>{escape(said.assumptions)}</p>", "<ul>",
+            *[f"<li>{escape(line)}</li>" for line in said.others], "</ul>",
+            f"<figure><img alt=\"Included records found against records screened\" "
+            f"src=\"data:image/png;base64,{data_uri}\"></figure>"]))
     for domain in data.domains:
         sections.append((f"evidence-{domain}", f"Evidence table: {domain}",
                          evidence_html(domain, tables[f"evidence_{domain}"])))

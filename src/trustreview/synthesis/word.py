@@ -115,7 +115,8 @@ def _heading_table(document, heading: str, frame: pd.DataFrame, level: int = 2) 
 
 
 def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
-                gap_map_png: bytes, flow_png: bytes, changed: list[str] | None = None) -> bytes:
+                gap_map_png: bytes, flow_png: bytes, changed: list[str] | None = None,
+                stop=None) -> bytes:
     """The Word report's bytes (deterministic); ``changed``: the sentences of a "What
     changed since the previous run" section, after the introduction."""
     from docx import Document
@@ -143,6 +144,14 @@ def report_docx(data, tables: dict[str, pd.DataFrame], flow: pd.DataFrame,
     document.add_heading("Screening", level=1)
     document.add_picture(io.BytesIO(flow_png), width=Inches(6))
     add_table(document, flow)
+    if stop is not None:
+        said, figure = stop
+        document.add_heading("Screening: can we stop?", level=1)
+        document.add_paragraph().add_run(said.recommended).bold = True
+        document.add_paragraph(said.assumptions)
+        for line in said.others:
+            document.add_paragraph(line, style="List Bullet")
+        document.add_picture(io.BytesIO(figure), width=Inches(6))
     document.add_heading("Evidence gap map", level=1)
     document.add_picture(io.BytesIO(gap_map_png), width=Inches(6.3))
     document.add_heading("Findings by domain (first draft, from the tables)", level=1)

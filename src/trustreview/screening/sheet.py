@@ -1,0 +1,126 @@
+"""Screening in Excel: ``trustreview sheet --screen --coder A [--batch N]`` writes the next
+``N`` records awaiting A's decision, most likely relevant first, and ``trustreview merge``
+takes the filled sheet back (every row checked first; nothing written when one is wrong;
+merging the same sheet twice changes nothing). The next sheet is ranked again with what
+was merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trustreview.errors import InputError, SheetError
+from trustreview.model.relevance import UNKNOWN, RelevanceModel, record_texts
+from trustreview.schema import DECISIONS_FILE, NO, NOTE, YES
+from trustreview.screening import decisions as screening
+
+KIND = "screen"
+BATCH = 50
+CONTEXT = ["study_id", "title", "abstract", "year", "venue", "authors", "relevance"]
+FORM = ["included", "exclusion_reason", NOTE]
+
+
+@dataclass
+class ScreenSheet:
+    """The records to screen, in the shape :func:`trustreview.io.workbook
+    .coding_workbook_bytes` writes (``included``, ``exclusion_reason`` and ``note`` are the
+    form)."""
+
+    frame: pd.DataFrame
+    codebook: object
+    coder: str
+    kind: str = KIND
+    editable: list[str] = field(default_factory=lambda: list(FORM))
+    choices: dict[str, list[str]] = field(default_factory=dict)
+    disputed: list[tuple[int, str]] = field(default_factory=list)
+    coders: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Ranking:
+    """The relevance of every record of a review for one coder."""
+
+    study_ids: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+    model: RelevanceModel
+
+    @property
+    def awaiting(self) -> list[int]:
+        """Positions of the records awaiting the coder, most relevant first."""
+        waiting = np.flatnonzero(self.labels == UNKNOWN)
+        return waiting[np.lexsort((waiting, -self.scores[waiting]))].tolist()
+
+
+def rank(records: pd.DataFrame, studies: pd.DataFrame, decisions: pd.DataFrame, codebook,
+         coder: str, seed: int = 0) -> Ranking:
+    """Rank every record of a validated corpus (``records``) for ``coder``; records a
+    validation error keeps out are left out."""
+    usable = records[records["status"] != "error"].reset_index(drop=True)
+    ids = usable["study_id"].tolist()
+    labels = screening.labels(ids, studies, decisions, coder)
+    model = RelevanceModel(seed=seed, scope=codebook.screening_scope).fit_texts(
+        record_texts(usable))
+    return Ranking(ids, labels, model.scores(labels), model)
+
+
+def build_sheet(corpus, studies: pd.DataFrame, decisions: pd.DataFrame, coder: str,
+                batch: int = BATCH, seed: int = 0) -> tuple[ScreenSheet, str]:
+    """The next ``batch`` records awaiting ``coder``, most relevant first."""
+    from trustreview.io.text import decode_latex
+
+    ranking = rank(corpus.records, studies, decisions, corpus.codebook, coder, seed)
+    chosen = ranking.awaiting[:batch]
+    records = corpus.records[corpus.records["status"] != "error"].reset_index(drop=True)
+    rows = []
+    for i in chosen:
+        record = records.iloc[i]
+        rows.append({"study_id": record["study_id"],
+                     "title": decode_latex(str(record["title"])),
+                     "abstract": decode_latex(str(record["abstract"] or record["summary"])),
+                     "year": str(record["year"]), "venue": decode_latex(str(record["venue"])),
+                     "authors": decode_latex(str(record["authors"])),
+                     "relevance": f"{ranking.scores[i]:.3f}", "included": "",
+                     "exclusion_reason": "", NOTE: ""})
+    frame = pd.DataFrame(rows, columns=[*CONTEXT, *FORM]).fillna("")
+    reasons = [r.id for r in corpus.codebook.exclusion_reasons]
+    sheet = ScreenSheet(frame, corpus.codebook, coder,
+                        choices={"included": [YES, NO], "exclusion_reason": reasons})
+    left = len(ranking.awaiting)
+    decided = int((ranking.labels != UNKNOWN).sum())
+    return sheet, (f"{len(frame)} record(s) for {coder} to screen, most likely relevant "
+                   f"first ({left:,} awaiting {coder}, {decided:,} decided so far)")
+
+
+def merge_screen_workbook(filled, corpus_dir, replace: bool = False):
+    """Check a filled screening sheet against the corpus (any problem: a
+    :class:`~trustreview.errors.SheetError`, nothing written), then write ``studies.csv`` and
+    ``decisions.csv`` together. Returns the merge and the files written."""
+    from trustreview.coding import decisions_columns
+    from trustreview.io.export import corpus_table_bytes
+    from trustreview.io.files import replace_files
+    from trustreview.io.load import find_table, read_codebook, read_decisions, read_table
+
+    corpus_dir = Path(corpus_dir)
+    studies_path = find_table(corpus_dir, "studies")
+    if not corpus_dir.is_dir() or studies_path is None:
+        raise InputError(f"{corpus_dir}: no studies.csv (or studies.xlsx) there; give the "
+                         "corpus folder with --corpus")
+    studies = read_table(studies_path).frame.drop(columns="line")
+    decisions = read_decisions(corpus_dir)
+    codebook = read_codebook(corpus_dir / "codebook.yml")
+    problems = list(filled.problems) + screening.check_rows(
+        filled.rows, filled.source, set(studies["study_id"]))
+    if problems:
+        raise SheetError(filled.source, problems)
+    result = screening.apply(filled.rows.to_dict("records"), studies, decisions, filled.coder,
+                             decisions_columns(codebook), replace=replace)
+    written = replace_files({
+        studies_path: corpus_table_bytes(result.studies, studies_path),
+        corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions, DECISIONS_FILE)})
+    return result, written
