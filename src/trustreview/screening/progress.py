@@ -59,8 +59,9 @@ def verdict(progress: pd.DataFrame, total: int) -> StopVerdict | None:
     screened, found = int(last["screened"]), int(last["found"])
     since = int(last["excluded_in_a_row"])
     where = (f"{screened:,} of {total:,} screened, {found:,} included, "
-             + (f"none in the last {since:,}" if since else "the last one screened among "
-                "them"))
+             + ("the last one screened among them" if since == 0 else
+                "the last one screened excluded" if since == 1 else
+                f"none in the last {since:,}"))
     target, confidence = stopping.TARGET_RECALL, stopping.CONFIDENCE
     stop = last["hypergeometric"] == "yes"
     if stop:
