@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest runs one worker per core: one BLAS thread each, or the workers fight over the cores
 SERIAL_BLAS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install run test pytest-all unit nbval notebooks lab bench bench-coding clean
+.PHONY: install run test pytest-all unit nbval notebooks lab docs bench bench-coding clean
 
 install: $(STAMP)
 
@@ -57,6 +57,19 @@ notebooks: install
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab notebooks
 
+## the documentation site (docs/ -> docs/_build/html), warnings as errors; Sphinx lives in a
+## venv of its own (.venv-docs), so the test runs never load it
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
+$(DOCS_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(DOCS_VENV)/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
 bench: install
 	$(BIN)/python benchmarks/bench.py
 
@@ -64,4 +77,4 @@ bench-coding: install
 	$(BIN)/python benchmarks/coding.py
 
 clean:
-	rm -rf $(OUT) .pytest_cache
+	rm -rf $(OUT) .pytest_cache docs/_build docs/notebooks

@@ -115,7 +115,8 @@ class DomainTagger(BaseEstimator):
     ----------
     domains_ : list of str
     features_ : TextFeatures, fitted on the coded studies and the pseudo-studies
-    coef_ : numpy.ndarray (features x domains), intercept_ : numpy.ndarray (domains)
+    coef_ : numpy.ndarray (features x domains)
+    intercept_ : numpy.ndarray (domains)
     calibration_ : numpy.ndarray (domains x 2), Platt slope and intercept per domain (NaN:
         the raw 0-1 score is reported, as with no coded studies)
     thresholds_ : numpy.ndarray, on the scale :meth:`predict_proba` reports
