@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest runs one worker per core: one BLAS thread each, or the workers fight over the cores
 SERIAL_BLAS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install run test pytest-all unit nbval notebooks lab docs bench bench-coding clean
+.PHONY: install run test pytest-all unit nbval notebooks lab docs browser-test bench bench-coding clean
 
 install: $(STAMP)
 
@@ -66,6 +66,19 @@ $(DOCS_STAMP): pyproject.toml constraints.txt
 	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(DOCS_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[docs]"
 	touch $(DOCS_STAMP)
+
+## the screening notebook in a real JupyterLab in headless Chromium (Debian's chromium):
+## JupyterLab and Playwright in a venv of their own, so the test venv stays without them
+BROWSER_VENV := .venv-lab
+BROWSER_STAMP := $(BROWSER_VENV)/.installed
+$(BROWSER_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BROWSER_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[lab,test,browser]"
+	touch $(BROWSER_STAMP)
+
+browser-test: $(BROWSER_STAMP)
+	$(SERIAL_BLAS) $(BROWSER_VENV)/bin/python -m pytest -p no:nbval -q tests/test_screener_browser.py
 
 docs: $(DOCS_STAMP)
 	$(DOCS_VENV)/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html

@@ -6,7 +6,6 @@ hospital care (not)."""
 from __future__ import annotations
 
 import math
-import os
 import random
 import signal
 import subprocess

@@ -18,13 +18,11 @@ import html
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from trustreview.errors import InputError, SheetError
-from trustreview.io.workbook import Problem
 from trustreview.model.relevance import EXCLUDED, INCLUDED, UNKNOWN
-from trustreview.schema import DECISIONS_FILE, NO, SEQUENCE, YES
+from trustreview.schema import DECISIONS_FILE, NO, YES
 from trustreview.screening import decisions as screening
 from trustreview.screening import stopping
 from trustreview.screening.sheet import rank
@@ -162,7 +160,8 @@ class Screener:
         import ipywidgets as w
 
         record, status = w.HTML(), w.HTML()
-        reason = w.Dropdown(options=self.reasons, description="reason")
+        # no reason chosen until the coder chooses one: an Exclude without it is refused
+        reason = w.Dropdown(options=self.reasons, value=None, description="reason")
         note = w.Text(description="note")
         keys = w.Text(description="key", placeholder="i include, e exclude, b back, s skip")
         buttons = {name: w.Button(description=name.capitalize()) for name in KEYS.values()}
@@ -180,6 +179,7 @@ class Screener:
             except (InputError, SheetError) as error:
                 message.value = f"<p style='color:#a00'>{html.escape(str(error))}</p>"
             note.value = ""
+            reason.value = None
             self._refresh()
 
         for name, button in buttons.items():
