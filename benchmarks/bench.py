@@ -80,10 +80,10 @@ def peak_mb() -> float:
 
 def run_steps(corpus: str, bib: str) -> dict:
     """Run the three steps in this process; returns {step: [seconds, peak MB]}."""
-    from trustreview import pipeline
-    from trustreview.params import Params
+    from trustreview.run import pipeline
+    from trustreview.run.params import Params
     from trustreview.run import outputs
-    from trustreview.validate import require_valid
+    from trustreview.corpus.validate import require_valid
 
     params = Params()
     result = {}

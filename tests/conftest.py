@@ -74,7 +74,7 @@ sys.path.insert(0, str(REPO / "tests"))
 @pytest.fixture(scope="session")
 def bundled():
     """The bundled corpus, read and validated once (tests must not modify it)."""
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
     return open_corpus(REPO / "corpus", REPO / "references.bib")
 
 

@@ -141,7 +141,7 @@ def test_only_the_most_recent_stores_are_kept(bib, monkeypatch, tmp_path):
 
 
 def test_new_keeps_the_store_of_the_references_it_writes(bib, tmp_path):
-    from trustreview.scaffold import new_review
+    from trustreview.searches.folder import new_review
 
     path, parsed = bib
     new_review(tmp_path / "review", [path], added="2026-01-01")

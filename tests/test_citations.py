@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustreview.io.text import parse_name, split_authors
+from trustreview.base.text import parse_name, split_authors
 from trustreview.synthesis.citations import apa_reference, in_text_citation
 
 

@@ -271,7 +271,7 @@ def test_sheet_lists_only_studies_needing_this_coder_in_code_next_order(coded, c
     assert sheet.max_row - 1 == len(studies)
     # the order is the model's: most uncertain first
     from trustreview.model.evaluation import rank_for_coding
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus = open_corpus("corpus", "references.bib")
     ranking = rank_for_coding(corpus, list(corpus.records["study_id"]))

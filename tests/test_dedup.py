@@ -166,7 +166,7 @@ def test_the_normalisers():
 
 
 def test_validation_and_dedup_read_titles_alike():
-    from trustreview.validate import find_near_duplicate_titles
+    from trustreview.corpus.validate import find_near_duplicate_titles
     titles = pd.Series({"a": "School Trusts: a review. [Review] [12 refs]",
                         "b": "School trusts - a review"})
     assert find_near_duplicate_titles(titles) == [("a", "b")]

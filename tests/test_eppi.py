@@ -14,7 +14,7 @@ from trustreview.synthesis.citations import add_citations
 
 def exported(tmp_path, uncoded=()):
     from trustreview.model.evaluation import tag_studies
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = make_corpus(tmp_path)
     codes = pd.read_csv(corpus_dir / "codes.csv", dtype=str, keep_default_na=False)
@@ -28,8 +28,8 @@ def exported(tmp_path, uncoded=()):
 def test_the_export_holds_every_included_study_whatever_the_synthesis_filters(tmp_path):
     # filters choose what the tables show; EPPI-Reviewer gets the whole review, with the
     # citations of the whole review (a letter suffix depends on which studies are in)
-    from trustreview import pipeline
-    from trustreview.params import Params
+    from trustreview.run import pipeline
+    from trustreview.run.params import Params
 
     corpus, predictions, _ = exported(tmp_path)
     unfiltered = pipeline.synthesise(corpus, predictions, Params())
@@ -190,7 +190,7 @@ def test_quotes_show_in_the_evidence_tables_and_go_out_and_back(tmp_path, cli):
     from trustreview.model.evaluation import tag_studies
     from trustreview.synthesis import tables as synthesis
     from trustreview.synthesis.citations import add_citations
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     source = Path(__file__).parent / "fixtures" / "eppi" / "review.json"
     assert cli("new", tmp_path / "r", "--from", source, "--domains", "Domains")[0] == 0

@@ -18,7 +18,7 @@ from trustreview.synthesis import report
 from trustreview.synthesis import tables as synthesis
 from trustreview.synthesis import word
 from trustreview.model.evaluation import tag_studies
-from trustreview.validate import open_corpus
+from trustreview.corpus.validate import open_corpus
 
 HOSTILE = '=HYPERLINK("http://example.invalid","click") <script>alert(1)</script>'
 
@@ -98,7 +98,7 @@ def test_markdown_escapes_pipes():
 
 def test_rows_read_from_column_lists_are_the_rows_itertuples_gives():
     # markdown, the workbook, the report and Word read rows through frame_tuples
-    from trustreview.io.frames import frame_rows, frame_tuples
+    from trustreview.base.frames import frame_rows, frame_tuples
 
     frame = pd.DataFrame({
         "text": pd.Series(["a", None, "=1+1", ""], dtype="str"),

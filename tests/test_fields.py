@@ -9,7 +9,7 @@ import yaml
 from conftest import REPO, make_corpus
 from trustreview.errors import InputError, ParameterError
 from trustreview.io.codebook import parse_codebook
-from trustreview.params import Params
+from trustreview.run.params import Params
 
 FIELDS = """
 fields:
@@ -66,7 +66,7 @@ def test_each_field_type_is_parsed_and_a_codebook_without_fields_gets_the_three(
 
 
 def test_validation_refuses_each_kind_of_wrong_value(tmp_path):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus, bib = corpus_with_fields(tmp_path, {
         "baxter2021governing": {"group_type": "multi-academy trust; charter netwrk"},
@@ -92,7 +92,7 @@ def test_validation_refuses_each_kind_of_wrong_value(tmp_path):
 
 
 def test_a_field_without_a_column_is_an_error_naming_both(tmp_path):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus, bib = corpus_with_fields(tmp_path, {})
     studies = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
@@ -104,7 +104,7 @@ def test_a_field_without_a_column_is_an_error_naming_both(tmp_path):
 def test_tables_by_a_multi_and_a_number_field_equal_a_hand_count(tmp_path):
     from trustreview.synthesis import tables as synthesis
     from trustreview.model.evaluation import tag_studies
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     values = {"baxter2021governing": {"group_type": "multi-academy trust; school board",
                                       "schools": "3"},
@@ -280,7 +280,7 @@ def test_the_gap_map_by_a_multi_field_and_where(tmp_path):
     from trustreview.model.evaluation import tag_studies
     from trustreview.synthesis import tables as synthesis
     from trustreview.synthesis.figures import plot_evidence_gap_map
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = corpus_with_fields(tmp_path, {
         **TINY, "baxter2021governing": {"group_type": "multi-academy trust; school board"}})
@@ -324,7 +324,7 @@ def test_the_gap_map_by_a_multi_field_and_where(tmp_path):
 
 
 def test_a_column_that_is_not_a_field_is_an_error_naming_both(tmp_path):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus, bib = corpus_with_fields(tmp_path, TINY)
     studies = pd.read_csv(corpus / "studies.csv", dtype=str, keep_default_na=False)
@@ -366,9 +366,9 @@ def test_a_codebook_may_drop_and_rename_country_design_and_weight(tmp_path, cli)
     follow the codebook."""
     from openpyxl import load_workbook
 
-    from trustreview import pipeline
+    from trustreview.run import pipeline
     from trustreview.model.evaluation import tag_studies
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = make_corpus(tmp_path)
     codebook = codebook_with(OWN)

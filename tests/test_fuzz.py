@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from trustreview.errors import InputError
 from trustreview.io.load import RawCorpus, read_bib, read_codebook, read_corpus, read_table
-from trustreview.validate import validate_corpus
+from trustreview.corpus.validate import validate_corpus
 
 EXAMPLES = int(os.environ.get("TRUSTREVIEW_FUZZ_EXAMPLES", "500"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize=True,

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from trustreview.params import PATH_DEFAULTS, Params
+from trustreview.run.params import PATH_DEFAULTS, Params
 from trustreview.run.runner import (PACKAGED_NOTEBOOKS, SCREENER, declared_parameters,
                                 list_notebooks, normalise_notebook, strip_outputs)
 

@@ -147,9 +147,9 @@ def test_a_review_with_no_coded_studies_runs_and_says_why_there_is_no_evaluation
 def test_a_review_with_few_coded_studies_is_tagged_and_says_why_it_is_not_evaluated(
         tmp_path, refs, cli, n_coded):
     # the stage notebook 02 runs (the whole run is made once, above)
-    from trustreview import pipeline
-    from trustreview.params import Params
-    from trustreview.validate import open_corpus, require_valid
+    from trustreview.run import pipeline
+    from trustreview.run.params import Params
+    from trustreview.corpus.validate import open_corpus, require_valid
 
     review = tmp_path / "review"
     assert cli("new", review, "--from", refs)[0] == 0
@@ -169,7 +169,7 @@ def test_a_review_with_few_coded_studies_is_tagged_and_says_why_it_is_not_evalua
 
 def test_awaiting_screening_is_neither_included_nor_excluded_nor_an_error(tmp_path, refs,
                                                                          cli):
-    from trustreview.validate import AWAITING, open_corpus
+    from trustreview.corpus.validate import AWAITING, open_corpus
 
     review = tmp_path / "review"
     assert cli("new", review, "--from", refs)[0] == 0
@@ -222,7 +222,7 @@ def test_run_from_anywhere_after_a_regular_install(tmp_path, refs):
 
 def test_a_study_excluded_at_screening_needs_no_country_or_design(tmp_path, refs, cli):
     from trustreview.synthesis.tables import compute_corpus_counts
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     review = tmp_path / "review"
     assert cli("new", review, "--from", refs)[0] == 0

@@ -230,7 +230,7 @@ def test_papermill_runs_the_notebooks_from_the_project_root(tmp_path):
 def test_the_synthesis_names_the_missing_predictions_and_the_fix(tiny, tmp_path):
     from trustreview.run import outputs
     from trustreview.errors import OutputError
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus = open_corpus(*tiny)
     with pytest.raises(OutputError, match=r"tables/predictions.csv: not found.*02-tag-domains"):

@@ -86,7 +86,7 @@ def test_each_export_validates_as_a_corpus_bib(name, tmp_path, cli):
 # people in the name-parsing tests are the placeholders the issue itself uses.
 
 def test_repeated_field_is_a_warning_naming_entry_and_field_and_the_first_value_is_kept(tiny):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = tiny
     text = bib.read_text(encoding="utf-8").replace(
@@ -106,7 +106,7 @@ def test_repeated_field_is_a_warning_naming_entry_and_field_and_the_first_value_
 
 
 def test_unicode_keys_are_accepted(tiny):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = tiny
     key = "BöhlmarkHolmlund2016Parental"
@@ -132,7 +132,7 @@ def test_a_doi_written_as_a_url_is_normalised_everywhere():
 
 
 def test_name_suffixes_particles_and_empty_names():
-    from trustreview.io.text import empty_names
+    from trustreview.base.text import empty_names
     from trustreview.synthesis.citations import apa_authors
 
     assert apa_authors("King, Jr., Martin Luther") == "King, M. L., Jr."
@@ -146,7 +146,7 @@ def test_name_suffixes_particles_and_empty_names():
 
 
 def test_an_empty_name_is_a_warning(tiny):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = tiny
     text = bib.read_text(encoding="utf-8").replace("Hutchings, M. and Francis, B.",
@@ -177,7 +177,7 @@ def test_editors_in_apa_for_edited_books_chapters_and_proceedings():
 
 
 def test_dblp_latex_math_and_mbox_become_text():
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
 
     assert decode_latex(r"Proc. 5\({}^{\mbox{th}}\) Workshop on \mbox{K-12} Data") == \
         "Proc. 5th Workshop on K-12 Data"
@@ -219,7 +219,7 @@ def test_excel_dates_and_numeric_ids_are_warnings_with_the_fix(tiny):
 
     from openpyxl import Workbook
 
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = tiny
     with open(corpus_dir / "studies.csv", encoding="utf-8", newline="") as handle:
@@ -243,7 +243,7 @@ def test_excel_dates_and_numeric_ids_are_warnings_with_the_fix(tiny):
 
 
 def test_unknown_values_get_a_did_you_mean(tiny):
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = tiny
     studies = corpus_dir / "studies.csv"
@@ -282,10 +282,11 @@ def test_no_latex_reaches_a_table_the_workbook_the_report_or_the_coding_sheet(ti
 
     from openpyxl import load_workbook
 
-    from trustreview import coding, pipeline
+    from trustreview import coding
+    from trustreview.run import pipeline
     from trustreview.model.evaluation import rank_for_coding
     from trustreview.io.workbook import coding_workbook_bytes, workbook_bytes
-    from trustreview.params import Params
+    from trustreview.run.params import Params
 
     corpus_dir, bib = tiny
     text = bib.read_text(encoding="utf-8")
@@ -332,7 +333,7 @@ def test_no_latex_reaches_a_table_the_workbook_the_report_or_the_coding_sheet(ti
 def test_an_id_excel_stored_as_a_number_is_a_warning_and_lost_zeros_get_a_hint(tiny):
     from openpyxl import Workbook
 
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = tiny
     with open(corpus_dir / "studies.csv", encoding="utf-8", newline="") as handle:

@@ -15,7 +15,7 @@ from trustreview.synthesis.citations import apa_reference, in_text_citation
 from trustreview.io.load import read_bib
 from trustreview.io.reference_export import dangling_crossrefs, undefined_macros
 from trustreview.io.ris import generated_key, ris_to_bibtex
-from trustreview.io.text import ascii_fold
+from trustreview.base.text import ascii_fold
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ris"
 HONINGH = {"entry_type": "article", "year": "2020", "journal": "Public Policy and Administration",
@@ -129,7 +129,7 @@ def test_special_characters_in_ris_survive_as_text():
             "T2  - Journal of R&D\nPY  - 2020\nER  - \n")
     bib = read_bib_text(text, "x.ris")
     row = bib.entries.iloc[0]
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
 
     assert decode_latex(row["title"]) == "50% of trusts & their boards: a_b #1"
     assert decode_latex(row["journal"]) == "Journal of R&D"
@@ -194,7 +194,7 @@ def test_journal_site_exports_html_volume_words_and_dois_in_other_tags():
     row = e.loc["honingh2020do"]
     assert row["doi"] == HONINGH["doi"] and row["volume"] == "35"
     assert row["abstract"].startswith("The authors merged") and "<p>" not in row["abstract"]
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
 
     assert "power & pressure" in decode_latex(row["abstract"])
     other = e.loc["bergh2025stress"]

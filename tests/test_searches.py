@@ -356,7 +356,7 @@ def screen(corpus: Path, decisions: dict[str, tuple[str, str]]) -> None:
 
 
 def test_prisma_2020_counts_start_from_the_searches_and_add_up(review):
-    from trustreview import pipeline
+    from trustreview.run import pipeline
     from trustreview.synthesis.tables import PRISMA_COLUMNS
 
     folder, _ = review
@@ -418,7 +418,7 @@ def test_a_record_deleted_from_the_studies_table_is_an_error(review, cli):
 
 def test_changes_after_adding_a_search_and_screening(review, cli):
     """The comparison of two runs' tables, in-process (the whole runs are below)."""
-    from trustreview import pipeline
+    from trustreview.run import pipeline
     from trustreview.synthesis.changes import compare_runs, summary_lines
 
     folder, _ = review
@@ -478,7 +478,7 @@ def test_a_second_run_says_what_changed_and_a_first_run_does_not(review, tmp_pat
 def test_a_record_said_same_as_two_studies_joins_the_first_only():
     """Found trying the tool as a user: two check pairs shared a record, both answered yes,
     and the record was merged into both studies (counted twice as a duplicate in PRISMA)."""
-    from trustreview.duplicate_decisions import decide
+    from trustreview.searches.duplicate_sheet import decide
     from trustreview.io.workbook import Filled
 
     duplicates = pd.DataFrame({"study_id": ["a", "b"], "record": ["r", "r"],

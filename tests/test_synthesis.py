@@ -16,7 +16,7 @@ import pytest
 
 from trustreview.synthesis import tables as synthesis
 from trustreview.model.evaluation import tag_studies
-from trustreview.validate import open_corpus
+from trustreview.corpus.validate import open_corpus
 
 
 @pytest.fixture

@@ -246,7 +246,7 @@ def test_code_next_ranks_by_closeness_to_each_domains_threshold():
 def test_uncoded_studies_are_tagged_explained_and_ranked_for_coding(tmp_path):
     from trustreview.model.evaluation import check_these, code_next
     from trustreview.model.evaluation import tag_studies
-    from trustreview.validate import open_corpus
+    from trustreview.corpus.validate import open_corpus
 
     corpus_dir, bib = make_corpus(tmp_path)
     uncoded = {"baxter2021governing", "ofsted2019mats", "torres2016workload"}

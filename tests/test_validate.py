@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURE_IDS, REPO, make_corpus
-from trustreview.validate import open_corpus
+from trustreview.corpus.validate import open_corpus
 
 
 def rewrite(path, old, new, count=1):
@@ -223,7 +223,7 @@ def test_missing_corpus_folder_is_one_clear_message(tmp_path, cli):
 def test_near_duplicate_titles_are_not_all_pairs():
     import pandas as pd
 
-    from trustreview.validate import find_near_duplicate_titles
+    from trustreview.corpus.validate import find_near_duplicate_titles
 
     titles = pd.Series({"a": "Chain Effects 2015: the impact of academy chains",
                         "b": "Chain effects 2015 - The Impact of Academy Chains.",
@@ -235,7 +235,7 @@ def test_near_duplicate_titles_are_not_all_pairs():
 def test_the_codebook_owns_the_weight_levels():
     from trustreview.errors import InputError, ParameterError
     from trustreview.io.codebook import parse_codebook
-    from trustreview.params import Params
+    from trustreview.run.params import Params
 
     domains = [{"id": "money", "label": "Money", "definition": "Budgets."}]
     default = parse_codebook({"domains": domains}, "codebook.yml")

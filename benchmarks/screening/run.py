@@ -61,7 +61,7 @@ def bundled_records() -> list[dict]:
                 codes.setdefault(row["study_id"], set()).add(row["domain"])
     with open(REPO / "corpus" / "studies.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
     return [{"id": r["study_id"], "title": decode_latex(entries.loc[r["study_id"], "title"]),
              "abstract": r["summary"], "domains": codes.get(r["study_id"], set())}
             for r in rows]

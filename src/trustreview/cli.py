@@ -162,7 +162,7 @@ def _report_issues(corpus) -> None:
 def _params(args, notebooks=None):
     """The run's :class:`Params` from ``--params`` and ``-p`` (``-p`` wins); with
     ``notebooks``, every name given must be declared by one of them."""
-    from trustreview.params import PATH_DEFAULTS, Params
+    from trustreview.run.params import PATH_DEFAULTS, Params
 
     given = _read_params_file(args.params) if args.params else {}
     given.update({name: value for name, value in args.parameter})
@@ -180,7 +180,7 @@ def _params(args, notebooks=None):
 
 
 def _validate(args) -> int:
-    from trustreview.validate import open_corpus, screening_summary
+    from trustreview.corpus.validate import open_corpus, screening_summary
 
     corpus = open_corpus(args.corpus, args.bib)
     _report_issues(corpus)
@@ -189,10 +189,10 @@ def _validate(args) -> int:
 
 
 def _tag(args) -> int:
-    from trustreview import pipeline
+    from trustreview.run import pipeline
     from trustreview.io.export import table_csv
     from trustreview.io.files import atomic_write
-    from trustreview.validate import open_corpus, require_valid
+    from trustreview.corpus.validate import open_corpus, require_valid
 
     params = _params(args)
     corpus = require_valid(open_corpus(args.corpus, args.bib))
@@ -211,7 +211,7 @@ def _report_plan(plan) -> None:
 
 
 def _new(args) -> int:
-    from trustreview.scaffold import new_review
+    from trustreview.searches.folder import new_review
 
     plan = new_review(args.folder, args.refs, args.database, args.date, args.domains)
     if not hasattr(plan, "searches"):  # an EPPI-Reviewer import
@@ -234,7 +234,7 @@ def _new(args) -> int:
 
 
 def _add(args) -> int:
-    from trustreview.scaffold import add_searches
+    from trustreview.searches.folder import add_searches
 
     plan, written = add_searches(args.corpus, args.bib, args.refs, args.database, args.date)
     _report_plan(plan)
@@ -253,7 +253,7 @@ def _sheet(args) -> int:
     from trustreview import coding
     from trustreview.io.files import atomic_write
     from trustreview.io.workbook import coding_workbook_bytes
-    from trustreview.validate import open_corpus, require_valid
+    from trustreview.corpus.validate import open_corpus, require_valid
 
     if not str(args.out).lower().endswith(".xlsx"):
         raise ParameterError(f"--out {args.out}: the workbook's name must end in .xlsx")
@@ -292,7 +292,7 @@ def _sheet(args) -> int:
 
 
 def _duplicates_sheet(args):
-    from trustreview.duplicate_decisions import build_sheet
+    from trustreview.searches.duplicate_sheet import build_sheet
     from trustreview.io.files import display_path
     from trustreview.io.load import (read_bib, read_codebook, read_duplicates,
                                      read_search_records)
@@ -313,7 +313,7 @@ def _merge(args) -> int:
 
     filled = read_coding_workbook(args.workbook)
     if filled.kind == "duplicates":
-        from trustreview.duplicate_decisions import merge_duplicates_workbook
+        from trustreview.searches.duplicate_sheet import merge_duplicates_workbook
         result, written = merge_duplicates_workbook(filled, args.corpus, args.bib)
     elif filled.kind == "screen":
         from trustreview.screening.sheet import merge_screen_workbook

@@ -1,12 +1,11 @@
 """Finding the records of several searches that are the same work, in four steps as
 CoLRev's bib-dedupe separates them: :mod:`~trustreview.dedup.prepare` (each field
-normalised once), :mod:`~trustreview.dedup.block` (candidate pairs), :mod:`~trustreview.dedup.match`
-(each pair decided ``merged``, ``check`` or ``distinct``, the rules in words) and
-:mod:`~trustreview.dedup.merge` (clusters, each kept as one study).
+normalised once), :mod:`~trustreview.dedup.block` (candidate pairs),
+:mod:`~trustreview.dedup.match` (each pair decided ``merged``, ``check`` or ``distinct``,
+the rules in words) and :mod:`~trustreview.dedup.merge` (clusters, each kept as one study).
 
-This part owns the rules of sameness. It imports only the text normalisers of ``io.text``,
-``io.frames`` and the schema: the searches (``intake``) and validation call it, never the
-other way round.
+This part owns the rules of sameness. It may import only ``base`` and the schema: the
+searches and validation call it, never the other way round.
 """
 
 from trustreview.dedup.block import candidate_pairs

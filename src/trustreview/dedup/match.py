@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from trustreview.dedup.block import candidate_pairs
-from trustreview.io.frames import frame_rows
+from trustreview.base.frames import frame_rows
 from trustreview.schema import CHECK, DISTINCT, KIND_WORDS, MERGED
 
 # numbers that tell the parts of a series apart: (prepared field, its name in a reason)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trustreview.dedup.match import decide
-from trustreview.io.frames import frame_rows
+from trustreview.base.frames import frame_rows
 from trustreview.schema import CHECK, MERGED
 
 

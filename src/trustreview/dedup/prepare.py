@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from trustreview.io.text import ascii_fold, decode_latex, doi_key, fold
+from trustreview.base.text import ascii_fold, decode_latex, doi_key, fold
 from trustreview.schema import CONTAINER_FIELDS, ENTRY_KINDS
 
 NOT_ALNUM = re.compile(r"[^a-z0-9]+")

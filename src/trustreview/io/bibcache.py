@@ -162,8 +162,8 @@ def _fingerprint() -> str:
 
     here = Path(__file__).parent
     digest = hashlib.blake2b(digest_size=12)
-    for name in ("bibcache.py", "load.py", "text.py"):
-        digest.update((here / name).read_bytes())
+    for path in (here / "bibcache.py", here / "load.py", here.parent / "base" / "text.py"):
+        digest.update(path.read_bytes())
     digest.update(f"{bibtexparser.__version__} {sys.version} {FIELDS}".encode())
     return digest.hexdigest()
 

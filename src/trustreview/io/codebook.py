@@ -11,8 +11,8 @@ from functools import cached_property
 from typing import Any
 
 from trustreview.errors import InputError
-from trustreview.io.text import single_spaced
-from trustreview.schema import LINE, MADE_BY_VALIDATION, NO_DOMAIN, WEIGHTS
+from trustreview.base.text import single_spaced
+from trustreview.schema import DECISIONS_COLUMNS, LINE, MADE_BY_VALIDATION, NO_DOMAIN, WEIGHTS
 
 DEFAULT_COUNTRIES = ("England", "US", "Netherlands", "Sweden", "multi")
 DEFAULT_DESIGNS = ("quantitative", "qualitative", "mixed", "review", "theory")
@@ -127,6 +127,12 @@ class Codebook:
         then the codebook's further fields."""
         return ("study_id", *self.coded("country", "design"), "sample", "summary", "included",
                 "exclusion_reason", *self.coded("weight"), *(f.id for f in self.extra_fields))
+
+    @property
+    def decision_columns(self) -> tuple[str, ...]:
+        """The columns of ``decisions.csv``: the corpus's, then this codebook's further
+        fields."""
+        return (*DECISIONS_COLUMNS, *(f.id for f in self.extra_fields))
 
     @property
     def extra_fields(self) -> tuple[ExtractionField, ...]:

@@ -25,8 +25,8 @@ import orjson
 import pandas as pd
 
 from trustreview.io.codebook import BUILT_IN
-from trustreview.io.frames import frame_rows
-from trustreview.io.text import (ascii_fold, decode_latex, letter_suffix, person_names,
+from trustreview.base.frames import frame_rows
+from trustreview.base.text import (ascii_fold, decode_latex, letter_suffix, person_names,
                                   single_spaced)
 from trustreview.schema import NO_DOMAIN
 
@@ -280,7 +280,7 @@ def _slug(name: str, taken: set[str]) -> str:
 
 def code_name(code: dict) -> str:
     """A code's name as the codebook will store it (single spaces, see
-    :func:`~trustreview.io.text.single_spaced`), with ``;`` made ``,``: ``;`` joins the values
+    :func:`~trustreview.base.text.single_spaced`), with ``;`` made ``,``: ``;`` joins the values
     of a multi field, so it cannot stand inside one."""
     return single_spaced(code.get("AttributeName") or "").replace(";", ",")
 

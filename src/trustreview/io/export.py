@@ -20,7 +20,7 @@ import pandas as pd
 
 from trustreview import __version__
 from trustreview.io.files import atomic_write
-from trustreview.io.frames import frame_tuples, is_missing
+from trustreview.base.frames import frame_tuples, is_missing
 from trustreview.io.workbook import workbook_bytes
 
 MARKER = ".trustreview-output"

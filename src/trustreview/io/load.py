@@ -5,7 +5,7 @@
 Readers read and keep where each value came from (the ``line`` column holds the line or row
 number in the source file) and note what the file format itself says is wrong (a repeated
 BibTeX field, a cell Excel turned into a date); checking the values against the codebook is
-:mod:`trustreview.validate`'s job. Problems that stop a file from being read at all raise
+:mod:`trustreview.corpus.validate`'s job. Problems that stop a file from being read at all raise
 :class:`InputError`.
 """
 
@@ -25,9 +25,9 @@ from trustreview.errors import InputError
 from trustreview.io import bibcache
 from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.io.files import check_file, display_path, read_text
-from trustreview.io.text import empty_names, letter_suffix, normalise_doi
+from trustreview.base.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
-from trustreview.parallel import run_parts, workers_for
+from trustreview.base.parallel import run_parts, workers_for
 from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS,
                                 DECISIONS_FILE, DUPLICATES_COLUMNS, DUPLICATES_FILE, LINE,
                                 QUOTES_COLUMNS, QUOTES_FILE, RECORDS_COLUMNS, RECORDS_FILE,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 from bibtexparser.model import Field
 
-from trustreview.io.frames import frame_rows
-from trustreview.io.text import normalise_doi
+from trustreview.base.frames import frame_rows
+from trustreview.base.text import normalise_doi
 
 CHUNK = 5000  # entries parsed at a time
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from trustreview.io.text import (ascii_fold, decode_latex, letter_suffix, normalise_doi,
+from trustreview.base.text import (ascii_fold, decode_latex, letter_suffix, normalise_doi,
                                  person_names)
 
 RECORD_START = re.compile(r"^TY  -")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from trustreview.errors import InputError
 from trustreview.io.files import check_file, display_path
-from trustreview.io.frames import frame_tuples, is_missing
+from trustreview.base.frames import frame_tuples, is_missing
 
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",

@@ -200,7 +200,7 @@ def reference_coder(codes: pd.DataFrame) -> str | None:
 
 def coded_matrix(corpus) -> pd.DataFrame:
     """0/1 matrix of the reference coder's codes for the included studies it coded (a
-    :class:`~trustreview.validate.ValidatedCorpus`)."""
+    :class:`~trustreview.corpus.validate.ValidatedCorpus`)."""
     coder = reference_coder(corpus.codes)
     domains = corpus.codebook.domain_ids
     if coder is None:

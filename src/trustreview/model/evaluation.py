@@ -3,7 +3,7 @@ predictions (the one fold loop, :func:`trustreview.model.folds.out_of_fold`), re
 cross-validation, a learning curve, the coders' own agreement beside it, and the lists a
 reviewer acts on.
 
-Every function takes the tagging settings by the names :class:`~trustreview.params.Params`
+Every function takes the tagging settings by the names :class:`~trustreview.run.params.Params`
 uses: ``seed``, ``cv_folds``, ``cv_repeats``, ``tag_threshold``, ``min_domains``.
 """
 
@@ -20,7 +20,7 @@ from trustreview.io.codebook import Codebook
 from trustreview.model.folds import out_of_fold
 from trustreview.model.decision import assign_tags
 from trustreview.model.tagging import DomainTagger, study_texts
-from trustreview.validate import ValidatedCorpus
+from trustreview.corpus.validate import ValidatedCorpus
 
 METRICS = ["precision", "recall", "f1", "kappa"]
 PREDICTION_COLUMNS = ["study_id", "domain", "probability", "tagged", "source", "band",

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from trustreview.parallel import run_parts, start_method, workers_for
+from trustreview.base.parallel import run_parts, start_method, workers_for
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
@@ -246,7 +246,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
 def _in_parallel(features: TextFeatures, texts: list[str], workers: int) -> sp.csr_matrix:
     """``features._features(texts)`` with the texts in ``workers`` contiguous parts (see
-    :func:`trustreview.parallel.run_parts`)."""
+    :func:`trustreview.base.parallel.run_parts`)."""
     # this process starts at once; spawned ones first spend a second or two importing
     # scikit-learn, so this one then takes a larger part (only the speed depends on it)
     head_start = SPAWN_HEAD_START if start_method() == "spawn" else 0.0

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import RidgeClassifier
 
 from trustreview.io.codebook import Codebook
-from trustreview.io.text import decode_latex
+from trustreview.base.text import decode_latex
 from trustreview.model.features import TextFeatures, as_texts
 from trustreview.model.decision import DecisionLayer
 from trustreview.model.explain import explain_cells, top_terms

@@ -27,7 +27,7 @@ import pandas as pd
 from trustreview.io import export
 from trustreview.errors import OutputError
 from trustreview.io.files import atomic_write
-from trustreview.params import PATH_DEFAULTS
+from trustreview.run.params import PATH_DEFAULTS
 
 MARKER = export.MARKER
 INCOMPLETE = export.INCOMPLETE

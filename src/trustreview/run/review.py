@@ -12,10 +12,10 @@ from typing import Callable
 
 from trustreview.errors import RunError, TrustreviewError
 from trustreview.io.load import find_table
-from trustreview.params import Params
+from trustreview.run.params import Params
 from trustreview.run import outputs
 from trustreview.run.runner import execute_notebooks, start_kernel
-from trustreview.validate import open_corpus, require_valid
+from trustreview.corpus.validate import open_corpus, require_valid
 
 
 class Interrupted(Exception):

@@ -134,7 +134,7 @@ papermill_engines.register("trustreview", _ProgressEngine)
 
 # what a notebook's kernel imports as it starts, ahead of the notebook, when the notebook's
 # metadata does not say (``"trustreview": {"warm_up": [modules]}``, as the stage notebooks do)
-WARM_UP = ("pandas", "trustreview.pipeline")
+WARM_UP = ("pandas", "trustreview.run.pipeline")
 
 
 def warm_up(notebook: Path) -> tuple[str, ...]:
@@ -339,8 +339,10 @@ def refresh_notebooks(notebooks_dir: str | os.PathLike,
         timings = execute_notebooks(notebooks, Path(tmp), {}, progress=progress)
         for nb in notebooks:
             shutil.copyfile(Path(tmp) / nb.name, nb)
-    if package_copy is not None:
-        write_package_copies(notebooks, package_copy)
+    if package_copy is not None:  # the screening notebook too: shipped, never run here
+        screener = Path(notebooks_dir) / SCREENER
+        write_package_copies(notebooks + ([screener] if screener.exists() else []),
+                             package_copy)
     return timings
 
 
@@ -355,7 +357,8 @@ def strip_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def write_package_copies(notebooks: list[Path], folder: Path = PACKAGED_NOTEBOOKS) -> None:
-    """The copies shipped with the package: the stage notebooks without outputs."""
+    """The copies shipped with the package: the stage notebooks (and the screening notebook)
+    without outputs."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.ipynb"):
         if old.name not in {nb.name for nb in notebooks}:

@@ -6,6 +6,6 @@ place in the order (``sequence``); when screening may stop
 (:mod:`~trustreview.screening.stopping`, :mod:`~trustreview.screening.progress`); and a
 finished review's screening replayed (:mod:`~trustreview.screening.simulate`).
 
-This part owns the screening decisions. It may import the model's relevance module, ``io``,
-``errors`` and the schema; never the run, the synthesis or the CLI.
+This part owns the screening decisions. It may import ``model``, ``corpus``, ``io``,
+``base``, the schema and the errors; never coding, the run, the synthesis or the CLI.
 """

@@ -35,9 +35,8 @@ class Screener:
     docstring). ``corpus_dir`` and ``bib_path`` as for ``trustreview validate``."""
 
     def __init__(self, corpus_dir, bib_path, coder: str, seed: int = 0):
-        from trustreview.coding import decisions_columns
         from trustreview.io.load import find_table, read_decisions, read_table
-        from trustreview.validate import open_corpus, require_valid
+        from trustreview.corpus.validate import open_corpus, require_valid
 
         if not coder or coder != coder.strip():
             raise InputError(f"coder {coder!r}: give the coder's name or initials")
@@ -49,7 +48,7 @@ class Screener:
         self.studies_path = find_table(self.corpus_dir, "studies")
         self.studies = read_table(self.studies_path).frame.drop(columns="line")
         self.decisions = read_decisions(corpus_dir)
-        self.columns = decisions_columns(corpus.codebook)
+        self.columns = list(corpus.codebook.decision_columns)
         self.ranking = rank(corpus.records, self.studies, self.decisions, corpus.codebook,
                             coder, seed)
         records = corpus.records[corpus.records["status"] != "error"].reset_index(drop=True)

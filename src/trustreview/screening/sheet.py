@@ -72,7 +72,7 @@ def rank(records: pd.DataFrame, studies: pd.DataFrame, decisions: pd.DataFrame, 
 def build_sheet(corpus, studies: pd.DataFrame, decisions: pd.DataFrame, coder: str,
                 batch: int = BATCH, seed: int = 0) -> tuple[ScreenSheet, str]:
     """The next ``batch`` records awaiting ``coder``, most relevant first."""
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
 
     ranking = rank(corpus.records, studies, decisions, corpus.codebook, coder, seed)
     chosen = ranking.awaiting[:batch]
@@ -101,7 +101,6 @@ def merge_screen_workbook(filled, corpus_dir, replace: bool = False):
     """Check a filled screening sheet against the corpus (any problem: a
     :class:`~trustreview.errors.SheetError`, nothing written), then write ``studies.csv`` and
     ``decisions.csv`` together. Returns the merge and the files written."""
-    from trustreview.coding import decisions_columns
     from trustreview.io.export import corpus_table_bytes
     from trustreview.io.files import replace_files
     from trustreview.io.load import find_table, read_codebook, read_decisions, read_table
@@ -119,7 +118,7 @@ def merge_screen_workbook(filled, corpus_dir, replace: bool = False):
     if problems:
         raise SheetError(filled.source, problems)
     result = screening.apply(filled.rows.to_dict("records"), studies, decisions, filled.coder,
-                             decisions_columns(codebook), replace=replace)
+                             list(codebook.decision_columns), replace=replace)
     written = replace_files({
         studies_path: corpus_table_bytes(result.studies, studies_path),
         corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions, DECISIONS_FILE)})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trustreview.io.frames import frame_rows
+from trustreview.base.frames import frame_rows
 
 CHANGES_COLUMNS = ["what", "study_id", "before", "after"]
 # the tables compared (as written to tables/<name>.csv): the state each run saw

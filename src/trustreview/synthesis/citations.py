@@ -10,8 +10,8 @@ import re
 
 import pandas as pd
 
-from trustreview.io.frames import frame_rows
-from trustreview.io.text import (decode_latex, letter_suffix, normalise_doi, parse_name,
+from trustreview.base.frames import frame_rows
+from trustreview.base.text import (decode_latex, letter_suffix, normalise_doi, parse_name,
                                  split_authors)
 
 NO_DATE = "n.d."

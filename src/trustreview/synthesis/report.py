@@ -12,7 +12,7 @@ from html import escape
 
 import pandas as pd
 
-from trustreview.io.frames import frame_tuples, is_missing
+from trustreview.base.frames import frame_tuples, is_missing
 
 FLOAT_FORMAT = "%.4f"
 MAX_CELL_STUDIES = 500  # studies listed under one gap-map cell (all are in gap_map_cells.csv)
@@ -200,7 +200,7 @@ def build_review_report(data, tables: dict[str, pd.DataFrame], flow: pd.DataFram
                         changed: list[str] | None = None, stop=None) -> str:
     """The review's report page from the synthesis tables and figures; ``changed``: the
     sentences of a "What changed since the previous run" section, first; ``stop``: the
-    screening verdict and its figure (:func:`trustreview.pipeline.screening_stop`), for a
+    screening verdict and its figure (:func:`trustreview.run.pipeline.screening_stop`), for a
     section "Screening: can we stop?"."""
     from trustreview.synthesis.tables import cross_tables, describe_filters
 

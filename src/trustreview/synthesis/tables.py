@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trustreview.io.frames import frame_rows
+from trustreview.base.frames import frame_rows
 from trustreview.synthesis.citations import NO_DATE, add_citations
 from trustreview.io.codebook import BUILT_IN, Codebook
-from trustreview.io.text import fold
+from trustreview.base.text import fold
 from trustreview.schema import MERGED, WEIGHTS
-from trustreview.validate import AWAITING, ValidatedCorpus
+from trustreview.corpus.validate import AWAITING, ValidatedCorpus
 
 NOT_RECORDED = "not recorded"  # an excluded study's unknown country or design
 TOTAL = "total"

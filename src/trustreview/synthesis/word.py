@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from trustreview.io.frames import frame_tuples, is_missing
+from trustreview.base.frames import frame_tuples, is_missing
 
 FLOAT_FORMAT = "{:.1f}"
 # Word is for reading: a very large review's evidence tables and reference list are cut

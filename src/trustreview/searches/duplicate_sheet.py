@@ -51,7 +51,7 @@ def build_sheet(duplicates: pd.DataFrame, entries: pd.DataFrame, records: pd.Dat
     """The workbook's sheet: every ``check`` pair, both records' bibliographic fields side
     by side (cells that differ shaded). ``entries`` are the review's BibTeX entries,
     ``records`` its records.csv (for each record's search)."""
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
 
     by_key = {row["key"]: row for row in entries.to_dict("records")}
     source = dict(zip(records["record"], records["source"]))
@@ -206,7 +206,7 @@ def merge_duplicates_workbook(filled, corpus_dir, bib_path) -> tuple[Decided, li
                 studies_path: corpus_table_bytes(result.studies, studies_path)}
     bib_path = Path(bib_path)
     if result.removed and bib_path.exists():
-        from trustreview.intake import FILLED, add_fields
+        from trustreview.searches.intake import FILLED, add_fields
 
         text = read_text(bib_path, display_path(bib_path))
         entries = read_bib(bib_path).entries

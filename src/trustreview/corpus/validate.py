@@ -18,9 +18,9 @@ from rapidfuzz.fuzz import ratio
 from trustreview.dedup.prepare import title_key
 from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
-from trustreview.io.frames import frame_rows
+from trustreview.base.frames import frame_rows
 from trustreview.io.load import RawCorpus, empty_table, read_corpus
-from trustreview.io.text import doi_key
+from trustreview.base.text import doi_key
 from trustreview.schema import (AWAITING, CODES_COLUMNS, DECISIONS_COLUMNS,
                                 DUPLICATES_COLUMNS, FROM_BIB, LINE, MADE_BY_VALIDATION, MERGED,
                                 NO_DOMAIN, QUOTES_COLUMNS,

@@ -1,6 +1,6 @@
 """``trustreview new`` and ``add``: a review folder a researcher owns, started from the
 exports of their searches, and later searches added to it (what to write is planned by
-:mod:`trustreview.intake`; this module writes it).
+:mod:`trustreview.searches.intake`; this module writes it).
 
 The folder holds ``corpus/studies.csv`` (one row per study, awaiting screening, the summary
 prefilled from the abstract), the searches' ledger (``searches/``, ``searches.csv``,
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from trustreview import intake
+from trustreview.searches import intake
 from trustreview.errors import InputError, OutputError
-from trustreview.intake import Plan
+from trustreview.searches.intake import Plan
 from trustreview.io import bibcache
 from trustreview.io.files import display_path
 from trustreview.io.load import read_bib
@@ -136,7 +136,7 @@ def new_review(folder: str | os.PathLike, refs: list[str | os.PathLike] = (),
                databases: list[str] | None = None, added: str | None = None,
                domains: str | None = None) -> Plan:
     """Create the review folder ``folder`` from the search files ``refs`` (may be none):
-    duplicates merged or listed, every record accounted for (see :mod:`trustreview.intake`);
+    duplicates merged or listed, every record accounted for (see :mod:`trustreview.searches.intake`);
     or, from one EPPI-Reviewer JSON export, a coded review (:func:`import_eppi`, with
     ``domains`` naming its domain codes). Refuses a non-empty folder and records that cannot
     be read; returns what was written."""
@@ -217,7 +217,7 @@ def import_eppi(target: Path, path: Path, domains: str | None = None):
 
     import yaml
 
-    from trustreview.intake import add_fields
+    from trustreview.searches.intake import add_fields
     from trustreview.io.eppi import parse_eppi
     from trustreview.io.codebook import parse_codebook
     from trustreview.io.files import read_text

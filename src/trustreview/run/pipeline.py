@@ -1,7 +1,7 @@
 """The review's three stages, chained one way only.
 
 ``validate`` reads and checks the corpus; ``tag`` takes its corpus and the run's
-:class:`~trustreview.params.Params` and tags every included study; ``synthesise`` takes the
+:class:`~trustreview.run.params.Params` and tags every included study; ``synthesise`` takes the
 corpus, the tagging stage's predictions and the params, and builds every table and figure of
 the synthesis. Each returns a result object and writes nothing: :mod:`trustreview.run.outputs`
 writes a stage's result (and owns the file names). The notebooks, the CLI, the benchmarks and
@@ -18,9 +18,9 @@ import pandas as pd
 
 from trustreview.model import agreement
 from trustreview.io.codebook import BUILT_IN
-from trustreview.params import Params
+from trustreview.run.params import Params
 from trustreview.synthesis import tables as synthesis
-from trustreview.validate import ValidatedCorpus, issues_frame, open_corpus
+from trustreview.corpus.validate import ValidatedCorpus, issues_frame, open_corpus
 
 if TYPE_CHECKING:  # scikit-learn is imported by the tagging stage only (1.2 s at import)
     from trustreview.model import evaluation

@@ -23,7 +23,7 @@ from trustreview.errors import InputError, ParameterError
 from trustreview.io.files import display_path
 from trustreview.io.searches import read_search, sha256
 from trustreview.schema import (DUPLICATES_COLUMNS, RECORDS_COLUMNS, SEARCHES_COLUMNS)
-from trustreview.io.text import letter_suffix
+from trustreview.base.text import letter_suffix
 
 # fields a kept record takes from its merged duplicates when it has none of its own
 FILLED = ("doi", "abstract", "pages", "volume", "number", "journal", "booktitle", "url",
@@ -198,7 +198,7 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
 
 def _summary(abstract: str) -> str:
     """A study's summary to start from: its abstract as plain text."""
-    from trustreview.io.text import decode_latex
+    from trustreview.base.text import decode_latex
 
     text = " ".join(str(abstract).split())
     return decode_latex(text) if "\\" in text or "{" in text else text
