@@ -125,3 +125,30 @@ def test_every_module_says_what_it_owns():
             continue
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
         assert doc and doc.strip(), f"{path.relative_to(PACKAGE)} has no docstring"
+
+
+def test_each_fact_has_one_home():
+    # the entry types: one table (schema.ENTRY_TYPES) that the writers and kinds derive from
+    from trustreview import schema
+    from trustreview.io.eppi import TYPE_NAMES, TYPES_TO_RIS
+    from trustreview.io.ris import RIS_TYPES, TYPES
+    from trustreview.synthesis.citations import IN_BOOK
+    for entry_type, (kind, ris, eppi) in schema.ENTRY_TYPES.items():
+        assert RIS_TYPES[entry_type] == ris
+        assert TYPE_NAMES.get(entry_type) == eppi
+        assert schema.ENTRY_KINDS.get(entry_type, "other") == kind
+        assert (entry_type in IN_BOOK) == (kind in ("chapter", "paper"))
+        if eppi:  # what is written comes back as the same kind of work
+            assert schema.ENTRY_KINDS.get(TYPES.get(TYPES_TO_RIS[eppi.lower()], "misc"),
+                                          "other") == kind
+    # the venue fields, the stop words, the parallel threshold, a file's digest, the
+    # prediction columns, the parameter types: defined once, imported everywhere else
+    source = {p.relative_to(PACKAGE).as_posix(): p.read_text(encoding="utf-8")
+              for p in PACKAGE.rglob("*.py")}
+    for pattern, home in (("VENUE_FIELDS = ", "schema.py"), ("STOP_WORDS = ", "base/text.py"),
+                          ("= 20_000", "base/parallel.py"), ("file_digest(", "io/files.py"),
+                          ("PREDICTION_COLUMNS = ", "model/evaluation.py"),
+                          ("FLOAT_FORMAT = \"%.4f\"", "io/export.py"),
+                          ("\"check_domains\"", "schema.py"), ("\"suggested_domains\"", "schema.py")):
+        homes = sorted(name for name, text in source.items() if pattern in text)
+        assert homes == [home], (pattern, homes)

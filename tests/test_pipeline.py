@@ -170,7 +170,7 @@ def test_a_second_run_leaves_no_stale_file(two_runs, cli):
         "education.bib", "education.ris", "governance.bib", "governance.ris"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["domains"] == ["governance", "education"]
-    from trustreview.io.export import sha256_file
+    from trustreview.io.files import sha256_file
     listed = set(manifest["tables"])
     assert listed == {f"tables/{p.name}" for p in (out / "tables").glob("*.csv")}
     for name, digest in manifest["tables"].items():

@@ -220,7 +220,7 @@ def test_a_large_bib_read_in_parts_is_the_bib_read_whole(monkeypatch, tmp_path):
 
     text = (REPO / "references.bib").read_text(encoding="utf-8")
     whole = load.parse_bib(text, "references.bib")
-    monkeypatch.setattr(load, "PARALLEL_MIN_ENTRIES", 10)
+    monkeypatch.setattr(load, "PER_PROCESS", 10)
     monkeypatch.setattr(load, "workers_for", lambda n, per: 2)
     parts = load._parse_in_parts(text, "references.bib")
     assert parts is not None  # it was read in two parts

@@ -197,7 +197,9 @@ def _tag(args) -> int:
     params = _params(args)
     corpus = require_valid(open_corpus(args.corpus, args.bib))
     predictions = pipeline.tag(corpus, params, evaluate=False).predictions
-    columns = ["study_id", "domain", "probability", "tagged", "source", "band"]
+    from trustreview.model.evaluation import PREDICTION_COLUMNS
+
+    columns = [c for c in PREDICTION_COLUMNS if c not in ("oof_probability", "terms")]
     atomic_write(args.out, table_csv(predictions[columns]))
     print(f"trustreview: wrote {len(predictions)} rows to {args.out}", file=sys.stderr)
     return EXIT_OK

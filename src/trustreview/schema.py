@@ -37,6 +37,9 @@ RECORDS_COLUMNS = ("record", "source", "file_line")
 DUPLICATES_FILE = "duplicates.csv"
 DUPLICATES_COLUMNS = ("study_id", "record", "source", "status", "reason", "score")
 MERGED, CHECK, DISTINCT = "merged", "check", "distinct"  # a pair's status
+# a coding sheet's columns of the model's suggestions: the domains it tags, and those of
+# them (or of the ones it leaves out) it is not sure of
+SUGGESTED_DOMAINS, CHECK_DOMAINS = "suggested_domains", "check_domains"
 # passages quoted in coding (an EPPI-Reviewer import's AdditionalText and full-text quotes)
 QUOTES_FILE = "quotes.csv"
 QUOTES_COLUMNS = ("study_id", "code", "text", "document")
@@ -45,11 +48,27 @@ QUOTES_COLUMNS = ("study_id", "code", "text", "document")
 # reports, school) and then, for a study's venue, its publisher
 CONTAINER_FIELDS = ("journal", "journaltitle", "booktitle", "institution", "school")
 VENUE_FIELDS = (*CONTAINER_FIELDS, "publisher", "howpublished")
-# BibTeX entry types -> the kind of work (what duplicate finding compares), and the kind in words
-ENTRY_KINDS = {"article": "article", "incollection": "chapter", "inbook": "chapter",
-               "book": "book", "techreport": "report", "report": "report",
-               "phdthesis": "thesis", "mastersthesis": "thesis", "thesis": "thesis",
-               "inproceedings": "paper", "conference": "paper", "proceedings": "book"}
+# The one table of entry types: each BibTeX entry type, the kind of work it is (what
+# duplicate finding compares), the RIS type written for it and EPPI-Reviewer's TypeName
+# (None: EPPI-Reviewer's "Generic"). The writers' tables and the kinds derive from it; what
+# the readers accept (RIS and CSV document types) is their own vocabulary, in io.
+ENTRY_TYPES = {
+    "article": ("article", "JOUR", "Journal, Article"),
+    "book": ("book", "BOOK", "Book, Whole"),
+    "incollection": ("chapter", "CHAP", "Book, Chapter"),
+    "inbook": ("chapter", "CHAP", "Book, Chapter"),
+    "inproceedings": ("paper", "CPAPER", "Conference Proceedings"),
+    "conference": ("paper", "CPAPER", "Conference Proceedings"),
+    "proceedings": ("book", "CONF", None),
+    "techreport": ("report", "RPRT", "Report"),
+    "report": ("report", "RPRT", "Report"),
+    "phdthesis": ("thesis", "THES", "Dissertation"),
+    "mastersthesis": ("thesis", "THES", "Dissertation"),
+    "thesis": ("thesis", "THES", "Dissertation"),
+    "unpublished": ("other", "UNPB", None),
+    "online": ("other", "ELEC", "Web Site"),
+}
+ENTRY_KINDS = {t: kind for t, (kind, _, _) in ENTRY_TYPES.items() if kind != "other"}
 KIND_WORDS = {"article": "a journal article", "chapter": "a chapter", "book": "a book",
               "report": "a report", "thesis": "a thesis", "paper": "a conference paper",
               "other": "another kind of work"}

@@ -16,6 +16,9 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+PER_PROCESS = 20_000  # records a process must have before starting one more pays (measured)
+
+
 def workers_for(n_items: int, per_worker: int) -> int:
     """How many processes ``n_items`` are worth, at least ``per_worker`` items each."""
     return max(1, min(cores(), n_items // per_worker))

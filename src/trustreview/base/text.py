@@ -14,6 +14,10 @@ DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.(?:org|acm\.org)/|(?:dx\.)?
                         r"doi:\s*)", re.IGNORECASE)
 
 
+# short words a key or a block of titles skips ("The effects of ..." is keyed by "effects")
+STOP_WORDS = frozenset("a an the and or of on in at to for from with by about as into".split())
+
+
 def single_spaced(text) -> str:
     """Text with its runs of spaces, tabs and line breaks made one space, and none at either
     end: how the codebook stores every name and value, and so how an import must write them."""

@@ -17,15 +17,13 @@ from trustreview.io.codebook import BUILT_IN, Codebook
 from trustreview.base.text import decode_latex, split_authors
 from trustreview.io.load import (empty_table, read_decisions)
 from trustreview.io.workbook import Filled, Problem
-from trustreview.schema import (AWAITING, CODER_FIELDS, DECISIONS_COLUMNS, NOTE,
-                                RECONCILED, SEQUENCE)
+from trustreview.schema import (AWAITING, CHECK_DOMAINS, CODER_FIELDS, DECISIONS_COLUMNS,
+                                NOTE, RECONCILED, SEQUENCE, SUGGESTED_DOMAINS)
 from trustreview.screening.decisions import is_screening_only
 
 CONTEXT = ["study_id", "title", "year", "authors", "abstract"]
 FIELDS = list(CODER_FIELDS)
 DECISION_FIELDS = ["included", "exclusion_reason", "weight"]  # never shown from another coder
-SUGGESTED = "suggested_domains"
-CHECK = "check_domains"  # the suggestions the model is not sure of
 MARKS = ("1", "x")  # what marks a domain cell as "examines this domain"
 
 
@@ -254,8 +252,8 @@ def coder_sheet(corpus, decisions: pd.DataFrame, coder: str, ranking: pd.DataFra
     frame[NOTE] = ""
     if suggest:
         scores = ranking.set_index("study_id").reindex(wanted)
-        frame[SUGGESTED] = scores[SUGGESTED].fillna("").tolist()
-        frame[CHECK] = scores[CHECK].fillna("").tolist()
+        frame[SUGGESTED_DOMAINS] = scores[SUGGESTED_DOMAINS].fillna("").tolist()
+        frame[CHECK_DOMAINS] = scores[CHECK_DOMAINS].fillna("").tolist()
         for domain in codebook.domain_ids:
             frame[f"p_{domain}"] = scores[f"p_{domain}"].round(3).tolist()
     editable = [*sheet_columns(codebook), *codebook.domain_ids, NOTE]

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from trustreview.dedup.prepare import STOP
+from trustreview.base.text import STOP_WORDS
 
 MAX_BLOCK = 60
 
@@ -58,7 +58,7 @@ def block_keys(t: str, names: tuple[str, ...], y: int, doi: str) -> list[str]:
         keys.append("t" + t)
         if len(t) > 30:
             keys += ["p" + t[:25], "e" + t[-25:]]
-        words = [w for w in t.split() if w not in STOP][:2]
+        words = [w for w in t.split() if w not in STOP_WORDS][:2]
         if names and words:
             keys.append(f"a{names[0]}|{y}|{' '.join(words)}")
     return keys

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from trustreview.base.text import ascii_fold, decode_latex, doi_key, fold
+from trustreview.base.text import STOP_WORDS, ascii_fold, decode_latex, doi_key, fold
 from trustreview.schema import CONTAINER_FIELDS, ENTRY_KINDS
 
 NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -33,7 +33,6 @@ AND = re.compile(r"\s+and\s+")
 PAGES = re.compile(r"^\s*([A-Za-z]?)(\d+)\s*(?:[-\u2013\u2014]+\s*([A-Za-z]?)(\d+))?")
 NUMBER = re.compile(r"\d+")
 YEAR = re.compile(r"\d{4}")
-STOP = frozenset("a an the and or of on in at to for from with by".split())
 
 
 def title_key(text: str) -> str:
@@ -122,7 +121,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
 
     venues = [next((v for v in values if v), "") for values in
               zip(*(column(n) for n in CONTAINER_FIELDS))] if len(records) else []
-    venue_key = {v: " ".join(w for w in title_key(v).split() if w not in STOP)
+    venue_key = {v: " ".join(w for w in title_key(v).split() if w not in STOP_WORDS)
                  for v in set(venues)}  # few venues, many records
     years = []
     for value in column("year"):

@@ -28,7 +28,7 @@ from trustreview.io.codebook import BUILT_IN
 from trustreview.base.frames import frame_rows
 from trustreview.base.text import (ascii_fold, decode_latex, letter_suffix, person_names,
                                   single_spaced)
-from trustreview.schema import NO_DOMAIN
+from trustreview.schema import ENTRY_TYPES, NO_DOMAIN
 
 SELECTABLE = "Selectable (show checkbox)"
 NOT_SELECTABLE = "Not selectable (no checkbox)"
@@ -43,11 +43,8 @@ REFERENCE_KEYS = ("ItemId", "Title", "ParentTitle", "ShortTitle", "DateCreated",
                   "Availability", "URL", "OldItemId", "Abstract", "Comments", "TypeName",
                   "Authors", "ParentAuthors", "DOI", "Keywords", "ItemStatus",
                   "ItemStatusTooltip", "QuickCitation")
-TYPE_NAMES = {"article": "Journal, Article", "book": "Book, Whole",
-              "incollection": "Book, Chapter", "inbook": "Book, Chapter",
-              "inproceedings": "Conference Proceedings", "techreport": "Report",
-              "report": "Report", "phdthesis": "Dissertation", "mastersthesis": "Dissertation",
-              "thesis": "Dissertation", "online": "Web Site"}
+# BibTeX entry types -> EPPI-Reviewer's TypeName (schema.ENTRY_TYPES; the rest "Generic")
+TYPE_NAMES = {entry_type: name for entry_type, (_, _, name) in ENTRY_TYPES.items() if name}
 EXCLUDED_REASON = "excluded in EPPI-Reviewer"  # the reason of a study EPPI-Reviewer excluded
 EPPI_ITEM_ID = re.compile(r"(?im)^\s*eppi-itemid\s*=\s*[{\"]?\s*(\d+)")
 
@@ -235,9 +232,10 @@ def json_bytes(data) -> bytes:
 
 
 # -- reading an export -------------------------------------------------------------------
-TYPES_TO_RIS = {"journal, article": "JOUR", "book, whole": "BOOK", "book, chapter": "CHAP",
-                "report": "RPRT", "dissertation": "THES", "conference proceedings": "CONF",
-                "web site": "ELEC"}
+# EPPI-Reviewer's TypeName (lower case) -> the RIS type its records are read as: the type
+# written for the first entry type of that name
+TYPES_TO_RIS = {name.lower(): ris for _, ris, name in reversed(list(ENTRY_TYPES.values()))
+                if name}
 FIELD_SET = re.compile(r"^(?P<id>[a-z][a-z0-9_-]*) \((?P<type>choice|multi|yes-no|number|"
                        r"text)\):\s*(?P<definition>.*)$", re.S)
 

@@ -7,7 +7,6 @@ folder is either the previous complete version or the new complete version.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -19,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from trustreview import __version__
-from trustreview.io.files import atomic_write
+from trustreview.io.files import atomic_write, sha256_file
 from trustreview.base.frames import frame_tuples, is_missing
 from trustreview.io.workbook import workbook_bytes
 
@@ -43,12 +42,6 @@ def write_table(frame: pd.DataFrame, out_dir: str | os.PathLike, name: str) -> P
     path = Path(out_dir) / "tables" / f"{name}.csv"
     atomic_write(path, table_csv(frame))
     return path
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file, read in blocks (``hashlib.file_digest``)."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def package_versions() -> dict[str, str]:

@@ -76,6 +76,14 @@ def decode_text(data: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, read in blocks (``hashlib.file_digest``)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename."""
     path = Path(path)

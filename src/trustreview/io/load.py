@@ -27,7 +27,7 @@ from trustreview.io.codebook import Codebook, parse_codebook
 from trustreview.io.files import check_file, display_path, read_text
 from trustreview.base.text import empty_names, letter_suffix, normalise_doi
 from trustreview.io.workbook import read_first_sheet
-from trustreview.base.parallel import run_parts, workers_for
+from trustreview.base.parallel import PER_PROCESS, run_parts, workers_for
 from trustreview.schema import (BIB_COLUMNS, BIB_FIELDS, CODES_COLUMNS, DECISIONS_COLUMNS,
                                 DECISIONS_FILE, DUPLICATES_COLUMNS, DUPLICATES_FILE, LINE,
                                 QUOTES_COLUMNS, QUOTES_FILE, RECORDS_COLUMNS, RECORDS_FILE,
@@ -211,7 +211,6 @@ def parse_bib(text: str, source: str, keep_duplicate_keys: bool = False,
     return _bibliography(*(parsed or parse(text)), source)
 
 
-PARALLEL_MIN_ENTRIES = 20_000  # per process: below that, starting one costs more than it saves
 ENTRY_START = bibcache.ENTRY_START
 
 
@@ -221,7 +220,7 @@ def _parse_in_parts(text: str, source: str):
     could use another's), or when a part has a block that failed or a key another part
     has (the whole file is then read at once, so that problems are reported exactly as
     BibTeX reads them)."""
-    workers = workers_for(text.count("\n@"), PARALLEL_MIN_ENTRIES)
+    workers = workers_for(text.count("\n@"), PER_PROCESS)
     if workers < 2 or bibcache.has_string_block(text):
         return None
     cuts = [0]

@@ -14,14 +14,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from trustreview.base.text import (ascii_fold, decode_latex, letter_suffix, normalise_doi,
-                                 person_names)
+from trustreview.schema import ENTRY_TYPES
+from trustreview.base.text import (STOP_WORDS, ascii_fold, decode_latex, letter_suffix,
+                                   normalise_doi, person_names)
 
 RECORD_START = re.compile(r"^TY  -")
 RECORD_END = re.compile(r"^ER  -")
 BIBTEX_ENTRY = re.compile(r"(?m)^\s*@\s*[A-Za-z]+\s*[{(]")
 KEY = re.compile(r"^[^\s\"#'(),={}%\\~]+$")
-STOPWORDS = frozenset("a an the and or of on in at to for from with by about as into".split())
 
 # RIS reference types -> BibTeX entry types (the rest are misc)
 TYPES = {
@@ -33,11 +33,8 @@ TYPES = {
     "RPRT": "techreport", "GOVDOC": "techreport",
     "THES": "phdthesis", "UNPB": "unpublished",
 }
-# BibTeX entry types -> RIS reference types, for writing
-RIS_TYPES = {"article": "JOUR", "book": "BOOK", "incollection": "CHAP", "inbook": "CHAP",
-             "inproceedings": "CPAPER", "proceedings": "CONF", "techreport": "RPRT",
-             "report": "RPRT", "phdthesis": "THES", "mastersthesis": "THES",
-             "thesis": "THES", "unpublished": "UNPB", "online": "ELEC"}
+# BibTeX entry types -> RIS reference types, for writing (schema.ENTRY_TYPES)
+RIS_TYPES = {entry_type: ris for entry_type, (_, ris, _) in ENTRY_TYPES.items()}
 
 
 @dataclass
@@ -96,7 +93,7 @@ def generated_key(authors: list[str], year: str, title: str) -> str:
     """``surnameYEARfirstword`` (see the module docstring)."""
     surname = _surname(authors[0]) if authors else ""
     words = [ascii_fold(w) for w in re.split(r"[\s\-–—:/]+", title)]
-    word = next((w for w in words if w and w not in STOPWORDS), "")
+    word = next((w for w in words if w and w not in STOP_WORDS), "")
     return f"{surname or 'anon'}{year or 'nd'}{word}"
 
 

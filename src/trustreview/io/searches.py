@@ -12,7 +12,6 @@ on a key.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from pathlib import Path
@@ -176,7 +175,3 @@ def read_search(path: str | Path) -> Bibliography:
                          "column, nor BibTeX; export the search again in one of those")
     return parse_bib(text, source, keep_duplicate_keys=True)
 
-
-def sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

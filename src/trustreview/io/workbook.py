@@ -16,6 +16,7 @@ import pandas as pd
 from trustreview.errors import InputError
 from trustreview.io.files import check_file, display_path
 from trustreview.base.frames import frame_tuples, is_missing
+from trustreview.schema import CHECK_DOMAINS, SUGGESTED_DOMAINS
 
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
@@ -294,8 +295,8 @@ def _as_text(cells) -> None:
 
 WIDTHS = {"study_id": 26, "title": 50, "year": 6, "authors": 30, "abstract": 60,
           "included": 10, "exclusion_reason": 22, "country": 13, "design": 13, "sample": 30,
-          "summary": 60, "weight": 10, "note": 30, "suggested_domains": 24,
-          "check_domains": 24}
+          "summary": 60, "weight": 10, "note": 30, SUGGESTED_DOMAINS: 24,
+          CHECK_DOMAINS: 24}
 
 
 def coding_workbook_bytes(sheet) -> bytes:
@@ -438,7 +439,7 @@ def _about_rows(sheet) -> list[list[str]]:
                "Grey columns are context and cannot be edited."
                + (" suggested_domains and p_<domain> are the model's suggestions; "
                   "check_domains are the ones it is not sure of."
-                  if "suggested_domains" in sheet.frame.columns else ""),
+                  if SUGGESTED_DOMAINS in sheet.frame.columns else ""),
                "Then: trustreview merge THIS-FILE.xlsx"]
     rows = [["coder", sheet.coder], ["sheet", sheet.kind],
             ["written by", f"trustreview {version}"], []]

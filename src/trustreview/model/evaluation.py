@@ -21,6 +21,7 @@ from trustreview.model.folds import out_of_fold
 from trustreview.model.decision import assign_tags
 from trustreview.model.tagging import DomainTagger, study_texts
 from trustreview.corpus.validate import ValidatedCorpus
+from trustreview.schema import CHECK_DOMAINS, SUGGESTED_DOMAINS
 
 METRICS = ["precision", "recall", "f1", "kappa"]
 PREDICTION_COLUMNS = ["study_id", "domain", "probability", "tagged", "source", "band",
@@ -433,8 +434,8 @@ def rank_for_coding(corpus: ValidatedCorpus, study_ids: list[str], seed: int = 0
     model.fit(coded_list, Y)
     records = corpus.records.set_index("study_id").loc[list(study_ids)].reset_index()
     if not len(records):
-        return pd.DataFrame(columns=["study_id", "uncertainty", "suggested_domains",
-                                     "check_domains", *(f"p_{d}" for d in domains)])
+        return pd.DataFrame(columns=["study_id", "uncertainty", SUGGESTED_DOMAINS,
+                                     CHECK_DOMAINS, *(f"p_{d}" for d in domains)])
     proba = model.predict_proba(study_texts(records))
     tags = assign_tags(proba, model.thresholds_, model.min_domains)
     sure = model.sure(proba, tags)
@@ -442,8 +443,8 @@ def rank_for_coding(corpus: ValidatedCorpus, study_ids: list[str], seed: int = 0
     table = pd.DataFrame({
         "study_id": records["study_id"].tolist(),
         "uncertainty": uncertainty(proba, cut).mean(axis=1),
-        "suggested_domains": [";".join(d for d, t in zip(domains, row) if t) for row in tags],
-        "check_domains": [";".join(d for d, ok in zip(domains, row) if not ok)
+        SUGGESTED_DOMAINS: [";".join(d for d, t in zip(domains, row) if t) for row in tags],
+        CHECK_DOMAINS: [";".join(d for d, ok in zip(domains, row) if not ok)
                           for row in sure],
         **{f"p_{d}": proba[:, j] for j, d in enumerate(domains)},
     })

@@ -20,12 +20,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from trustreview.base.parallel import run_parts, start_method, workers_for
+from trustreview.base.parallel import PER_PROCESS, run_parts, start_method, workers_for
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 TOKEN_CACHE_SIZE = 50_000
-PARALLEL_MIN_TEXTS = 20_000  # per process: below that, starting one costs more than it saves
 SPAWN_HEAD_START = 0.07  # the extra share of the texts this process takes (see _in_parallel)
 
 
@@ -208,14 +207,14 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> sp.csr_matrix:
         """The features of each text (rows in order). Many texts (at least
-        :data:`PARALLEL_MIN_TEXTS`) are split between this process and one more per free
+        :data:`trustreview.base.parallel.PER_PROCESS`) are split between this process and one more per free
         core: counting words is pure Python, and the result is the same matrix."""
         check_is_fitted(self, "counter_")
         texts, width = as_texts(X)
         if width != self.n_features_in_:
             raise ValueError(f"X has {width} features, but TextFeatures is expecting "
                              f"{self.n_features_in_} features as input")
-        workers = workers_for(len(texts), PARALLEL_MIN_TEXTS)
+        workers = workers_for(len(texts), PER_PROCESS)
         if workers > 1:
             return _in_parallel(self, texts, workers)
         return self._features(texts)

@@ -137,10 +137,10 @@ class Params:
                 "tag_threshold": self.tag_threshold, "min_domains": self.min_domains}
 
 
-KINDS = {"seed": "int", "cv_folds": "int", "cv_repeats": "int", "tag_threshold": "float?",
-         "min_domains": "int", "human_codes_only": "bool", "countries": "list",
-         "domains": "list", "min_weight": "str", "by": "list", "where": "mapping",
-         "map_columns": "str", "map_slices": "str"}
+# how each setting is parsed, from its type in Params (the one place the types are written)
+KIND_OF_TYPE = {"int": "int", "float | None": "float?", "bool": "bool", "tuple[str, ...]": "list",
+                "str": "str", "tuple[tuple[str, tuple[str, ...]], ...]": "mapping"}
+KINDS = {f.name: KIND_OF_TYPE[f.type] for f in fields(Params)}
 EXAMPLES = {"int": "3", "float?": "0.5", "bool": "true", "list": "England,US", "str": "text",
             "mapping": "'phase: primary, secondary; group_type: charter network'"}
 EXPECTED = {"int": "a whole number", "float?": "a number or none", "bool": "true or false",

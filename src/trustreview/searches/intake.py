@@ -21,7 +21,8 @@ import pandas as pd
 from trustreview import dedup
 from trustreview.errors import InputError, ParameterError
 from trustreview.io.files import display_path
-from trustreview.io.searches import read_search, sha256
+from trustreview.io.files import sha256_file
+from trustreview.io.searches import read_search
 from trustreview.schema import (DUPLICATES_COLUMNS, RECORDS_COLUMNS, SEARCHES_COLUMNS)
 from trustreview.base.text import letter_suffix
 
@@ -114,7 +115,7 @@ def plan(paths: list[str | Path], databases: list[str] | None, added: str,
             raise InputError(f"{display_path(path)}: file not found; give the files your "
                              "databases or reference manager exported (--from FILE.ris, "
                              "FILE.bib or FILE.csv)")
-        digest = sha256(path)
+        digest = sha256_file(path)
         if digest in known or digest in digests:
             name, when = known[digest] if digest in known else \
                 (paths[chosen[digests.index(digest)]].name, added)

@@ -13,6 +13,7 @@ import pandas as pd
 from trustreview.base.frames import frame_rows
 from trustreview.base.text import (decode_latex, letter_suffix, normalise_doi, parse_name,
                                  split_authors)
+from trustreview.schema import ENTRY_TYPES
 
 NO_DATE = "n.d."
 
@@ -68,7 +69,7 @@ def _sentence(text: str) -> str:
     return text if not text or text[-1] in ".?!" else text + "."
 
 
-IN_BOOK = ("incollection", "inproceedings", "inbook")
+IN_BOOK = tuple(t for t, (kind, _, _) in ENTRY_TYPES.items() if kind in ("chapter", "paper"))
 
 
 def apa_reference(row: pd.Series | dict, suffix: str = "") -> str:

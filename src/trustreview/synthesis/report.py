@@ -12,9 +12,10 @@ from html import escape
 
 import pandas as pd
 
+from trustreview.io.export import FLOAT_FORMAT  # the tables' numbers as the CSV files have them
+
 from trustreview.base.frames import frame_tuples, is_missing
 
-FLOAT_FORMAT = "%.4f"
 MAX_CELL_STUDIES = 500  # studies listed under one gap-map cell (all are in gap_map_cells.csv)
 STYLE = """
 body { font-family: Georgia, 'Times New Roman', serif; margin: 2rem auto; max-width: 72rem;
