@@ -130,7 +130,8 @@ def test_every_module_says_what_it_owns():
 def test_each_fact_has_one_home():
     # the entry types: one table (schema.ENTRY_TYPES) that the writers and kinds derive from
     from trustreview import schema
-    from trustreview.io.eppi import TYPE_NAMES, TYPES_TO_RIS
+    from trustreview.io.eppi import TYPE_NAMES
+    from trustreview.io.eppi_read import TYPES_TO_RIS
     from trustreview.io.ris import RIS_TYPES, TYPES
     from trustreview.synthesis.citations import IN_BOOK
     for entry_type, (kind, ris, eppi) in schema.ENTRY_TYPES.items():

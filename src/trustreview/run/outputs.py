@@ -246,11 +246,17 @@ def _tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
         export.write_table(frame, out, name)
 
 
+# files that more than one stage computes, and the stage that writes them (one writer each):
+# the screening flow shown in stage 01 is written by stage 03, which counts the tags too
+WRITTEN_LATER = {"screening_flow"}
+
+
 def write_validation(result, out_dir: str | os.PathLike) -> Path:
-    """Stage 01: ``tables/validation_issues, records, screening_flow, corpus_counts,
-    coder_agreement.csv``."""
+    """Stage 01: ``tables/validation_issues, records, searches, prisma2020, corpus_counts,
+    coder_agreement.csv`` (the screening flow it shows is stage 03's to write)."""
     out = folder(out_dir)
-    _tables(result.tables, out)
+    _tables({name: table for name, table in result.tables.items()
+             if name not in WRITTEN_LATER}, out)
     return out
 
 

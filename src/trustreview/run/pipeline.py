@@ -59,8 +59,7 @@ def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Vali
         tables["coder_agreement"] = agreement.compute_coder_agreement(
             corpus.codes, corpus.codebook.domain_ids)
         if corpus.codebook.extra_fields:  # each coder's values, from decisions.csv
-            from trustreview.io.load import read_decisions
-            fields = agreement.compute_field_agreement(read_decisions(corpus_dir),
+            fields = agreement.compute_field_agreement(corpus.decisions,
                                                        corpus.codebook.extra_fields)
             if len(fields):
                 tables["coder_agreement"] = pd.concat([tables["coder_agreement"], fields],

@@ -198,7 +198,7 @@ def _finish(building: Path, target: Path, n: int) -> None:
 
 def _is_eppi(path: Path) -> bool:
     """An EPPI-Reviewer JSON export, recognised by its content."""
-    from trustreview.io.eppi import looks_like_eppi
+    from trustreview.io.eppi_read import looks_like_eppi
 
     if not path.is_file():
         return False
@@ -218,7 +218,7 @@ def import_eppi(target: Path, path: Path, domains: str | None = None):
     import yaml
 
     from trustreview.searches.intake import add_fields
-    from trustreview.io.eppi import parse_eppi
+    from trustreview.io.eppi_read import parse_eppi
     from trustreview.io.codebook import parse_codebook
     from trustreview.io.files import read_text
     from trustreview.io.ris import records_to_bibtex
