@@ -4,6 +4,7 @@ same priors and seeds, and where trustreview's recommended stopping rule says st
 
     python benchmarks/screening/run.py [--asreview PATH/TO/asreview] [--seeds 0 1 2]
                                        [--labelled NAME FILE.csv]... [--speed] [--rank100k]
+                                       [--screener]
 
 Labelled sets:
 - ``domain-D``: the bundled corpus's 173 real studies (title and the review team's summary)
@@ -25,6 +26,8 @@ the seeds go to ``benchmarks/screening/results.md``.
 domain of the study they came from; only the time means anything) simulated at batch 1 by
 both tools. ``--rank100k``: `trustreview sheet --screen` on a review of 100,000 records
 (173 decided, the rest awaiting), wall time and peak memory of the whole command.
+``--screener``: the JupyterLab screener (its Python API) on 10,000 records: time to open and
+per decision (target: the next record within 0.5 s).
 """
 
 from __future__ import annotations
@@ -187,28 +190,61 @@ def speed_set(n: int = 2000, seed: int = 0) -> list[dict]:
     return out
 
 
-def rank_100k() -> str:
+def awaiting_review(folder: Path, n: int) -> tuple[Path, Path]:
+    """A review of ``n`` records: the bundled corpus's 173 decided studies and synthetic
+    records (benchmarks/bench.py) awaiting screening."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     import bench
 
+    corpus, bib = bench.make_synthetic(folder, n)
+    path = corpus / "studies.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["study_id"].startswith("synthetic"):
+            row.update(included="", exclusion_reason="", weight="", group_type="", phase="")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return corpus, bib
+
+
+def rank_100k() -> str:
+    import bench  # benchmarks/bench.py (awaiting_review put its folder on the path)
+
     with tempfile.TemporaryDirectory() as tmp:
-        corpus, bib = bench.make_synthetic(Path(tmp), 100_000)
-        path = corpus / "studies.csv"
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        for row in rows:
-            if row["study_id"].startswith("synthetic"):
-                row.update(included="", exclusion_reason="", weight="", group_type="", phase="")
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+        corpus, bib = awaiting_review(Path(tmp), 100_000)
         seconds, peak = bench._timed_peak([sys.executable, "-m", "trustreview", "sheet",
                                            "--screen", "--coder", "A", "--corpus", str(corpus),
                                            "--bib", str(bib), "--out",
                                            str(Path(tmp) / "s.xlsx")])
     return (f"`trustreview sheet --screen` on 100,000 records (173 decided): {seconds:.1f} s, "
             f"peak {peak:.0f} MB")
+
+
+def screener_10k(n: int = 10_000, decisions: int = 10) -> str:
+    """The JupyterLab screener on a review of ``n`` records (173 decided): seconds to open,
+    and per decision (both tables written, the model retrained, the next record shown)."""
+    from trustreview.screening.screener import Screener
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, bib = awaiting_review(Path(tmp), n)
+        start = time.perf_counter()
+        screener = Screener(corpus, bib, "A")
+        opened = time.perf_counter() - start
+        times = []
+        for k in range(decisions):
+            start = time.perf_counter()
+            if k % 3:
+                screener.exclude("out-of-scope-topic")
+            else:
+                screener.include()
+            screener.record_html()
+            screener.progress_html()
+            times.append(time.perf_counter() - start)
+    return (f"The screener on {n:,} records: {opened:.1f} s to open; per decision "
+            f"{min(times):.2f}-{max(times):.2f} s (median {statistics.median(times):.2f} s)")
 
 
 def main(argv: list[str]) -> None:
@@ -243,6 +279,10 @@ def main(argv: list[str]) -> None:
         if asreview:
             theirs = run_asreview(asreview, fast, 0, priors(fast, 0))["seconds"]
             line += f", ASReview {theirs:.1f} s"
+        print(line, flush=True)
+        lines.append(line)
+    if "--screener" in argv:
+        line = "\n" + screener_10k()
         print(line, flush=True)
         lines.append(line)
     if "--rank100k" in argv:
