@@ -151,6 +151,19 @@ def test_pages_that_differ_beyond_a_typo_contradict():
         dedup.CHECK
 
 
+def test_names_as_databases_write_them_still_share_surnames():
+    from trustreview.dedup.prepare import surnames
+    glued = "Lindqvist M.Okafor D.O'Brennan S. C."  # a list glued without separators
+    assert surnames(glued) == ("lindqvist", "okafor", "obrennan")
+    assert surnames("Lindqvist M and Okafor DJ") == ("lindqvist", "okafor")  # MEDLINE's
+    assert surnames("Maja Lindqvist and van der Berg, A.") == ("lindqvist", "berg")
+    work = {"title": "Peer review between schools of one trust: a comparative study",
+            "volume": "4", "pages": "10-19"}
+    assert decided({**work, "author": glued},
+                   {**work, "author": "Lindqvist, Maja and Okafor, D. and O'Brennan, S."}
+                   ).status == dedup.MERGED
+
+
 def test_the_normalisers():
     assert page_range("2097--2108") == ("2097", "2108")
     assert page_range("123-9") == ("123", "129")

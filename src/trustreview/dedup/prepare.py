@@ -62,15 +62,32 @@ def notice_title(text: str) -> tuple[str, bool]:
     return text, False
 
 
+# initials written after a surname ("Tan A", "O'Donnell C. P.", "Zhang S. L.H"), and the
+# point where a list glued without separators goes on to the next name ("Tan A.Schulze A.")
+INITIALS = re.compile(r"(?:[A-Z]\.?-?){1,4}")
+GLUED = re.compile(r"(?<=[A-Z]\.)(?=[A-Z][a-z'\u2019])")
+
+
 @lru_cache(maxsize=1 << 16)  # an author list recurs across searches (its duplicates)
 def surnames(authors: str) -> tuple[str, ...]:
-    """The surnames of a BibTeX name list, lower-case ASCII, "others" left out."""
+    """The surnames of a BibTeX name list, lower-case ASCII, "others" left out. Names as
+    databases also write them count too: "Surname I." with the initials after the surname
+    (MEDLINE), and lists glued without separators ("Tan A.Schulze A.O'Donnell C. P.")."""
     names = []
-    for name in AND.split(authors):
+    parts = AND.split(authors)
+    if len(parts) == 1 and "," not in authors and ";" not in authors:
+        parts = GLUED.split(authors)
+    for name in parts:
         name = name.strip().strip("{}")
         if not name or name == "others":
             continue
-        last = name.split(",", 1)[0] if "," in name else name.split()[-1]
+        if "," in name:
+            last = name.split(",", 1)[0]
+        else:
+            words = name.split()
+            while len(words) > 1 and INITIALS.fullmatch(words[-1]):
+                words = words[:-1]  # "Tan A" is Tan, as "Tan, A" is
+            last = words[-1]
         words = last.split()
         while len(words) > 1 and words[0][:1].islower():
             words = words[1:]
