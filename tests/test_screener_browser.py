@@ -87,10 +87,21 @@ def test_a_click_in_jupyterlab_writes_the_decision(lab):
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                                    timeout=90_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
             include = page.get_by_role("button", name="Include", exact=True)
-            include.wait_for(timeout=90_000)
+            # a Run All made while the kernel's connection is still settling can be lost
+            # (the cells stay unrun, the kernel idle): ask again, as a person would
+            for attempt in range(4):
+                page.get_by_role("menuitem", name="Run", exact=True).click()
+                page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+                try:
+                    include.wait_for(timeout=30_000)
+                    break
+                except sync_api.Error:
+                    if attempt == 3:  # what the page showed, for whoever reads the failure
+                        page.screenshot(path=str(review / "failed.png"))
+                        raise AssertionError("no Include button; the page: "
+                                             f"{review / 'failed.png'}\n"
+                                             + page.inner_text("body")[:3000]) from None
             include.click()
             decisions = review / "corpus" / "decisions.csv"
             deadline = time.monotonic() + 60

@@ -270,13 +270,10 @@ def _sheet(args) -> int:
                                  "--screen): trustreview sheet --screen --coder A --out s.xlsx")
         if args.batch is not None and args.batch < 1:
             raise ParameterError(f"--batch {args.batch}: give 1 or more records")
-        from trustreview.io.load import read_decisions, read_table, find_table
         from trustreview.screening.sheet import BATCH, build_sheet
 
         corpus = require_valid(open_corpus(args.corpus, args.bib))
-        studies = read_table(find_table(Path(args.corpus), "studies")).frame
-        sheet, what = build_sheet(corpus, studies, read_decisions(args.corpus), args.coder,
-                                  args.batch or BATCH, args.seed)
+        sheet, what = build_sheet(corpus, args.coder, args.batch or BATCH, args.seed)
         atomic_write(args.out, coding_workbook_bytes(sheet))
         print(f"trustreview: wrote {args.out}: {what}", file=sys.stderr)
         return EXIT_OK

@@ -38,11 +38,13 @@ def is_screening_only(row: dict) -> bool:
                     ("country", "design", "weight", "sample", "summary"))
 
 
-def labels(study_ids: list[str], studies: pd.DataFrame, decisions: pd.DataFrame,
-           coder: str) -> np.ndarray:
-    """1 included, 0 excluded, -1 not decided, for ``coder``, one per study of ``study_ids``
-    (see the module docstring for which decisions count)."""
-    final = dict(zip(studies["study_id"], studies["included"].fillna("").str.lower()))
+def labels(records: pd.DataFrame, decisions: pd.DataFrame, coder: str) -> np.ndarray:
+    """1 included, 0 excluded, -1 not decided, for ``coder``, one per row of ``records``
+    (a validated corpus's: ``study_id``, ``status``); see the module docstring for which
+    decisions count."""
+    study_ids = records["study_id"].tolist()
+    final = {sid: {"included": YES, "excluded": NO}.get(status, "")
+             for sid, status in zip(study_ids, records["status"])}
     decided: dict[str, str] = {}
     reconciled: dict[str, str] = {}
     anyone: set[str] = set()

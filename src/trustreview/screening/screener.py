@@ -35,7 +35,7 @@ class Screener:
     docstring). ``corpus_dir`` and ``bib_path`` as for ``trustreview validate``."""
 
     def __init__(self, corpus_dir, bib_path, coder: str, seed: int = 0):
-        from trustreview.io.load import find_table, read_decisions, read_table
+        from trustreview.io.load import find_table, read_table
         from trustreview.corpus.validate import open_corpus, require_valid
 
         if not coder or coder != coder.strip():
@@ -47,10 +47,9 @@ class Screener:
         self.reasons = [r.id for r in corpus.codebook.exclusion_reasons]
         self.studies_path = find_table(self.corpus_dir, "studies")
         self.studies = read_table(self.studies_path).frame.drop(columns="line")
-        self.decisions = read_decisions(corpus_dir)
+        self.decisions = corpus.decisions
         self.columns = list(corpus.codebook.decision_columns)
-        self.ranking = rank(corpus.records, self.studies, self.decisions, corpus.codebook,
-                            coder, seed)
+        self.ranking = rank(corpus.records, self.decisions, corpus.codebook, coder, seed)
         records = corpus.records[corpus.records["status"] != "error"].reset_index(drop=True)
         self.records = records
         self.position = {sid: i for i, sid in enumerate(self.ranking.study_ids)}

@@ -57,24 +57,24 @@ class Ranking:
         return waiting[np.lexsort((waiting, -self.scores[waiting]))].tolist()
 
 
-def rank(records: pd.DataFrame, studies: pd.DataFrame, decisions: pd.DataFrame, codebook,
-         coder: str, seed: int = 0) -> Ranking:
+def rank(records: pd.DataFrame, decisions: pd.DataFrame, codebook, coder: str,
+         seed: int = 0) -> Ranking:
     """Rank every record of a validated corpus (``records``) for ``coder``; records a
     validation error keeps out are left out."""
     usable = records[records["status"] != "error"].reset_index(drop=True)
-    ids = usable["study_id"].tolist()
-    labels = screening.labels(ids, studies, decisions, coder)
+    labels = screening.labels(usable, decisions, coder)
     model = RelevanceModel(seed=seed, scope=codebook.screening_scope).fit_texts(
         record_texts(usable))
-    return Ranking(ids, labels, model.scores(labels), model)
+    return Ranking(usable["study_id"].tolist(), labels, model.scores(labels), model)
 
 
-def build_sheet(corpus, studies: pd.DataFrame, decisions: pd.DataFrame, coder: str,
-                batch: int = BATCH, seed: int = 0) -> tuple[ScreenSheet, str]:
-    """The next ``batch`` records awaiting ``coder``, most relevant first."""
+def build_sheet(corpus, coder: str, batch: int = BATCH, seed: int = 0
+                ) -> tuple[ScreenSheet, str]:
+    """The next ``batch`` records awaiting ``coder`` in a validated corpus, most relevant
+    first."""
     from trustreview.base.text import decode_latex
 
-    ranking = rank(corpus.records, studies, decisions, corpus.codebook, coder, seed)
+    ranking = rank(corpus.records, corpus.decisions, corpus.codebook, coder, seed)
     chosen = ranking.awaiting[:batch]
     records = corpus.records[corpus.records["status"] != "error"].reset_index(drop=True)
     rows = []
