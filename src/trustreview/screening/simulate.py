@@ -134,7 +134,11 @@ def simulate_review(corpus_dir, bib_path, prior_included: int = 1, prior_exclude
             problems.append(f"{where}, field 'exclusion_reason': an excluded study without "
                             "a reason; write the reason")
     if problems:
-        raise InputError("\n".join(problems))
+        shown = problems[:20]
+        if len(problems) > len(shown):
+            shown.append(f"... and {len(problems) - len(shown):,} more studies like these "
+                         "(the first 20 are listed)")
+        raise InputError("\n".join(shown))
     entries = raw.bib.entries.set_index("key")
     known = set(entries.index)
     missing = [sid for sid in studies["study_id"] if sid not in known]
