@@ -62,20 +62,23 @@ lab: $(LAB_STAMP)
 DOCS_VENV := .venv-docs
 DOCS_STAMP := $(DOCS_VENV)/.installed
 $(DOCS_STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(DOCS_VENV)
-	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(DOCS_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[docs]"
-	touch $(DOCS_STAMP)
+	$(call own_venv,$(DOCS_VENV),docs)
+
+# a venv of its own for tools the test venv must not load: $(1) the venv, $(2) the extras
+comma := ,
+define own_venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet -c constraints.txt -e ".[$(2)]"
+	touch $(1)/.installed
+endef
 
 ## the screening notebook in a real JupyterLab in headless Chromium (Debian's chromium):
 ## JupyterLab and Playwright in a venv of their own, so the test venv stays without them
 BROWSER_VENV := .venv-lab
 BROWSER_STAMP := $(BROWSER_VENV)/.installed
 $(BROWSER_STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(BROWSER_VENV)
-	$(BROWSER_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BROWSER_VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[lab,test,browser]"
-	touch $(BROWSER_STAMP)
+	$(call own_venv,$(BROWSER_VENV),lab$(comma)test$(comma)browser)
 
 browser-test: $(BROWSER_STAMP)
 	$(SERIAL_BLAS) $(BROWSER_VENV)/bin/python -m pytest -p no:nbval -q tests/test_screener_browser.py
