@@ -26,20 +26,24 @@ def progress_table(decisions: pd.DataFrame, total: int) -> pd.DataFrame:
     """One row per screening decision, in the order made: records screened, included found,
     and each rule's state after it (``yes`` where the rule says stop)."""
     order = screening_order(decisions)
-    made = [1 if str(v).lower() == "yes" else 0 for v in order["included"]]
+    made = np.array([1 if str(v).lower() == "yes" else 0 for v in order["included"]],
+                    dtype=int)
+    found = np.cumsum(made)
+    need = stopping.in_a_row_needed(total)
+    ids, coders = order["study_id"].tolist(), order["coder"].tolist()
     rows = []
     run = 0
-    for n in range(1, len(made) + 1):
+    for n in range(1, len(made) + 1):  # made[:n] is a view: each row costs O(n) in numpy
         part = made[:n]
         run = 0 if made[n - 1] else run + 1
         p = stopping.hypergeometric_p(part, total) if n < total else 0.0
         ratio = stopping.knee_ratio(part)
-        rows.append((n, order["study_id"].iat[n - 1], order["coder"].iat[n - 1],
-                     "yes" if made[n - 1] else "no", sum(part), round(p, 6),
+        knee = n >= stopping.KNEE_MIN_SCREENED and ratio >= stopping.KNEE_RATIO
+        rows.append((n, ids[n - 1], coders[n - 1], "yes" if made[n - 1] else "no",
+                     int(found[n - 1]), round(p, 6),
                      "yes" if p < 1 - stopping.CONFIDENCE or n >= total else "",
-                     "" if np.isnan(ratio) else round(ratio, 4),
-                     "yes" if stopping.knee_method(part) else "", run,
-                     "yes" if stopping.excluded_in_a_row(part, total) else ""))
+                     "" if np.isnan(ratio) else round(ratio, 4), "yes" if knee else "", run,
+                     "yes" if run >= need and found[n - 1] else ""))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

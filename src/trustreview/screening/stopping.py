@@ -99,9 +99,9 @@ def in_a_row_needed(total: int) -> int:
 
 
 def excluded_in_a_row(decisions, total: int) -> bool:
-    decisions = list(decisions)
+    decisions = np.asarray(decisions, dtype=int)
     n = in_a_row_needed(total)
-    return len(decisions) >= n and 1 not in decisions[-n:] and 1 in decisions
+    return len(decisions) >= n and not decisions[-n:].any() and bool(decisions.any())
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,9 @@ class Verdict:
 
 
 def verdict(decisions, total: int) -> Verdict:
-    decisions = [int(d) for d in decisions]
-    last = max((i for i, d in enumerate(decisions) if d), default=-1)
-    return Verdict(len(decisions), total, sum(decisions), len(decisions) - last - 1,
+    decisions = np.asarray(decisions, dtype=int)
+    last = int(np.flatnonzero(decisions)[-1]) if decisions.any() else -1
+    return Verdict(len(decisions), total, int(decisions.sum()), len(decisions) - last - 1,
                    hypergeometric_p(decisions, total) if len(decisions) < total else 0.0,
                    hypergeometric_test(decisions, total), knee_method(decisions),
                    excluded_in_a_row(decisions, total))
@@ -135,11 +135,11 @@ def verdict(decisions, total: int) -> Verdict:
 def first_stops(decisions, total: int) -> dict[str, int | None]:
     """For each rule, the number of records screened when it first says stop (None when
     it never does)."""
-    decisions = [int(d) for d in decisions]
+    decisions = np.asarray(decisions, dtype=int)  # slices below are views, not copies
     stops: dict[str, int | None] = {rule: None for rule in RULES}
     found = 0
     run = 0
-    for n, d in enumerate(decisions, start=1):
+    for n, d in enumerate(decisions.tolist(), start=1):
         found += d
         run = 0 if d else run + 1
         part = decisions[:n]
