@@ -90,7 +90,12 @@ def test_a_click_in_jupyterlab_writes_the_decision(lab):
             include = page.get_by_role("button", name="Include", exact=True)
             # a Run All made while the kernel's connection is still settling can be lost
             # (the cells stay unrun, the kernel idle): ask again, as a person would
+            seen = []  # JupyterLab's dialogs met on the way (a kernel choice, a restart)
             for attempt in range(4):
+                for dialog in page.locator(".jp-Dialog").all():
+                    if dialog.is_visible():  # answered as a person would: its default button
+                        seen.append(dialog.inner_text()[:200])
+                        dialog.locator(".jp-mod-accept").first.click()
                 page.get_by_role("menuitem", name="Run", exact=True).click()
                 page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
                 try:
@@ -100,7 +105,7 @@ def test_a_click_in_jupyterlab_writes_the_decision(lab):
                     if attempt == 3:  # what the page showed, for whoever reads the failure
                         page.screenshot(path=str(review / "failed.png"))
                         raise AssertionError("no Include button; the page: "
-                                             f"{review / 'failed.png'}\n"
+                                             f"{review / 'failed.png'}; dialogs: {seen}\n"
                                              + page.inner_text("body")[:3000]) from None
             include.click()
             decisions = review / "corpus" / "decisions.csv"
