@@ -87,6 +87,7 @@ def test_a_click_in_jupyterlab_writes_the_decision(lab):
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                                    timeout=90_000)
+            page.wait_for_timeout(2_000)  # the kernel's connection settles after it shows idle
             include = page.get_by_role("button", name="Include", exact=True)
             # a Run All made while the kernel's connection is still settling can be lost
             # (the cells stay unrun, the kernel idle): ask again, as a person would
