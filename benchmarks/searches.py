@@ -291,6 +291,18 @@ def record_works(corpus: Path, searches: Path) -> dict[str, str]:
     return work
 
 
+def seeds_arg(argv: list[str], default=(0, 1, 2)) -> list[int]:
+    """The numbers after ``--seeds`` on a benchmark's command line (up to the next option)."""
+    if "--seeds" not in argv:
+        return list(default)
+    seeds = []
+    for word in argv[argv.index("--seeds") + 1:]:
+        if not word.isdigit():
+            break
+        seeds.append(int(word))
+    return seeds
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 0

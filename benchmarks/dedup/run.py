@@ -186,10 +186,7 @@ def _row(name, n, pairs, tool, s, seconds) -> str:
 def main(argv: list[str]) -> None:
     peer = argv[argv.index("--peer") + 1] if "--peer" in argv else None
     n = int(argv[argv.index("--n") + 1]) if "--n" in argv else 3000
-    seeds = [0, 1, 2]
-    if "--seeds" in argv:
-        at = argv.index("--seeds") + 1
-        seeds = [int(a) for a in argv[at:] if a.isdigit()]
+    seeds = synthetic.seeds_arg(argv)
     lines = ["| set | records | true pairs | tool | precision | wrong merges | recall | "
              "recall with check | queue (share of records) | seconds |",
              "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]

@@ -48,6 +48,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from searches import seeds_arg  # noqa: E402  (benchmarks/searches.py)
 DOMAINS = ("finance", "civic", "workforce", "leadership", "improvement", "education",
            "governance")
 
@@ -193,7 +196,6 @@ def speed_set(n: int = 2000, seed: int = 0) -> list[dict]:
 def awaiting_review(folder: Path, n: int) -> tuple[Path, Path]:
     """A review of ``n`` records: the bundled corpus's 173 decided studies and synthetic
     records (benchmarks/bench.py) awaiting screening."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
     import bench
 
     corpus, bib = bench.make_synthetic(folder, n)
@@ -211,7 +213,7 @@ def awaiting_review(folder: Path, n: int) -> tuple[Path, Path]:
 
 
 def rank_100k() -> str:
-    import bench  # benchmarks/bench.py (awaiting_review put its folder on the path)
+    import bench  # benchmarks/bench.py
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus, bib = awaiting_review(Path(tmp), 100_000)
@@ -249,13 +251,7 @@ def screener_10k(n: int = 10_000, decisions: int = 10) -> str:
 
 def main(argv: list[str]) -> None:
     asreview = argv[argv.index("--asreview") + 1] if "--asreview" in argv else None
-    seeds = [0, 1, 2]
-    if "--seeds" in argv:
-        at = argv.index("--seeds") + 1
-        seeds = []
-        while at < len(argv) and argv[at].isdigit():
-            seeds.append(int(argv[at]))
-            at += 1
+    seeds = seeds_arg(argv)
     lines = [f"Means over seeds {', '.join(map(str, seeds))}; priors: one included and one "
              "excluded record, the same for both tools.", "",
              "| set | records | included | tool | WSS@95 | recall at 10% | records to 95% "

@@ -117,6 +117,7 @@ def simulate_review(corpus_dir, bib_path, prior_included: int = 1, prior_exclude
     from trustreview.errors import InputError
     from trustreview.io.load import read_corpus
     from trustreview.model.relevance import record_texts
+    from trustreview.schema import VENUE_FIELDS
 
     raw = read_corpus(corpus_dir, bib_path)
     if raw.file_errors:
@@ -147,9 +148,9 @@ def simulate_review(corpus_dir, bib_path, prior_included: int = 1, prior_exclude
                          f"{'y' if len(missing) == 1 else 'ies'} ({', '.join(missing[:5])}"
                          f"{', ...' if len(missing) > 5 else ''}); run trustreview validate")
     entries = entries.loc[studies["study_id"]]
+    # the venue as validation makes it for the sheet and the screener: one ranking's texts
     venue = [next((v for v in values if v), "") for values in
-             zip(*(entries[n].fillna("").tolist() for n in ("journal", "booktitle",
-                                                              "institution", "school")))]
+             zip(*(entries[n].fillna("").tolist() for n in VENUE_FIELDS))]
     records = pd.DataFrame({"title": entries["title"].tolist(),
                             "abstract": entries["abstract"].tolist(),
                             "summary": studies["summary"].tolist() if "summary" in studies
