@@ -282,3 +282,66 @@ def test_nbval_fails_when_a_committed_output_is_stale(tmp_path):
     stale = nbval()
     assert stale.returncode != 0
     assert "bib entries: 98" in stale.stdout
+
+
+def test_a_run_hands_its_notebooks_the_corpus_params_and_previous_tables(tiny, tmp_path):
+    # one pass: `trustreview run` validates and checks once and hands both on; a notebook
+    # of the run reads neither the corpus files nor the earlier run's tables again
+    from trustreview.corpus.validate import open_corpus
+    from trustreview.errors import ParameterError
+    from trustreview.io import export
+    from trustreview.run import outputs, pipeline
+    from trustreview.run.params import Params
+
+    corpus_dir, bib = tiny
+    corpus = open_corpus(corpus_dir, bib)
+    params = Params.from_values(cv_repeats=1).check(corpus.codebook)
+    out = tmp_path / "outputs"
+    (out / "tables").mkdir(parents=True)
+    (out / "tables" / "predictions.csv").write_text("study_id\nold1\n")
+    (out / outputs.MARKER).write_bytes(b"x")
+    (out / "manifest.json").write_text("{}")
+    with outputs.staged_output(out, corpus_dir, bib, corpus, params) as staging:
+        (out / "tables" / "predictions.csv").write_text("study_id\nchanged\n")
+        moved = tmp_path / "elsewhere"
+        shutil.move(str(corpus_dir), moved)  # the files are gone: nothing reads them again
+        try:
+            handed, handed_params = pipeline.begin(corpus_dir, bib, cv_repeats=3)
+            validation = pipeline.validate(corpus_dir, bib)
+            assert outputs.folder(out) == staging
+            previous = outputs.previous_run(out)
+        finally:
+            shutil.move(str(moved), corpus_dir)
+        assert handed.records.equals(corpus.records)
+        assert handed_params == params  # the run's, checked once: not rebuilt
+        assert validation.tables["records"]["study_id"].tolist() == \
+            corpus.records["study_id"].tolist()
+        assert previous["predictions"]["study_id"].tolist() == ["old1"]
+        assert outputs.previous_run(tmp_path / "another") is None
+        export.write_table(validation.tables["records"], staging, "records")
+        outputs.write_manifest(staging, {}, params.as_dict(), [])
+        assert not (staging / outputs.HANDOFF).exists()  # never published
+    assert outputs.RUN_ENV not in os.environ
+    # outside a run, begin reads and checks itself
+    again, checked = pipeline.begin(corpus_dir, bib, countries=["England"])
+    assert checked.countries == ("England",) and again.records.equals(corpus.records)
+    with pytest.raises(ParameterError, match="Englnd"):
+        pipeline.begin(corpus_dir, bib, countries=["Englnd"])
+
+
+def test_params_checked_once_per_codebook_but_checked_against_each(tiny):
+    from trustreview.corpus.validate import open_corpus
+    from trustreview.errors import ParameterError
+    from trustreview.run.params import Params
+
+    corpus = open_corpus(*tiny)
+    params = Params.from_values(countries=["England"])
+    assert params.check(corpus.codebook) is params
+    assert params.check(corpus.codebook) is params
+    import dataclasses
+
+    other = dataclasses.replace(corpus.codebook, countries=tuple(
+        c for c in corpus.codebook.countries if c != "England"))  # checked against it anew
+    with pytest.raises(ParameterError, match="England"):
+        params.check(other)
+    assert params == Params.from_values(countries=["England"])  # the memo is not a field

@@ -1,37 +1,50 @@
 """The output folder: where each stage's results are written, under which names, and how a
-folder's ``manifest.json`` is kept honest.
+folder's ``manifest.json`` is kept honest; and what ``trustreview run`` hands its notebooks.
 
 * ``trustreview run`` builds a whole run in a staging folder next to ``--out``
   (``OUT.partial``) and swaps it in only when every notebook has finished and the manifest is
   written (:func:`staged_output`, :func:`publish`): no stale file survives, and an
   interrupted or failed run leaves the previous complete outputs untouched.
-* A notebook run any other way (JupyterLab, papermill, nbval) that writes into an output
-  folder first removes that folder's ``manifest.json`` and leaves ``RUN-INCOMPLETE.txt``
-  (:func:`folder`), so a manifest is only ever next to exactly the files it hashes.
+* The run validates the corpus and checks the parameters once, reads the tables of the run
+  it will replace once, and hands all three to its notebooks with the staging folder
+  (:class:`Handoff`, written to ``OUT.partial/.handoff.pickle`` and named to the notebooks'
+  kernels by one environment variable, :data:`RUN_ENV`). A notebook asks
+  :func:`handed_on` for them; :func:`folder` sends its files to the staging folder.
+* A notebook run any other way (JupyterLab, papermill, nbval) reads and checks its inputs
+  itself and, writing into an output folder, first removes that folder's ``manifest.json``
+  and leaves ``RUN-INCOMPLETE.txt`` (:func:`folder`), so a manifest is only ever next to
+  exactly the files it hashes.
 
 The stage writers (:func:`write_validation`, :func:`write_tagging`, :func:`write_synthesis`)
-own every file name; :func:`read_predictions` reads stage 02's predictions back for stage 03.
+own every file name, each file one writer's; :func:`read_predictions` reads stage 02's
+predictions back for stage 03.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pandas as pd
 
 from trustreview.io import export
 from trustreview.errors import OutputError
 from trustreview.io.files import atomic_write
-from trustreview.run.params import PATH_DEFAULTS
+from trustreview.run.params import PATH_DEFAULTS, Params
+
+if TYPE_CHECKING:
+    from trustreview.corpus.validate import ValidatedCorpus
 
 MARKER = export.MARKER
 INCOMPLETE = export.INCOMPLETE
-STAGING_ENV = "TRUSTREVIEW_STAGING"
+RUN_ENV = "TRUSTREVIEW_RUN"  # the path of the run's handoff, in its notebooks' kernels
+HANDOFF = ".handoff.pickle"  # in the staging folder; removed before the manifest is written
 PREDICTIONS = "tables/predictions.csv"
 DIRECT_NOTE = (b"Files in this folder were written by a notebook run outside `trustreview "
                b"run` (JupyterLab, papermill, nbval): there is no manifest.json, and files "
@@ -65,9 +78,59 @@ def resolve_paths(corpus_dir: str, bib_path: str, out_dir: str) -> tuple[str, st
     return tuple(resolved)  # type: ignore[return-value]
 
 
-def _staging() -> dict | None:
-    text = os.environ.get(STAGING_ENV)
-    return json.loads(text) if text else None
+@dataclass
+class Handoff:
+    """What ``trustreview run`` hands each of its notebooks: the corpus it validated, the
+    parameters it checked, the tables of the complete run it replaces (None: none), and
+    where the notebooks' files go (``staging``) instead of ``out``. Paths are resolved."""
+
+    corpus_dir: str
+    bib_path: str
+    out: str
+    staging: str
+    corpus: "ValidatedCorpus"
+    params: Params
+    previous: dict[str, pd.DataFrame] | None
+
+
+_loaded: dict[str, Handoff] = {}
+
+
+def current_run() -> Handoff | None:
+    """The handoff of the ``trustreview run`` this process (a notebook's kernel) is part of,
+    read once; None outside a run."""
+    path = os.environ.get(RUN_ENV)
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as stream:
+            stamp = os.fstat(stream.fileno())
+            key = f"{path}:{stamp.st_mtime_ns}:{stamp.st_size}"  # a later run's: read anew
+            if key not in _loaded:
+                _loaded.clear()
+                _loaded[key] = pickle.load(stream)
+    except (OSError, pickle.UnpicklingError, EOFError) as error:
+        raise OutputError(f"{path}: the handoff of the run this notebook is part of cannot "
+                          f"be read ({error}); run `trustreview run` again") from None
+    return _loaded[key]
+
+
+def _same(path: str | os.PathLike, resolved: str) -> bool:
+    return str(Path(path).resolve()) == resolved
+
+
+def handed_on(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Handoff | None:
+    """Under ``trustreview run``, for the run's own corpus and bib: the run's handoff (the
+    corpus validated, the parameters checked); None otherwise."""
+    run = current_run()
+    if run and _same(corpus_dir, run.corpus_dir) and _same(bib_path, run.bib_path):
+        return run
+    return None
+
+
+def _staging_for(out: Path) -> Path | None:
+    run = current_run()
+    return Path(run.staging) if run and _same(out, run.out) else None
 
 
 def folder(out_dir: str | os.PathLike) -> Path:
@@ -77,10 +140,10 @@ def folder(out_dir: str | os.PathLike) -> Path:
     a new or empty folder is marked as a trustreview output folder; in one that is, any
     ``manifest.json`` is removed and ``RUN-INCOMPLETE.txt`` says why.
     """
-    staging = _staging()
     out = Path(out_dir)
-    if staging and out.resolve() == Path(staging["out"]):
-        return Path(staging["staging"])
+    staging = _staging_for(out)
+    if staging is not None:
+        return staging
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; give another out_dir")
     try:
@@ -115,14 +178,17 @@ def _check_out(out: Path, corpus_dir: str | os.PathLike) -> None:
 
 def previous_run(out_dir: str | os.PathLike) -> dict[str, pd.DataFrame] | None:
     """Under ``trustreview run``: the tables of the complete earlier run that this run will
-    replace in ``out_dir`` (for "what changed"), as text; None when there is none (a first
-    run, an incomplete one, or a notebook run by hand)."""
+    replace in ``out_dir`` (for "what changed"), as the run read them before it started;
+    None when there is none (a first run, an incomplete one, or a notebook run by hand)."""
+    run = current_run()
+    return run.previous if run and _same(out_dir, run.out) else None
+
+
+def read_previous(out: Path) -> dict[str, pd.DataFrame] | None:
+    """The tables of the complete run in ``out`` that "what changed" compares, as text;
+    None when ``out`` holds no complete run."""
     from trustreview.synthesis.changes import COMPARED
 
-    staging = _staging()
-    out = Path(out_dir)
-    if not staging or out.resolve() != Path(staging["out"]):
-        return None
     if not (out / "manifest.json").is_file() or (out / INCOMPLETE).exists():
         return None
     tables = {}
@@ -138,20 +204,29 @@ def staging_folder(out: Path) -> Path:
     return out.parent / f"{out.resolve().name}.partial"
 
 
-def staging_variable(out: Path) -> dict[str, str]:
-    """The environment variable that sends the notebooks' outputs of a run into ``out`` to
-    its staging folder (a kernel started before :func:`staged_output` needs it given)."""
-    return {STAGING_ENV: json.dumps({"out": str(out.resolve()),
-                                     "staging": str(staging_folder(out).resolve())})}
+def handoff_path(out: Path) -> Path:
+    """Where a run into ``out`` writes its :class:`Handoff`."""
+    return staging_folder(out).resolve() / HANDOFF
+
+
+def run_variable(out: Path) -> dict[str, str]:
+    """The environment variable that tells a notebook's kernel it is part of a run into
+    ``out`` (a kernel started before :func:`staged_output` needs it given)."""
+    return {RUN_ENV: str(handoff_path(out))}
 
 
 @contextmanager
-def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
-                  ) -> Iterator[Path]:
+def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike,
+                  bib_path: str | os.PathLike | None = None,
+                  corpus: "ValidatedCorpus | None" = None,
+                  params: Params | None = None) -> Iterator[Path]:
     """Check ``out_dir`` may be written, then yield a fresh staging folder next to it
-    (``OUT.partial``) that every notebook of the run writes into instead. The caller
-    :func:`publish`\\ es it when the run is complete; otherwise it stays, marked incomplete,
-    and ``out_dir`` is untouched."""
+    (``OUT.partial``) that every notebook of the run writes into instead. Given the run's
+    validated ``corpus`` (read from ``corpus_dir`` and ``bib_path``) and checked ``params``,
+    it holds the run's :class:`Handoff` (with the tables of the run in ``out_dir``) and this
+    process's environment names it, for kernels started from here. The caller :func:`publish`\\ es it when the run is complete (the
+    handoff is removed first, by :func:`write_manifest`); otherwise it stays, marked
+    incomplete, and ``out_dir`` is untouched."""
     out = Path(out_dir)
     _check_out(out, corpus_dir)
     staging = staging_folder(out)
@@ -167,15 +242,22 @@ def staged_output(out_dir: str | os.PathLike, corpus_dir: str | os.PathLike
                           "--out") from None
     atomic_write(staging / MARKER, export.MARKER_TEXT)
     atomic_write(staging / INCOMPLETE, STAGED_NOTE)
-    previous = os.environ.get(STAGING_ENV)
-    os.environ.update(staging_variable(out))
+    if corpus is None:
+        yield staging
+        return
+    handoff = Handoff(str(Path(corpus_dir).resolve()), str(Path(bib_path).resolve()),
+                      str(out.resolve()), str(staging.resolve()), corpus,
+                      params if params is not None else Params(), read_previous(out))
+    atomic_write(handoff_path(out), pickle.dumps(handoff, protocol=pickle.HIGHEST_PROTOCOL))
+    previous = os.environ.get(RUN_ENV)
+    os.environ.update(run_variable(out))  # for a kernel papermill starts itself
     try:
         yield staging
     finally:
         if previous is None:
-            os.environ.pop(STAGING_ENV, None)
+            os.environ.pop(RUN_ENV, None)
         else:
-            os.environ[STAGING_ENV] = previous
+            os.environ[RUN_ENV] = previous
 
 
 def written_by_trustreview(out: Path) -> set[str]:
@@ -235,7 +317,9 @@ def publish(staging: Path, out_dir: str | os.PathLike) -> list[str]:
 
 def write_manifest(staging: Path, inputs: dict[str, Path], parameters: dict,
                    notebooks: list[Path]) -> Path:
-    """Write the manifest of a complete run (last) and drop the incomplete note."""
+    """Write the manifest of a complete run (last), drop the incomplete note and the
+    run's handoff."""
+    (staging / HANDOFF).unlink(missing_ok=True)
     manifest = export.build_manifest(staging, inputs, parameters, notebooks)
     return export.write_manifest(staging, manifest)
 

@@ -72,7 +72,10 @@ class Params:
         return cls(**parsed)
 
     def check(self, codebook) -> "Params":
-        """Check countries, domains and min_weight against the codebook; returns ``self``."""
+        """Check countries, domains, fields and min_weight against the codebook; returns
+        ``self``. Checked once: a second call with the same codebook returns at once."""
+        if self.__dict__.get("_checked_for") is codebook:
+            return self
         if self.countries and not codebook.has("country"):
             raise ParameterError("parameter 'countries': the codebook codes no country; leave "
                                  "countries out, or filter by a field of the codebook with "
@@ -122,6 +125,7 @@ class Params:
             raise ParameterError(f"parameter 'min_weight': {self.min_weight!r} is not one of "
                                  f"the codebook's weights, {', '.join(levels)}"
                                  f"{did_you_mean(self.min_weight, levels)}")
+        object.__setattr__(self, "_checked_for", codebook)  # not a field: not compared
         return self
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The review's three stages, chained one way only.
 
-``validate`` reads and checks the corpus; ``tag`` takes its corpus and the run's
-:class:`~trustreview.run.params.Params` and tags every included study; ``synthesise`` takes the
-corpus, the tagging stage's predictions and the params, and builds every table and figure of
-the synthesis. Each returns a result object and writes nothing: :mod:`trustreview.run.outputs`
-writes a stage's result (and owns the file names). The notebooks, the CLI, the benchmarks and
-the tests all call these functions.
+``validate`` reads and checks the corpus; ``begin`` gives stages 02 and 03 the valid corpus
+and the checked :class:`~trustreview.run.params.Params`; ``tag`` tags every included study;
+``synthesise`` takes the corpus, the tagging stage's predictions and the params, and builds
+every table and figure of the synthesis. Under ``trustreview run`` the corpus is validated
+and the params checked once, by the run, and handed to each notebook
+(:func:`trustreview.run.outputs.handed_on`). Each stage returns a result object and writes
+nothing: :mod:`trustreview.run.outputs` writes a stage's result (and owns the file names).
+The notebooks, the CLI, the benchmarks and the tests all call these functions.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from trustreview.model import agreement
 from trustreview.io.codebook import BUILT_IN
 from trustreview.run.params import Params
 from trustreview.synthesis import tables as synthesis
-from trustreview.corpus.validate import ValidatedCorpus, issues_frame, open_corpus
+from trustreview.corpus.validate import (ValidatedCorpus, issues_frame, open_corpus,
+                                         require_valid)
+from trustreview.run import outputs
 
 if TYPE_CHECKING:  # scikit-learn is imported by the tagging stage only (1.2 s at import)
     from trustreview.model import evaluation
@@ -47,8 +51,10 @@ class Validation:
 
 def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Validation:
     """Stage 01: read and check the corpus (never raises for problems in the data; see
-    ``.corpus.issues``), account for every record, and measure the coders' agreement."""
-    corpus = open_corpus(corpus_dir, bib_path)
+    ``.corpus.issues``), account for every record, and measure the coders' agreement.
+    Under ``trustreview run`` the corpus is the one the run validated."""
+    run = outputs.handed_on(corpus_dir, bib_path)
+    corpus = run.corpus if run else open_corpus(corpus_dir, bib_path)
     tables = {"validation_issues": issues_frame(corpus.issues),
               "records": records_shown(corpus),
               "searches": corpus.searches}
@@ -65,6 +71,21 @@ def validate(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike) -> Vali
                 tables["coder_agreement"] = pd.concat([tables["coder_agreement"], fields],
                                                       ignore_index=True)
     return Validation(corpus, tables)
+
+
+def begin(corpus_dir: str | os.PathLike, bib_path: str | os.PathLike,
+          **values) -> tuple[ValidatedCorpus, Params]:
+    """What stages 02 and 03 start from: the valid corpus and the run's :class:`Params`
+    (from ``values``, a notebook's parameters), checked against its codebook. Under
+    ``trustreview run`` both are the ones the run validated and checked (its notebooks are
+    given the same values); otherwise they are read and checked here, and an invalid corpus
+    raises :class:`~trustreview.errors.ValidationError`."""
+    run = outputs.handed_on(corpus_dir, bib_path)
+    if run:
+        return run.corpus, run.params
+    params = Params.from_values(values)
+    corpus = require_valid(open_corpus(corpus_dir, bib_path))
+    return corpus, params.check(corpus.codebook)
 
 
 @dataclass
@@ -87,7 +108,7 @@ def tag(corpus: ValidatedCorpus, params: Params, evaluate: bool = True) -> Taggi
     same tagger."""
     from trustreview.model import evaluation
 
-    params.check(corpus.codebook)
+    params.check(corpus.codebook)  # at once when checked before
     settings = params.tagging()
     tagged = evaluation.tag_studies(corpus, **settings)
     tables: dict[str, pd.DataFrame] = {}

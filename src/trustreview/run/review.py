@@ -1,5 +1,6 @@
-"""``trustreview run``: validate, execute every stage notebook into a staging folder, write
-the manifest, and swap the complete run in as the output folder."""
+"""``trustreview run``: validate the corpus and check the parameters (once: the notebooks are
+handed both), execute every stage notebook into a staging folder, write the manifest, and
+swap the complete run in as the output folder."""
 
 from __future__ import annotations
 
@@ -40,9 +41,10 @@ def run_review(corpus_dir: str, bib_path: str, out_dir: str, notebooks: list[Pat
     raises :class:`~trustreview.errors.RunError`, Ctrl-C :class:`Interrupted`."""
     started = time.perf_counter()
     # the first two notebooks' kernels start (and import) while the corpus is checked
-    environment = {**os.environ, **outputs.staging_variable(Path(out_dir))}
+    environment = {**os.environ, **outputs.run_variable(Path(out_dir))}
     ahead = [start_kernel(nb, os.getcwd(), environment) for nb in notebooks[:2]]
     try:
+        # the one validation and parameter check of the run: the notebooks are handed both
         progress(f"validating {corpus_dir} and {bib_path}")
         corpus = open_corpus(corpus_dir, bib_path)
         if corpus.warnings:
@@ -50,7 +52,8 @@ def run_review(corpus_dir: str, bib_path: str, out_dir: str, notebooks: list[Pat
         require_valid(corpus)
         params.check(corpus.codebook)
         staged = ExitStack()  # a folder that cannot be written raises here, kernels stopped
-        staging = staged.enter_context(outputs.staged_output(out_dir, corpus_dir))
+        staging = staged.enter_context(outputs.staged_output(out_dir, corpus_dir, bib_path,
+                                                             corpus, params))
     except BaseException:
         for kernel in ahead:  # not handed to execute_notebooks, which stops its kernels
             if kernel is not None:
