@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -345,3 +346,40 @@ def test_params_checked_once_per_codebook_but_checked_against_each(tiny):
     with pytest.raises(ParameterError, match="England"):
         params.check(other)
     assert params == Params.from_values(countries=["England"])  # the memo is not a field
+
+
+def test_each_output_file_has_one_writer(tiny, tmp_path, monkeypatch):
+    # one writer per output file: no stage writes a file another stage wrote
+    from trustreview.io import export
+    from trustreview.run import outputs, pipeline
+    from trustreview.run.params import Params
+
+    written: list[str] = []
+    original = export.atomic_write
+
+    def recording(path, data):
+        written.append(Path(path).relative_to(out).as_posix())
+        return original(path, data)
+
+    monkeypatch.setattr(export, "atomic_write", recording)
+    monkeypatch.setattr(outputs, "atomic_write", recording)
+    out = tmp_path / "out"
+    corpus_dir, bib = tiny
+    by_stage = {}
+    validation = pipeline.validate(corpus_dir, bib)
+    outputs.write_validation(validation, out)
+    by_stage["01"], written[:] = set(written), []
+    corpus, params = pipeline.begin(corpus_dir, bib, cv_repeats=1, cv_folds=3)
+    tagging = pipeline.tag(corpus, params)
+    outputs.write_tagging(tagging, out)
+    by_stage["02"], written[:] = set(written), []
+    outputs.write_synthesis(pipeline.synthesise(corpus, tagging.predictions, params), out)
+    by_stage["03"] = set(written)
+    assert "tables/validation_issues.csv" in by_stage["01"]
+    assert "tables/predictions.csv" in by_stage["02"]
+    assert {"tables/screening_flow.csv", "report.html"} <= by_stage["03"]
+    stages = sorted(by_stage)
+    for i, first in enumerate(stages):
+        for second in stages[i + 1:]:
+            shared = (by_stage[first] & by_stage[second]) - {outputs.MARKER, outputs.INCOMPLETE}
+            assert not shared, f"stages {first} and {second} both write {sorted(shared)}"
