@@ -133,7 +133,8 @@ def run_asreview(asreview: str, records: list[dict], seed: int, prior_idx: list[
         start = time.perf_counter()
         done = subprocess.run([asreview, "simulate", str(data), "--prior-idx",
                                *map(str, prior_idx), "--seed", str(seed), "--n-stop", "-1",
-                               "-o", str(project)], capture_output=True, text=True)
+                               "-o", str(project)], capture_output=True, text=True,
+                              cwd=tmp)  # its synergy plug-in leaves a cache file in the cwd
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"asreview simulate failed:\n{done.stderr[-2000:]}")
