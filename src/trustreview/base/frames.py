@@ -20,6 +20,16 @@ def is_missing(value) -> bool:
         isinstance(value, float) and value != value)
 
 
+def first_filled(frame: pd.DataFrame, names) -> list[str]:
+    """For each row, the first non-empty value among the columns ``names``, in that order
+    ("" when none is filled; a column the frame lacks counts as empty): how a record's
+    venue is made from its journal, book title, institution ... fields."""
+    columns = [frame[n].fillna("").astype(str).tolist() for n in names if n in frame.columns]
+    if not columns:
+        return [""] * len(frame)
+    return [next((v for v in values if v), "") for values in zip(*columns)]
+
+
 def frame_rows(frame: pd.DataFrame):
     """The rows of a frame as dicts keyed by column, one at a time (never all held at
     once)."""

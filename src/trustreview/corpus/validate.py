@@ -18,7 +18,7 @@ from rapidfuzz.fuzz import ratio
 from trustreview.dedup.prepare import title_key
 from trustreview.errors import ValidationError, did_you_mean
 from trustreview.io.codebook import Codebook
-from trustreview.base.frames import frame_rows
+from trustreview.base.frames import first_filled, frame_rows
 from trustreview.io.load import RawCorpus, empty_table, read_corpus
 from trustreview.base.text import doi_key
 from trustreview.schema import (AWAITING, CODES_COLUMNS, DECISIONS_COLUMNS,
@@ -489,13 +489,10 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
                             "(or remove the entry)"))
     bib = entries.rename(columns={"key": "study_id", "author": "authors", "line": "bib_line",
                                   "raw": "bib_raw"})
-    for name in (*FROM_BIB, *VENUE_FIELDS):  # venue: made from the others below
+    for name in FROM_BIB:
         if name not in bib.columns:
             bib[name] = ""
-    venue = pd.Series("", index=bib.index, dtype="str")
-    for name in reversed(VENUE_FIELDS):  # the first non-empty field, in VENUE_FIELDS order
-        venue = venue.where(bib[name] == "", bib[name])
-    bib = bib.assign(venue=venue)
+    bib = bib.assign(venue=first_filled(bib, VENUE_FIELDS))
     keep = ["study_id", *FROM_BIB]
     merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
     for name in keep[1:]:

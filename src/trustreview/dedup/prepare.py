@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from trustreview.base.frames import first_filled
 from trustreview.base.text import STOP_WORDS, ascii_fold, decode_latex, doi_key, fold
 from trustreview.schema import CONTAINER_FIELDS, ENTRY_KINDS
 
@@ -136,8 +137,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         return records[name].fillna("").astype(str).tolist() if name in records else \
             [""] * len(records)
 
-    venues = [next((v for v in values if v), "") for values in
-              zip(*(column(n) for n in CONTAINER_FIELDS))] if len(records) else []
+    venues = first_filled(records, CONTAINER_FIELDS)
     venue_key = {v: " ".join(w for w in title_key(v).split() if w not in STOP_WORDS)
                  for v in set(venues)}  # few venues, many records
     years = []

@@ -178,10 +178,9 @@ def _rank01(values: np.ndarray) -> np.ndarray:
     return (rankdata(values) - 1) / (len(values) - 1)
 
 
-def screening_order(scores: np.ndarray, labels, batch: int) -> list[int]:
-    """The next ``batch`` records to screen: those not yet screened, most relevant first
-    (ties by position, so the order is the same every time)."""
+def most_relevant_first(scores: np.ndarray, labels) -> list[int]:
+    """The positions of the records not yet screened, most relevant first (ties by
+    position, so the order is the same every time)."""
     labels = np.asarray(labels)
     waiting = np.flatnonzero(labels == UNKNOWN)
-    order = waiting[np.lexsort((waiting, -scores[waiting]))]
-    return order[:batch].tolist()
+    return waiting[np.lexsort((waiting, -scores[waiting]))].tolist()

@@ -26,7 +26,7 @@ import pandas as pd
 
 from trustreview.io.workbook import Problem
 from trustreview.model.relevance import EXCLUDED, INCLUDED, UNKNOWN
-from trustreview.schema import NO, NOTE, RECONCILED, SEQUENCE, YES
+from trustreview.schema import DECISIONS_FILE, NO, NOTE, RECONCILED, SEQUENCE, YES
 
 
 def is_screening_only(row: dict) -> bool:
@@ -213,3 +213,18 @@ def apply(rows: list[dict], studies: pd.DataFrame, decisions: pd.DataFrame, code
                                              ignore_index=True)
     result.studies = studies
     return result
+
+
+def write(result: Screened, studies_path, corpus_dir) -> list:
+    """Write the tables after a screening merge or a decision in the screener:
+    ``studies.csv`` (at ``studies_path``) and ``decisions.csv`` replaced together, so a
+    killed process leaves both as they were or both as they are now. Returns the paths."""
+    from pathlib import Path
+
+    from trustreview.io.export import corpus_table_bytes
+    from trustreview.io.files import replace_files
+
+    return replace_files({
+        studies_path: corpus_table_bytes(result.studies, studies_path),
+        Path(corpus_dir) / DECISIONS_FILE: corpus_table_bytes(result.decisions,
+                                                              DECISIONS_FILE)})

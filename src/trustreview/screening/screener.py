@@ -5,7 +5,7 @@ Back and Skip, and keys typed in the key box (i, e, b, s). The model is retraine
 every decision.
 
 Every decision is written to ``decisions.csv`` (and ``studies.csv`` for an exclusion) the
-moment it is made, both files replaced together (:func:`trustreview.io.files.replace_files`),
+moment it is made, both files replaced together (:func:`trustreview.screening.decisions.write`),
 so a closed tab or a killed kernel loses nothing decided; the checks are those of a merged
 sheet (:mod:`trustreview.screening.decisions`). :class:`Screener` works without widgets
 too: :meth:`Screener.include`, :meth:`~Screener.exclude`, :meth:`~Screener.back` and
@@ -22,7 +22,7 @@ import pandas as pd
 
 from trustreview.errors import InputError, SheetError
 from trustreview.model.relevance import EXCLUDED, INCLUDED, UNKNOWN
-from trustreview.schema import DECISIONS_FILE, NO, YES
+from trustreview.schema import NO, YES
 from trustreview.screening import decisions as screening
 from trustreview.screening import stopping
 from trustreview.screening.sheet import rank
@@ -50,8 +50,6 @@ class Screener:
         self.decisions = corpus.decisions
         self.columns = list(corpus.codebook.decision_columns)
         self.ranking = rank(corpus.records, self.decisions, corpus.codebook, coder, seed)
-        records = corpus.records[corpus.records["status"] != "error"].reset_index(drop=True)
-        self.records = records
         self.position = {sid: i for i, sid in enumerate(self.ranking.study_ids)}
         self.history: list[str] = []  # studies decided in this session, in order
         self.skipped: set[str] = set()
@@ -83,9 +81,6 @@ class Screener:
 
     # -- the decision, written at once -----------------------------------------------------
     def _decide(self, included: str, reason: str, note: str) -> str | None:
-        from trustreview.io.export import corpus_table_bytes
-        from trustreview.io.files import replace_files
-
         if self.current is None:
             raise InputError("nothing awaits screening: every record has your decision")
         row = {"row": 0, "study_id": self.current, "included": included,
@@ -97,10 +92,7 @@ class Screener:
         again = self.ranking.labels[self.position[self.current]] != UNKNOWN
         result = screening.apply([row], self.studies, self.decisions, self.coder,
                                  self.columns, replace=again)
-        replace_files({
-            self.studies_path: corpus_table_bytes(result.studies, self.studies_path),
-            self.corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions,
-                                                                 DECISIONS_FILE)})
+        screening.write(result, self.studies_path, self.corpus_dir)
         self.studies, self.decisions = result.studies, result.decisions
         self.ranking.labels[self.position[self.current]] = INCLUDED if included == YES \
             else EXCLUDED
@@ -133,7 +125,7 @@ class Screener:
         if self.current is None:
             return "<p><b>Nothing awaits screening</b>: every record has your decision.</p>"
         i = self.position[self.current]
-        record = self.records.iloc[i]
+        record = self.ranking.records.iloc[i]
         raising, lowering = self.ranking.model.terms(i, self.ranking.labels)
         abstract = str(record["abstract"] or record["summary"])
         return (f"<h3>{_marked(str(record['title']), raising, lowering)}</h3>"

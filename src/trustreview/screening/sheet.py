@@ -8,14 +8,16 @@ was merged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from trustreview.errors import InputError, SheetError
-from trustreview.model.relevance import UNKNOWN, RelevanceModel, record_texts
-from trustreview.schema import DECISIONS_FILE, NO, NOTE, YES
+from trustreview.model.relevance import (UNKNOWN, RelevanceModel, most_relevant_first,
+                                         record_texts)
+from trustreview.schema import NO, NOTE, YES
 from trustreview.screening import decisions as screening
 
 KIND = "screen"
@@ -43,18 +45,22 @@ class ScreenSheet:
 
 @dataclass
 class Ranking:
-    """The relevance of every record of a review for one coder."""
+    """The relevance of every record of a review for one coder: ``records`` (those a
+    validation error does not keep out), and a label and a score for each, by position."""
 
-    study_ids: list[str]
+    records: pd.DataFrame
     labels: np.ndarray
     scores: np.ndarray
     model: RelevanceModel
 
+    @cached_property
+    def study_ids(self) -> list[str]:
+        return self.records["study_id"].tolist()
+
     @property
     def awaiting(self) -> list[int]:
         """Positions of the records awaiting the coder, most relevant first."""
-        waiting = np.flatnonzero(self.labels == UNKNOWN)
-        return waiting[np.lexsort((waiting, -self.scores[waiting]))].tolist()
+        return most_relevant_first(self.scores, self.labels)
 
 
 def rank(records: pd.DataFrame, decisions: pd.DataFrame, codebook, coder: str,
@@ -65,7 +71,7 @@ def rank(records: pd.DataFrame, decisions: pd.DataFrame, codebook, coder: str,
     labels = screening.labels(usable, decisions, coder)
     model = RelevanceModel(seed=seed, scope=codebook.screening_scope).fit_texts(
         record_texts(usable))
-    return Ranking(usable["study_id"].tolist(), labels, model.scores(labels), model)
+    return Ranking(usable, labels, model.scores(labels), model)
 
 
 def build_sheet(corpus, coder: str, batch: int = BATCH, seed: int = 0
@@ -75,11 +81,10 @@ def build_sheet(corpus, coder: str, batch: int = BATCH, seed: int = 0
     from trustreview.base.text import decode_latex
 
     ranking = rank(corpus.records, corpus.decisions, corpus.codebook, coder, seed)
-    chosen = ranking.awaiting[:batch]
-    records = corpus.records[corpus.records["status"] != "error"].reset_index(drop=True)
+    awaiting = ranking.awaiting
     rows = []
-    for i in chosen:
-        record = records.iloc[i]
+    for i in awaiting[:batch]:
+        record = ranking.records.iloc[i]
         rows.append({"study_id": record["study_id"],
                      "title": decode_latex(str(record["title"])),
                      "abstract": decode_latex(str(record["abstract"] or record["summary"])),
@@ -91,7 +96,7 @@ def build_sheet(corpus, coder: str, batch: int = BATCH, seed: int = 0
     reasons = [r.id for r in corpus.codebook.exclusion_reasons]
     sheet = ScreenSheet(frame, corpus.codebook, coder,
                         choices={"included": [YES, NO], "exclusion_reason": reasons})
-    left = len(ranking.awaiting)
+    left = len(awaiting)
     decided = int((ranking.labels != UNKNOWN).sum())
     return sheet, (f"{len(frame)} record(s) for {coder} to screen, most likely relevant "
                    f"first ({left:,} awaiting {coder}, {decided:,} decided so far)")
@@ -101,8 +106,6 @@ def merge_screen_workbook(filled, corpus_dir, replace: bool = False):
     """Check a filled screening sheet against the corpus (any problem: a
     :class:`~trustreview.errors.SheetError`, nothing written), then write ``studies.csv`` and
     ``decisions.csv`` together. Returns the merge and the files written."""
-    from trustreview.io.export import corpus_table_bytes
-    from trustreview.io.files import replace_files
     from trustreview.io.load import find_table, read_codebook, read_decisions, read_table
 
     corpus_dir = Path(corpus_dir)
@@ -119,7 +122,4 @@ def merge_screen_workbook(filled, corpus_dir, replace: bool = False):
         raise SheetError(filled.source, problems)
     result = screening.apply(filled.rows.to_dict("records"), studies, decisions, filled.coder,
                              list(codebook.decision_columns), replace=replace)
-    written = replace_files({
-        studies_path: corpus_table_bytes(result.studies, studies_path),
-        corpus_dir / DECISIONS_FILE: corpus_table_bytes(result.decisions, DECISIONS_FILE)})
-    return result, written
+    return result, screening.write(result, studies_path, corpus_dir)

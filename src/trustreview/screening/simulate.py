@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from trustreview.model.relevance import (EXCLUDED, INCLUDED, UNKNOWN, RelevanceModel,
-                                         screening_order)
+                                         most_relevant_first)
 from trustreview.screening.stopping import RECOMMENDED, RULES, first_stops
 
 COLUMNS = ("rank", "study_id", "included", "batch", "stop")
@@ -92,7 +92,7 @@ def simulate(study_ids: list[str], texts: list[str], included: list[bool], *,
     number = 0
     while len(order) < len(truth):
         number += 1
-        for i in screening_order(ranker.scores(labels), labels, batch):
+        for i in most_relevant_first(ranker.scores(labels), labels)[:batch]:
             labels[i] = truth[i]
             order.append((i, number))
     decisions = [int(truth[i]) for i, _ in order]
@@ -116,6 +116,7 @@ def simulate_review(corpus_dir, bib_path, prior_included: int = 1, prior_exclude
     line, study and field of every study that lacks them."""
     from trustreview.errors import InputError
     from trustreview.io.load import read_corpus
+    from trustreview.base.frames import first_filled
     from trustreview.model.relevance import record_texts
     from trustreview.schema import VENUE_FIELDS
 
@@ -149,8 +150,7 @@ def simulate_review(corpus_dir, bib_path, prior_included: int = 1, prior_exclude
                          f"{', ...' if len(missing) > 5 else ''}); run trustreview validate")
     entries = entries.loc[studies["study_id"]]
     # the venue as validation makes it for the sheet and the screener: one ranking's texts
-    venue = [next((v for v in values if v), "") for values in
-             zip(*(entries[n].fillna("").tolist() for n in VENUE_FIELDS))]
+    venue = first_filled(entries, VENUE_FIELDS)
     records = pd.DataFrame({"title": entries["title"].tolist(),
                             "abstract": entries["abstract"].tolist(),
                             "summary": studies["summary"].tolist() if "summary" in studies
