@@ -352,7 +352,6 @@ def test_each_output_file_has_one_writer(tiny, tmp_path, monkeypatch):
     # one writer per output file: no stage writes a file another stage wrote
     from trustreview.io import export
     from trustreview.run import outputs, pipeline
-    from trustreview.run.params import Params
 
     written: list[str] = []
     original = export.atomic_write

@@ -339,7 +339,7 @@ def _simulate(args) -> int:
     if args.batch < 1 or args.prior_included < 1 or args.prior_excluded < 0:
         raise ParameterError("--batch and --prior-included must be 1 or more, "
                              "--prior-excluded 0 or more")
-    from trustreview.io.export import figure_bytes
+    from trustreview.io.export import figure_bytes, table_csv
     from trustreview.synthesis.figures import plot_recall_curve
 
     try:
@@ -350,7 +350,7 @@ def _simulate(args) -> int:
     out = Path(args.out)
     figure = plot_recall_curve(result.order["included"].eq("yes"), result.stops,
                                f"{result.total:,} records, {result.relevant:,} included")
-    atomic_write(out, result.order.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    atomic_write(out, table_csv(result.order))
     atomic_write(out.with_suffix(".png"), figure_bytes(figure, "png"))
     for line in result.lines():
         print(line)

@@ -35,7 +35,6 @@ def normalise_doi(value: str) -> str:
         value = stripped
 
 
-
 def doi_key(value: str) -> str:
     """A DOI for comparing two records: :func:`normalise_doi`, lower case (DOIs are
     case-insensitive)."""

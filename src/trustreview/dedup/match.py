@@ -171,7 +171,7 @@ def decide(a: dict, b: dict) -> Decision:
                         bool(parts))
 
     if a["notice"] != b["notice"]:  # a correction notice and (perhaps) the work it corrects
-        notice_of = title >= 0.95 and (authors_agree or not (a["names"] and b["names"]))
+        notice_of = title >= 0.95 and authors_agree
         return result(CHECK, "correction notice") if notice_of else result("")
     if other_doi:
         identical = title == 1.0 and not contra[1:] and bool(shared) and gap == 0
