@@ -40,6 +40,16 @@ def review(tmp_path, cli):
     return folder, err
 
 
+def test_the_databases_may_be_listed_after_one_database_flag(tmp_path, cli):
+    # as --from takes its files: --database ERIC "Web of Science" Scopus
+    folder = tmp_path / "review"
+    code, _, err = cli("new", folder, "--from", *FILES, "--database", "ERIC",
+                       "Web of Science", "Scopus", "--date", "2026-10-01")
+    assert code == 0, err
+    assert [s["database"] for s in rows(folder / "corpus" / "searches.csv")] == [
+        "ERIC", "Web of Science", "Scopus"]
+
+
 def test_three_searches_become_one_review_with_every_record_accounted_for(review):
     folder, err = review
     corpus = folder / "corpus"

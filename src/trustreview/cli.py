@@ -56,9 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--from", dest="refs", nargs="+", default=[], required=required,
                        metavar="FILE", help="search exports (BibTeX, RIS or CSV as Scopus, "
                        "Lens, OpenAlex or ASReview write it), one file per search")
-        p.add_argument("--database", action="append", default=None, metavar="NAME",
-                       help="the database each file was searched in, once per file in the "
-                            "order of --from (default: the file's name)")
+        p.add_argument("--database", action="extend", nargs="+", default=None,
+                       metavar="NAME", help="the database each file was searched in, in the "
+                       "order of --from: --database ERIC Scopus, or --database once per file "
+                       "(default: the file's name)")
         p.add_argument("--date", default=None, metavar="YYYY-MM-DD",
                        help="the date the searches were run (default: today)")
 
