@@ -492,7 +492,8 @@ def _merge_bib(studies: pd.DataFrame, raw: RawCorpus, issues: list[Issue]) -> tu
     for name in FROM_BIB:
         if name not in bib.columns:
             bib[name] = ""
-    bib = bib.assign(venue=first_filled(bib, VENUE_FIELDS))
+    bib = bib.assign(venue=pd.Series(first_filled(bib, VENUE_FIELDS), index=bib.index,
+                                     dtype="str"))
     keep = ["study_id", *FROM_BIB]
     merged = studies.assign(status=statuses).merge(bib[keep], on="study_id", how="left")
     for name in keep[1:]:
